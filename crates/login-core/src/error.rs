@@ -83,7 +83,10 @@ pub struct TransportError {
 impl TransportError {
     /// Makes a transport error.
     pub fn new(kind: TransportErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into() }
+        Self {
+            kind,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -257,7 +260,10 @@ fn bounded_text(v: Option<serde_json::Value>) -> Option<String> {
 
 /// Cuts to [`MAX_SERVER_TEXT`] characters and drops control characters.
 pub(crate) fn bound(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(MAX_SERVER_TEXT).collect()
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SERVER_TEXT)
+        .collect()
 }
 
 impl Error {
@@ -269,7 +275,11 @@ impl Error {
             Ok(b) => (bounded_text(b.error), bounded_text(b.message)),
             Err(_) => (None, None),
         };
-        let detail = ServerError { status, code, message };
+        let detail = ServerError {
+            status,
+            code,
+            message,
+        };
         let code = detail.code.as_deref().unwrap_or("");
         match status {
             300..=399 => Error::Redirect {
@@ -292,7 +302,10 @@ impl Error {
                 _ => Error::NotFound(detail),
             },
             423 => Error::Locked(detail),
-            429 => Error::RateLimited { retry_after: response.retry_after(), detail },
+            429 => Error::RateLimited {
+                retry_after: response.retry_after(),
+                detail,
+            },
             500..=599 => Error::ServerFault(detail),
             _ => Error::UnexpectedStatus(detail),
         }
@@ -421,28 +434,55 @@ mod tests {
 
     #[test]
     fn classifies_by_status_then_code() {
-        assert_eq!(classify(400, r#"{"error":"invalid_captcha"}"#).kind(), ErrorKind::InvalidCaptcha);
-        assert_eq!(classify(400, r#"{"error":"captcha_required"}"#).kind(), ErrorKind::CaptchaRequired);
-        assert_eq!(classify(400, r#"{"error":"invalid_request"}"#).kind(), ErrorKind::BadRequest);
-        assert_eq!(classify(401, r#"{"error":"invalid_otp"}"#).kind(), ErrorKind::InvalidOtp);
-        assert_eq!(classify(401, r#"{"error":"invalid_token"}"#).kind(), ErrorKind::InvalidToken);
+        assert_eq!(
+            classify(400, r#"{"error":"invalid_captcha"}"#).kind(),
+            ErrorKind::InvalidCaptcha
+        );
+        assert_eq!(
+            classify(400, r#"{"error":"captcha_required"}"#).kind(),
+            ErrorKind::CaptchaRequired
+        );
+        assert_eq!(
+            classify(400, r#"{"error":"invalid_request"}"#).kind(),
+            ErrorKind::BadRequest
+        );
+        assert_eq!(
+            classify(401, r#"{"error":"invalid_otp"}"#).kind(),
+            ErrorKind::InvalidOtp
+        );
+        assert_eq!(
+            classify(401, r#"{"error":"invalid_token"}"#).kind(),
+            ErrorKind::InvalidToken
+        );
         assert_eq!(classify(401, "").kind(), ErrorKind::InvalidCredentials);
         assert_eq!(classify(403, "").kind(), ErrorKind::Forbidden);
-        assert_eq!(classify(404, r#"{"error":"expired"}"#).kind(), ErrorKind::Expired);
+        assert_eq!(
+            classify(404, r#"{"error":"expired"}"#).kind(),
+            ErrorKind::Expired
+        );
         assert_eq!(classify(404, "<html>").kind(), ErrorKind::NotFound);
         assert_eq!(classify(423, "").kind(), ErrorKind::Locked);
         assert_eq!(classify(429, "").kind(), ErrorKind::RateLimited);
-        assert_eq!(classify(503, "<html>oops</html>").kind(), ErrorKind::ServerError);
+        assert_eq!(
+            classify(503, "<html>oops</html>").kind(),
+            ErrorKind::ServerError
+        );
         assert_eq!(classify(302, "").kind(), ErrorKind::Redirect);
         assert_eq!(classify(418, "").kind(), ErrorKind::UnexpectedStatus);
         // The status decides first: a 500 that claims invalid_otp is still a server fault.
-        assert_eq!(classify(500, r#"{"error":"invalid_otp"}"#).kind(), ErrorKind::ServerError);
+        assert_eq!(
+            classify(500, r#"{"error":"invalid_otp"}"#).kind(),
+            ErrorKind::ServerError
+        );
     }
 
     #[test]
     fn keeps_status_code_and_bounded_message() {
         let long = "x".repeat(10_000);
-        let e = classify(401, &format!(r#"{{"error":"invalid_otp","message":"{long}"}}"#));
+        let e = classify(
+            401,
+            &format!(r#"{{"error":"invalid_otp","message":"{long}"}}"#),
+        );
         let d = e.server_error().unwrap();
         assert_eq!(d.status, 401);
         assert_eq!(d.code.as_deref(), Some("invalid_otp"));

@@ -1,15 +1,57 @@
-//! login-core: a pure (sans-IO) engine for two bank login APIs.
-#![doc = "Work in progress."]
+//! login-core: a pure (sans-IO) engine for two bank login APIs, the realm API and the
+//! internet-banking API.
+//!
+//! Each state is a type; each transition consumes its state and returns a [`Request`]
+//! description plus a [`Pending`] value. Send the request however you like, feed the
+//! [`Response`] back with the instant it arrived, and get the next state or a [`Failed`] that
+//! gives the state back when the flow can go on. Time and randomness are always arguments; the
+//! crate has no sockets, no clock reads and no async runtime.
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use login_core::{realm, secret::{ClientSecret, Password}, Response};
+//!
+//! // The client secret comes from the environment or a file at run time, never from code.
+//! let cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+//! let now = SystemTime::now();
+//!
+//! let (request, pending) = realm::Start::new("alice", Password::new("pw")).request_login(&cfg);
+//! assert_eq!((request.method().as_str(), request.path()), ("POST", "/auth/realm/cap/request"));
+//! // ... a transport sends `request`; here is the server's answer:
+//! let reply = Response::new(201, br#"{"reqId":"r1","exp":300,"mfa":"none"}"#.to_vec());
+//! let realm::LoginStarted::Challenged(challenged) = pending.receive(&reply, now).unwrap() else {
+//!     unreachable!("mfa none")
+//! };
+//! let (request, pending) = challenged.exchange(&cfg);
+//! assert_eq!(request.path(), "/auth/realm/cap/token");
+//! let reply = Response::new(201, br#"{"accessToken":"A","refreshToken":"R","expires":300}"#.to_vec());
+//! let tokened = pending.receive(&reply, now).unwrap();
+//! assert!(!tokened.needs_refresh(now, std::time::Duration::from_secs(60)));
+//! ```
+//!
+//! Modules: [`realm`], [`forgot`] and [`ciam`] hold each API's states; [`flow`] the enum of all
+//! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
+//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types.
 
+pub mod ciam;
 pub mod entropy;
 pub mod error;
+pub mod flow;
+pub mod forgot;
+pub mod pending;
 pub mod pkce;
-pub mod seal;
+pub mod realm;
 pub mod request;
 pub mod response;
+mod revoked;
+pub mod seal;
 pub mod secret;
 pub mod table;
+pub mod token;
 
 pub use error::{Error, ErrorKind, ServerError, TransportError, TransportErrorKind};
+pub use flow::{Flow, SnapshotError};
+pub use pending::{Failed, Pending, Step, SuccessStatus};
 pub use request::{Header, Method, Request};
 pub use response::Response;
+pub use token::TokenSet;

@@ -53,7 +53,10 @@ impl Pkce {
         entropy.fill(bytes.as_mut())?;
         let verifier = PkceVerifier::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()));
         let challenge = s256_challenge(verifier.expose());
-        Ok(Pkce { verifier, challenge })
+        Ok(Pkce {
+            verifier,
+            challenge,
+        })
     }
 
     /// Wraps a verifier made elsewhere (a resumed flow, a fixed test value) after checking it.
@@ -76,7 +79,10 @@ impl Pkce {
             ));
         }
         let challenge = s256_challenge(value);
-        Ok(Pkce { verifier, challenge })
+        Ok(Pkce {
+            verifier,
+            challenge,
+        })
     }
 
     /// The verifier, sent as `codeVerifier` on the access-token call.
@@ -134,7 +140,8 @@ mod tests {
     }
 
     fn is_base64url(s: &str) -> bool {
-        s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
     #[test]
@@ -208,7 +215,13 @@ mod tests {
     fn generated_verifiers_are_distinct() {
         let mut entropy = DeterministicEntropy::new(2);
         let verifiers: HashSet<String> = (0..1000)
-            .map(|_| Pkce::generate(&mut entropy).unwrap().verifier().expose().to_owned())
+            .map(|_| {
+                Pkce::generate(&mut entropy)
+                    .unwrap()
+                    .verifier()
+                    .expose()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(verifiers.len(), 1000);
         let other = Pkce::generate(&mut DeterministicEntropy::new(3)).unwrap();
@@ -220,7 +233,9 @@ mod tests {
     #[test]
     fn state_is_22_base64url_chars_and_distinct() {
         let mut entropy = DeterministicEntropy::new(4);
-        let states: HashSet<String> = (0..1000).map(|_| random_state(&mut entropy).unwrap()).collect();
+        let states: HashSet<String> = (0..1000)
+            .map(|_| random_state(&mut entropy).unwrap())
+            .collect();
         assert_eq!(states.len(), 1000);
         for s in &states {
             assert_eq!(s.len(), 22);
@@ -230,8 +245,14 @@ mod tests {
 
     #[test]
     fn entropy_failure_is_reported() {
-        assert!(matches!(Pkce::generate(&mut FailingEntropy), Err(Error::Entropy)));
-        assert!(matches!(random_state(&mut FailingEntropy), Err(Error::Entropy)));
+        assert!(matches!(
+            Pkce::generate(&mut FailingEntropy),
+            Err(Error::Entropy)
+        ));
+        assert!(matches!(
+            random_state(&mut FailingEntropy),
+            Err(Error::Entropy)
+        ));
     }
 
     #[test]

@@ -45,11 +45,19 @@ pub struct Header {
 
 impl Header {
     pub(crate) fn plain(name: &'static str, value: impl Into<String>) -> Self {
-        Self { name, value: Zeroizing::new(value.into()), sensitive: false }
+        Self {
+            name,
+            value: Zeroizing::new(value.into()),
+            sensitive: false,
+        }
     }
 
     pub(crate) fn sensitive(name: &'static str, value: impl Into<String>) -> Self {
-        Self { name, value: Zeroizing::new(value.into()), sensitive: true }
+        Self {
+            name,
+            value: Zeroizing::new(value.into()),
+            sensitive: true,
+        }
     }
 
     /// The header name exactly as the contract spells it (HTTP treats it case-insensitively).
@@ -80,7 +88,7 @@ impl std::fmt::Debug for Header {
 
 /// A request description: everything a transport needs to perform one step.
 ///
-/// ```ignore
+/// ```
 /// use login_core::realm::{RealmConfig, Start};
 /// use login_core::secret::{ClientSecret, Password};
 ///
@@ -89,7 +97,7 @@ impl std::fmt::Debug for Header {
 /// assert_eq!(request.method().as_str(), "POST");
 /// assert_eq!(request.path(), "/auth/realm/cap/request");
 /// assert!(format!("{request:?}").contains("redacted"));
-/// ```ignore
+/// ```
 #[derive(Clone)]
 pub struct Request {
     step: StepId,
@@ -101,16 +109,18 @@ pub struct Request {
 
 impl Request {
     pub(crate) fn new(step: StepId, method: Method, path: String) -> Self {
-        Self { step, method, path, headers: Vec::new(), body: None }
+        Self {
+            step,
+            method,
+            path,
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     pub(crate) fn header(mut self, header: Header) -> Self {
         self.headers.push(header);
         self
-    }
-
-    pub(crate) fn headers_mut(&mut self) -> &mut Vec<Header> {
-        &mut self.headers
     }
 
     /// Serializes `body` as the JSON body and sets `Content-Type`.
@@ -121,7 +131,8 @@ impl Request {
         if serde_json::to_writer(&mut buf, body).is_err() {
             buf.clear();
         }
-        self.headers.push(Header::plain("Content-Type", "application/json"));
+        self.headers
+            .push(Header::plain("Content-Type", "application/json"));
         self.body = Some(SecretBytes::new(buf));
         self
     }

@@ -21,7 +21,11 @@ pub struct Response {
 impl Response {
     /// A response with a status and a body and no headers.
     pub fn new(status: u16, body: impl Into<SecretBytes>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     /// Adds a header (builder style).

@@ -80,8 +80,12 @@ impl ServerKey {
     /// `use`/`alg` say it is for something else, or it carries a private part (`d`). Never
     /// panics, whatever the input; messages never repeat the input.
     pub fn from_jwk(json: &str) -> Result<ServerKey, Error> {
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| config(format!("the server key is not valid JSON ({})", e.classify_name())))?;
+        let value: Value = serde_json::from_str(json).map_err(|e| {
+            config(format!(
+                "the server key is not valid JSON ({})",
+                e.classify_name()
+            ))
+        })?;
         let object = value
             .as_object()
             .ok_or_else(|| config("the server key must be a JSON object (a JWK or a JWKS)"))?;
@@ -90,9 +94,12 @@ impl ServerKey {
                 let keys = keys
                     .as_array()
                     .ok_or_else(|| config("the JWKS member \"keys\" must be an array"))?;
-                let jwk = keys.iter().find(|k| is_p256_encryption_key(k)).ok_or_else(|| {
-                    config("the JWKS holds no EC P-256 key for ECDH-ES encryption")
-                })?;
+                let jwk = keys
+                    .iter()
+                    .find(|k| is_p256_encryption_key(k))
+                    .ok_or_else(|| {
+                        config("the JWKS holds no EC P-256 key for ECDH-ES encryption")
+                    })?;
                 Self::from_jwk_value(jwk)
             }
             None => Self::from_jwk_value(&value),
@@ -105,7 +112,9 @@ impl ServerKey {
     }
 
     fn from_jwk_value(jwk: &Value) -> Result<ServerKey, Error> {
-        let jwk = jwk.as_object().ok_or_else(|| config("a JWK must be a JSON object"))?;
+        let jwk = jwk
+            .as_object()
+            .ok_or_else(|| config("a JWK must be a JSON object"))?;
         match jwk.get("kty").and_then(Value::as_str) {
             Some("EC") => {}
             Some(_) => return Err(config("the server key's \"kty\" must be \"EC\"")),
@@ -117,10 +126,17 @@ impl ServerKey {
             None => return Err(config("the server key has no string \"crv\"")),
         }
         if jwk.get("use").is_some_and(|u| u.as_str() != Some("enc")) {
-            return Err(config("the server key's \"use\" must be \"enc\" when present"));
+            return Err(config(
+                "the server key's \"use\" must be \"enc\" when present",
+            ));
         }
-        if jwk.get("alg").is_some_and(|a| a.as_str() != Some("ECDH-ES")) {
-            return Err(config("the server key's \"alg\" must be \"ECDH-ES\" when present"));
+        if jwk
+            .get("alg")
+            .is_some_and(|a| a.as_str() != Some("ECDH-ES"))
+        {
+            return Err(config(
+                "the server key's \"alg\" must be \"ECDH-ES\" when present",
+            ));
         }
         if jwk.contains_key("d") {
             // The server's private key has no business in a client configuration.
@@ -147,7 +163,9 @@ impl ServerKey {
 
 impl std::fmt::Debug for ServerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("ServerKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -185,7 +203,9 @@ impl CredentialSealer for JweSealer {
             .map_err(|_| seal_error("computing the ephemeral public key failed"))?;
         let epk = epk.as_ref();
         if epk.len() != 1 + 2 * COORD_LEN || epk[0] != 0x04 {
-            return Err(seal_error("the ephemeral public key has an unexpected encoding"));
+            return Err(seal_error(
+                "the ephemeral public key has an unexpected encoding",
+            ));
         }
         let (x, y) = epk[1..].split_at(COORD_LEN);
 
@@ -216,9 +236,8 @@ impl CredentialSealer for JweSealer {
             )
             .map_err(|_| seal_error("AES-256-GCM encryption failed"))?;
 
-        let mut jwe = String::with_capacity(
-            header_b64.len() + 4 + 16 + (in_out.len() * 4).div_ceil(3) + 22,
-        );
+        let mut jwe =
+            String::with_capacity(header_b64.len() + 4 + 16 + (in_out.len() * 4).div_ceil(3) + 22);
         jwe.push_str(&header_b64);
         jwe.push_str("..");
         URL_SAFE_NO_PAD.encode_string(iv, &mut jwe);
@@ -294,7 +313,9 @@ fn protected_header(x: &[u8], y: &[u8], kid: Option<&str>) -> String {
     let y = URL_SAFE_NO_PAD.encode(y);
     let kid = match kid {
         // Serializing a &str to JSON cannot fail; fall back to no kid rather than panic.
-        Some(kid) => serde_json::to_string(kid).map(|k| format!(",\"kid\":{k}")).unwrap_or_default(),
+        Some(kid) => serde_json::to_string(kid)
+            .map(|k| format!(",\"kid\":{k}"))
+            .unwrap_or_default(),
         None => String::new(),
     };
     format!(
@@ -323,11 +344,16 @@ fn coordinate(value: Option<&Value>, name: &str) -> Result<[u8; COORD_LEN], Erro
             "the server key's \"{name}\" must be 43 base64url characters (32 bytes)"
         )));
     }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| config(format!("the server key's \"{name}\" is not unpadded base64url")))?;
-    <[u8; COORD_LEN]>::try_from(bytes.as_slice())
-        .map_err(|_| config(format!("the server key's \"{name}\" must decode to 32 bytes")))
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| {
+        config(format!(
+            "the server key's \"{name}\" is not unpadded base64url"
+        ))
+    })?;
+    <[u8; COORD_LEN]>::try_from(bytes.as_slice()).map_err(|_| {
+        config(format!(
+            "the server key's \"{name}\" must decode to 32 bytes"
+        ))
+    })
 }
 
 fn config(message: impl Into<String>) -> Error {
@@ -393,7 +419,10 @@ mod tests {
     #[test]
     fn concat_kdf_matches_rfc7518_appendix_c() {
         let key = concat_kdf(&RFC7518_Z, b"A128GCM", b"Alice", b"Bob", 128);
-        assert_eq!(URL_SAFE_NO_PAD.encode(key.as_slice()), "VqqN6vgjbSBcIijNcacQGg");
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(key.as_slice()),
+            "VqqN6vgjbSBcIijNcacQGg"
+        );
     }
 
     #[test]
@@ -429,7 +458,8 @@ mod tests {
         assert_eq!(v["epk"]["x"], URL_SAFE_NO_PAD.encode([1; 32]));
         assert_eq!(v["epk"]["y"], URL_SAFE_NO_PAD.encode([2; 32]));
         assert_eq!(v.as_object().unwrap().len(), 4);
-        let no_kid: Value = serde_json::from_str(&protected_header(&[1; 32], &[2; 32], None)).unwrap();
+        let no_kid: Value =
+            serde_json::from_str(&protected_header(&[1; 32], &[2; 32], None)).unwrap();
         assert_eq!(no_kid.as_object().unwrap().len(), 3);
         assert!(no_kid.get("kid").is_none());
     }
@@ -438,7 +468,10 @@ mod tests {
     fn invalid_ephemeral_scalars_are_redrawn() {
         let sealer = JweSealer::from_jwk(BOB_JWK).unwrap();
         // 0x00.. is zero and 0xFF.. exceeds the group order: both invalid; 0x11.. is fine.
-        let mut entropy = ScriptedEntropy { script: vec![0x00, 0xFF, 0x11, 0x22], calls: 0 };
+        let mut entropy = ScriptedEntropy {
+            script: vec![0x00, 0xFF, 0x11, 0x22],
+            calls: 0,
+        };
         let jwe = sealer.seal(b"{}", &mut entropy).unwrap();
         // Three scalar draws and one IV draw.
         assert_eq!(entropy.calls, 4);
@@ -451,13 +484,19 @@ mod tests {
             .unwrap();
         let header: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header["epk"]["x"], URL_SAFE_NO_PAD.encode(&expected.as_ref()[1..33]));
+        assert_eq!(
+            header["epk"]["x"],
+            URL_SAFE_NO_PAD.encode(&expected.as_ref()[1..33])
+        );
     }
 
     #[test]
     fn a_source_that_only_gives_invalid_scalars_fails_without_hanging() {
         let sealer = JweSealer::from_jwk(BOB_JWK).unwrap();
-        let mut entropy = ScriptedEntropy { script: vec![0x00], calls: 0 };
+        let mut entropy = ScriptedEntropy {
+            script: vec![0x00],
+            calls: 0,
+        };
         let err = sealer.seal(b"{}", &mut entropy).unwrap_err();
         assert!(matches!(err, Error::Seal(_)), "{err:?}");
         assert_eq!(entropy.calls, MAX_KEY_ATTEMPTS);
@@ -466,7 +505,10 @@ mod tests {
     #[test]
     fn entropy_failure_is_reported() {
         let sealer = JweSealer::from_jwk(BOB_JWK).unwrap();
-        assert!(matches!(sealer.seal(b"{}", &mut FailingEntropy), Err(Error::Entropy)));
+        assert!(matches!(
+            sealer.seal(b"{}", &mut FailingEntropy),
+            Err(Error::Entropy)
+        ));
     }
 
     #[test]
@@ -474,7 +516,9 @@ mod tests {
         let jwk = BOB_JWK.replacen('{', r#"{"kid":"bank-2026","use":"enc","alg":"ECDH-ES","#, 1);
         let sealer = JweSealer::from_jwk(&jwk).unwrap();
         assert_eq!(sealer.key().kid(), Some("bank-2026"));
-        let jwe = sealer.seal(b"{}", &mut DeterministicEntropy::new(9)).unwrap();
+        let jwe = sealer
+            .seal(b"{}", &mut DeterministicEntropy::new(9))
+            .unwrap();
         let header_b64 = jwe.expose().split('.').next().unwrap();
         let header: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).unwrap()).unwrap();

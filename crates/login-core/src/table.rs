@@ -1,7 +1,9 @@
 //! The transition table as data, and the Mermaid and Graphviz DOT renderings made from it.
 
 /// Which API a state or step belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[non_exhaustive]
 pub enum Api {
     /// The realm API (seed 000): request login, token, refresh.
@@ -79,10 +81,13 @@ impl StepId {
     /// The API the step belongs to.
     pub fn api(self) -> Api {
         match self {
-            StepId::RealmRequestLogin | StepId::RealmToken | StepId::RealmRefresh | StepId::RealmRevoke => {
-                Api::Realm
+            StepId::RealmRequestLogin
+            | StepId::RealmToken
+            | StepId::RealmRefresh
+            | StepId::RealmRevoke => Api::Realm,
+            StepId::ResetRequest | StepId::ResetVerifyOtp | StepId::ResetPassword => {
+                Api::ForgotPassword
             }
-            StepId::ResetRequest | StepId::ResetVerifyOtp | StepId::ResetPassword => Api::ForgotPassword,
             _ => Api::Ciam,
         }
     }
@@ -112,4 +117,353 @@ impl StepId {
     pub fn is_safe_to_repeat(self) -> bool {
         matches!(self, StepId::CiamCaptcha)
     }
+}
+
+/// A state in the transition table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum StateId {
+    /// Nothing sent yet.
+    Start,
+    /// Internet banking: a login challenge was issued.
+    Authorized,
+    /// The user is verified; tokens come next.
+    Challenged,
+    /// A second factor (OTP) is awaited.
+    MfaPending,
+    /// A session with tokens.
+    Tokened,
+    /// Terminal: the session ended.
+    Revoked,
+    /// Forgot password: nothing sent yet.
+    ResetStart,
+    /// Forgot password: the OTP was sent.
+    OtpSent,
+    /// Forgot password: the OTP was verified; a reset ticket is held.
+    Verified,
+    /// Forgot password, terminal: the password was changed.
+    PasswordReset,
+}
+
+impl StateId {
+    /// The state's name as in the diagram.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateId::Start => "Start",
+            StateId::Authorized => "Authorized",
+            StateId::Challenged => "Challenged",
+            StateId::MfaPending => "MfaPending",
+            StateId::Tokened => "Tokened",
+            StateId::Revoked => "Revoked",
+            StateId::ResetStart => "Start",
+            StateId::OtpSent => "OtpSent",
+            StateId::Verified => "Verified",
+            StateId::PasswordReset => "PasswordReset",
+        }
+    }
+
+    /// Whether no transition leaves the state.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, StateId::Revoked | StateId::PasswordReset)
+    }
+}
+
+/// How a transition is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A success response (with the branch it took, when a step has several).
+    Success(&'static str),
+    /// A refusal with one of these error kinds gives the state back (drawn as a loop). Every
+    /// other non-final failure also gives the state back; these are the ones the flow is
+    /// designed around.
+    Rejected(&'static [crate::ErrorKind]),
+    /// No request: the transition is local.
+    Local,
+}
+
+/// One row of the transition table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Transition {
+    /// The API.
+    pub api: Api,
+    /// The state the transition leaves.
+    pub from: StateId,
+    /// The step that takes it.
+    pub step: StepId,
+    /// How.
+    pub outcome: Outcome,
+    /// The state it reaches.
+    pub to: StateId,
+}
+
+use crate::ErrorKind as K;
+
+const fn t(api: Api, from: StateId, step: StepId, outcome: Outcome, to: StateId) -> Transition {
+    Transition {
+        api,
+        from,
+        step,
+        outcome,
+        to,
+    }
+}
+
+/// The transition table: the one source of the diagrams, checked against the engine by a test
+/// that explores every state with every class of response.
+pub const TRANSITIONS: &[Transition] = &[
+    // Realm API.
+    t(
+        Api::Realm,
+        StateId::Start,
+        StepId::RealmRequestLogin,
+        Outcome::Success("mfa none"),
+        StateId::Challenged,
+    ),
+    t(
+        Api::Realm,
+        StateId::Start,
+        StepId::RealmRequestLogin,
+        Outcome::Success("mfa otp"),
+        StateId::MfaPending,
+    ),
+    t(
+        Api::Realm,
+        StateId::Challenged,
+        StepId::RealmToken,
+        Outcome::Success(""),
+        StateId::Tokened,
+    ),
+    t(
+        Api::Realm,
+        StateId::MfaPending,
+        StepId::RealmToken,
+        Outcome::Success("with otp"),
+        StateId::Tokened,
+    ),
+    t(
+        Api::Realm,
+        StateId::MfaPending,
+        StepId::RealmToken,
+        Outcome::Rejected(&[K::InvalidOtp]),
+        StateId::MfaPending,
+    ),
+    t(
+        Api::Realm,
+        StateId::Tokened,
+        StepId::RealmRefresh,
+        Outcome::Success(""),
+        StateId::Tokened,
+    ),
+    t(
+        Api::Realm,
+        StateId::Tokened,
+        StepId::RealmRevoke,
+        Outcome::Local,
+        StateId::Revoked,
+    ),
+    // Forgot password.
+    t(
+        Api::ForgotPassword,
+        StateId::ResetStart,
+        StepId::ResetRequest,
+        Outcome::Success(""),
+        StateId::OtpSent,
+    ),
+    t(
+        Api::ForgotPassword,
+        StateId::OtpSent,
+        StepId::ResetVerifyOtp,
+        Outcome::Success(""),
+        StateId::Verified,
+    ),
+    t(
+        Api::ForgotPassword,
+        StateId::OtpSent,
+        StepId::ResetVerifyOtp,
+        Outcome::Rejected(&[K::InvalidOtp]),
+        StateId::OtpSent,
+    ),
+    t(
+        Api::ForgotPassword,
+        StateId::Verified,
+        StepId::ResetPassword,
+        Outcome::Success(""),
+        StateId::PasswordReset,
+    ),
+    // Internet banking.
+    t(
+        Api::Ciam,
+        StateId::Start,
+        StepId::CiamAuthorize,
+        Outcome::Success(""),
+        StateId::Authorized,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Authorized,
+        StepId::CiamCaptcha,
+        Outcome::Success(""),
+        StateId::Authorized,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Authorized,
+        StepId::CiamLoginChallenge,
+        Outcome::Success("no anomaly"),
+        StateId::Challenged,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Authorized,
+        StepId::CiamLoginChallenge,
+        Outcome::Success("anomaly: 2FA"),
+        StateId::MfaPending,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Authorized,
+        StepId::CiamLoginChallenge,
+        Outcome::Rejected(&[K::InvalidCredentials, K::InvalidCaptcha, K::CaptchaRequired]),
+        StateId::Authorized,
+    ),
+    t(
+        Api::Ciam,
+        StateId::MfaPending,
+        StepId::CiamPreLoginVerify,
+        Outcome::Success(""),
+        StateId::Challenged,
+    ),
+    t(
+        Api::Ciam,
+        StateId::MfaPending,
+        StepId::CiamPreLoginVerify,
+        Outcome::Rejected(&[K::InvalidOtp]),
+        StateId::MfaPending,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Challenged,
+        StepId::CiamAccessToken,
+        Outcome::Success(""),
+        StateId::Tokened,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Tokened,
+        StepId::CiamRefresh,
+        Outcome::Success(""),
+        StateId::Tokened,
+    ),
+    t(
+        Api::Ciam,
+        StateId::Tokened,
+        StepId::CiamRevoke,
+        Outcome::Success(""),
+        StateId::Revoked,
+    ),
+];
+
+fn label(tr: &Transition) -> String {
+    match tr.outcome {
+        Outcome::Success("") => tr.step.as_str().to_owned(),
+        Outcome::Success(branch) => format!("{} [{branch}]", tr.step.as_str()),
+        Outcome::Rejected(kinds) => {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            format!("{} [{}]", tr.step.as_str(), names.join(" / "))
+        }
+        Outcome::Local => format!("{} (local, no request)", tr.step.as_str()),
+    }
+}
+
+const DIAGRAM_APIS: [(Api, &str); 3] = [
+    (Api::Realm, "Realm API (seed 000)"),
+    (
+        Api::ForgotPassword,
+        "Realm API: forgot password (seed 000 §2)",
+    ),
+    (Api::Ciam, "Internet-banking API (seed 001)"),
+];
+
+/// The Mermaid `stateDiagram-v2` of one API.
+pub fn mermaid(api: Api) -> String {
+    let mut out = String::from("stateDiagram-v2\n");
+    let first = TRANSITIONS.iter().find(|tr| tr.api == api);
+    if let Some(first) = first {
+        out.push_str(&format!("    [*] --> {}\n", first.from.as_str()));
+    }
+    for tr in TRANSITIONS.iter().filter(|tr| tr.api == api) {
+        out.push_str(&format!(
+            "    {} --> {}: {}\n",
+            tr.from.as_str(),
+            tr.to.as_str(),
+            label(tr)
+        ));
+    }
+    let mut terminals: Vec<StateId> = TRANSITIONS
+        .iter()
+        .filter(|tr| tr.api == api && tr.to.is_terminal())
+        .map(|tr| tr.to)
+        .collect();
+    terminals.dedup();
+    for s in terminals {
+        out.push_str(&format!("    {} --> [*]\n", s.as_str()));
+    }
+    out
+}
+
+/// The Graphviz DOT digraph of all three machines, one cluster each.
+pub fn dot() -> String {
+    let mut out = String::from(
+        "digraph loginflow {\n    rankdir=LR;\n    node [shape=box, style=rounded];\n",
+    );
+    for (api, title) in DIAGRAM_APIS {
+        let p = api.as_str();
+        out.push_str(&format!(
+            "    subgraph cluster_{p} {{\n        label=\"{title}\";\n"
+        ));
+        for tr in TRANSITIONS.iter().filter(|tr| tr.api == api) {
+            out.push_str(&format!(
+                "        \"{p}.{}\" -> \"{p}.{}\" [label=\"{}\"];\n",
+                tr.from.as_str(),
+                tr.to.as_str(),
+                label(tr)
+            ));
+        }
+        let mut states: Vec<StateId> = TRANSITIONS
+            .iter()
+            .filter(|tr| tr.api == api)
+            .flat_map(|tr| [tr.from, tr.to])
+            .collect();
+        states.sort();
+        states.dedup();
+        for s in states {
+            out.push_str(&format!(
+                "        \"{p}.{}\" [label=\"{}\"];\n",
+                s.as_str(),
+                s.as_str()
+            ));
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The whole of `docs/state-diagram.md`, generated.
+pub fn state_diagram_markdown() -> String {
+    let mut out = String::from(
+        "# State diagrams\n\n<!-- Generated from login-core's transition table (`login_core::table::TRANSITIONS`) by\n`loginflow diagram`; a test fails when this file differs from the generator. Do not edit by hand. -->\n\n\
+         Each arrow is a row of the table: `step` on success, `step [branch]` where a step has several\n\
+         outcomes, `step [error kinds]` where a refusal gives the state back for another try. Any other\n\
+         transient failure (transport, 429, 5xx) also gives the state back; a final one (expired,\n\
+         unknown, revoked, locked, forbidden, state mismatch) ends the flow.\n",
+    );
+    for (api, title) in DIAGRAM_APIS {
+        out.push_str(&format!(
+            "\n## {title}\n\n```mermaid\n{}```\n",
+            mermaid(api)
+        ));
+    }
+    out
 }

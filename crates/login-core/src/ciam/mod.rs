@@ -1,0 +1,310 @@
+//! The internet-banking API ("CIAM", seed 001): everything it does differently lives in this
+//! folder. Paths come from [`Routes`]; headers and bodies from the state files.
+//!
+//! ```text
+//! Start --authorize--> Authorized --captcha--> Authorized
+//!   Authorized --login_challenge--> Challenged (no anomaly) | MfaPending (anomaly: 2FA)
+//!   MfaPending --pre_login_verify--> Challenged --access_token--> Tokened
+//!   Tokened --refresh--> Tokened | --revoke--> Revoked
+//! ```
+//!
+//! A whole login by hand, with canned responses (a transport would send each request):
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use login_core::{ciam, entropy::DeterministicEntropy, secret::{DeviceToken, Password}, Response};
+//! # struct Sealer; // stands in for `seal::JweSealer::from_jwk(server_jwk)?`
+//! # impl login_core::seal::CredentialSealer for Sealer {
+//! #     fn seal(&self, _: &[u8], _: &mut dyn login_core::entropy::Entropy)
+//! #         -> Result<login_core::secret::FlowSecret, login_core::Error> {
+//! #         Ok(login_core::secret::FlowSecret::new("jwe"))
+//! #     }
+//! # }
+//! # let sealer = Sealer;
+//!
+//! let cfg = ciam::CiamConfig::new("ib-web", "https://app.example/cb", DeviceToken::new("dev-token"));
+//! let mut rng = DeterministicEntropy::new(7); // tests only: use OsEntropy for real logins
+//! let now = SystemTime::now();
+//!
+//! let (req, p) = ciam::Start::new(&mut rng).unwrap().authorize(&cfg);
+//! assert_eq!(req.path(), "/api/v1/authorize");
+//! let authorized = p
+//!     .receive(&Response::new(200, br#"{"loginChallenge":"lc","authToken":"at"}"#.to_vec()), now)
+//!     .unwrap();
+//!
+//! let creds = ciam::Credentials::new("alice", Password::new("pw"));
+//! let (req, p) = authorized.submit_credentials(&cfg, &sealer, &creds, &mut rng, now).unwrap();
+//! assert_eq!(req.path(), "/api/v1/login-challenge");
+//! let outcome = p.receive(&Response::new(200, br#"{"code":"c","token":"t"}"#.to_vec()), now).unwrap();
+//! let ciam::LoginOutcome::Challenged(challenged) = outcome else { panic!("no 2FA expected") };
+//!
+//! let (req, p) = challenged.exchange(&cfg);
+//! assert_eq!(req.path(), "/api/v1/access-token");
+//! let body = br#"{"accessToken":"A","refreshToken":"R","expires":300}"#;
+//! let tokened = p.receive(&Response::new(200, body.to_vec()), now).unwrap();
+//! assert_eq!(tokened.tokens().access_token().expose(), "A");
+//! ```
+
+mod authorized;
+mod challenged;
+mod mfa_pending;
+mod start;
+mod tokened;
+
+pub use crate::flow::ciam_state::State;
+pub use crate::revoked::Revoked;
+pub use authorized::{
+    Authorized, Captcha, CaptchaStep, Credentials, LoginChallengeStep, LoginOutcome,
+};
+pub use challenged::{AccessTokenStep, Challenged};
+pub use mfa_pending::{Channel, MfaPending, PreLoginVerifyStep};
+pub use start::{AuthorizeStep, Start};
+pub use tokened::{RefreshStep, RevokeStep, Tokened};
+
+use crate::pending::SuccessStatus;
+use crate::request::{Header, Method, Request};
+use crate::secret::{DeviceToken, FlowSecret};
+use crate::table::StepId;
+
+/// The paths of the seven calls. Two sets come ready (the seed gives both); each path can be
+/// overridden on its own.
+///
+/// ```
+/// use login_core::{ciam::Routes, table::StepId};
+/// let r = Routes::service().with(StepId::CiamCaptcha, "/ciamauthsrvc/captcha");
+/// assert_eq!(r.path(StepId::CiamAuthorize), "/ciamauthsrvc/internetBanking/oauth/authorize");
+/// assert_eq!(r.path(StepId::CiamCaptcha), "/ciamauthsrvc/captcha");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routes {
+    paths: [String; 7],
+}
+
+fn route_index(step: StepId) -> Option<usize> {
+    Some(match step {
+        StepId::CiamAuthorize => 0,
+        StepId::CiamCaptcha => 1,
+        StepId::CiamLoginChallenge => 2,
+        StepId::CiamPreLoginVerify => 3,
+        StepId::CiamAccessToken => 4,
+        StepId::CiamRevoke => 5,
+        StepId::CiamRefresh => 6,
+        _ => return None,
+    })
+}
+
+impl Routes {
+    /// The gateway routes (`/api/v1/...`), the default.
+    pub fn gateway() -> Self {
+        Self {
+            paths: [
+                "/api/v1/authorize",
+                "/api/v1/captcha",
+                "/api/v1/login-challenge",
+                "/api/v1/pre-login-verify",
+                "/api/v1/access-token",
+                "/api/v1/revoke-token",
+                "/api/v1/refresh-token",
+            ]
+            .map(String::from),
+        }
+    }
+
+    /// The service routes (the seed's second paths). The seed gives no captcha path there, so
+    /// it stays the gateway's unless overridden.
+    pub fn service() -> Self {
+        Self {
+            paths: [
+                "/ciamauthsrvc/internetBanking/oauth/authorize",
+                "/api/v1/captcha",
+                "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge",
+                "/ciamauthsrvc/auth/mfa/prelogin/verify",
+                "/ciamauthsrvc/internetBanking/oauth/accessToken",
+                "/ciamauthsrvc/internetBanking/oauth/revoke",
+                "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh",
+            ]
+            .map(String::from),
+        }
+    }
+
+    /// Overrides one step's path. Steps of other APIs are ignored.
+    pub fn with(mut self, step: StepId, path: impl Into<String>) -> Self {
+        if let Some(i) = route_index(step) {
+            let mut p: String = path.into();
+            if !p.starts_with('/') {
+                p.insert(0, '/');
+            }
+            self.paths[i] = p;
+        }
+        self
+    }
+
+    /// The path of a step (`""` for a step of another API).
+    pub fn path(&self, step: StepId) -> &str {
+        route_index(step)
+            .map(|i| self.paths[i].as_str())
+            .unwrap_or("")
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::gateway()
+    }
+}
+
+/// Configuration of the internet-banking API.
+#[derive(Clone, Debug)]
+pub struct CiamConfig {
+    client_id: String,
+    redirect_uri: String,
+    device_token: DeviceToken,
+    scope: String,
+    routes: Routes,
+    location: Option<(String, String)>,
+    event_id: Option<String>,
+    auth_token: Option<FlowSecret>,
+    login_verifier: Option<FlowSecret>,
+    additional_authentication: Option<String>,
+    success: SuccessStatus,
+}
+
+impl CiamConfig {
+    /// A configuration with the gateway routes and scope `"openid"`.
+    pub fn new(
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        device_token: DeviceToken,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            redirect_uri: redirect_uri.into(),
+            device_token,
+            scope: "openid".to_owned(),
+            routes: Routes::gateway(),
+            location: None,
+            event_id: None,
+            auth_token: None,
+            login_verifier: None,
+            additional_authentication: None,
+            success: SuccessStatus::default(),
+        }
+    }
+
+    /// The route set.
+    pub fn routes(mut self, routes: Routes) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// Scopes; sent as one space-separated string in this API.
+    pub fn scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let parts: Vec<String> = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        self.scope = parts.join(" ");
+        self
+    }
+
+    /// `locLatitude` and `locLongitude`, sent on every call.
+    pub fn location(mut self, latitude: impl Into<String>, longitude: impl Into<String>) -> Self {
+        self.location = Some((latitude.into(), longitude.into()));
+        self
+    }
+
+    /// `eventId`, sent on login challenge, pre-login verify and access token.
+    pub fn event_id(mut self, event_id: impl Into<String>) -> Self {
+        self.event_id = Some(event_id.into());
+        self
+    }
+
+    /// `authToken` sent on authorize (only when configured).
+    pub fn authorize_auth_token(mut self, token: FlowSecret) -> Self {
+        self.auth_token = Some(token);
+        self
+    }
+
+    /// `loginVerifier` sent on authorize (only when configured).
+    pub fn login_verifier(mut self, verifier: FlowSecret) -> Self {
+        self.login_verifier = Some(verifier);
+        self
+    }
+
+    /// `additionalAuthentication` sent on the login challenge (only when configured).
+    pub fn additional_authentication(mut self, value: impl Into<String>) -> Self {
+        self.additional_authentication = Some(value.into());
+        self
+    }
+
+    /// Which success statuses are accepted.
+    pub fn success_status(mut self, success: SuccessStatus) -> Self {
+        self.success = success;
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The redirect URI.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The space-separated scope.
+    pub fn scope_string(&self) -> &str {
+        &self.scope
+    }
+
+    pub(crate) fn success(&self) -> SuccessStatus {
+        self.success
+    }
+
+    pub(crate) fn auth_token(&self) -> Option<&FlowSecret> {
+        self.auth_token.as_ref()
+    }
+
+    pub(crate) fn login_verifier_value(&self) -> Option<&FlowSecret> {
+        self.login_verifier.as_ref()
+    }
+
+    pub(crate) fn additional_authentication_value(&self) -> Option<&str> {
+        self.additional_authentication.as_deref()
+    }
+
+    /// The one request builder for this API: method, path, the optional location and event
+    /// headers on exactly the calls whose row lists them.
+    pub(crate) fn request(&self, step: StepId) -> Request {
+        let method = if step == StepId::CiamCaptcha {
+            Method::Get
+        } else {
+            Method::Post
+        };
+        let mut request = Request::new(step, method, self.routes.path(step).to_owned());
+        if let Some((lat, lon)) = &self.location {
+            request = request
+                .header(Header::plain("locLatitude", lat))
+                .header(Header::plain("locLongitude", lon));
+        }
+        let takes_event_id = matches!(
+            step,
+            StepId::CiamLoginChallenge | StepId::CiamPreLoginVerify | StepId::CiamAccessToken
+        );
+        if let (true, Some(event_id)) = (takes_event_id, &self.event_id) {
+            request = request.header(Header::plain("eventId", event_id));
+        }
+        request
+    }
+
+    /// `Authorization: Bearer <device identity token>`.
+    pub(crate) fn device_bearer(&self) -> Header {
+        bearer(self.device_token.expose())
+    }
+}
+
+pub(crate) fn bearer(token: &str) -> Header {
+    Header::sensitive("Authorization", format!("Bearer {token}"))
+}

@@ -1,0 +1,131 @@
+//! Internet-banking `Start`: a fresh PKCE verifier and `state`, nothing sent yet.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Authorized, CiamConfig};
+use crate::entropy::Entropy;
+use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::pkce::{Pkce, random_state, s256_challenge};
+use crate::secret::{FlowSecret, PkceVerifier};
+use crate::table::StepId;
+use crate::{Error, Request, Response};
+
+/// The start of an internet-banking login.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Start {
+    verifier: PkceVerifier,
+    state: String,
+}
+
+impl Start {
+    /// Draws a PKCE verifier (32 bytes) and a `state` (16 bytes) from `entropy`.
+    pub fn new(entropy: &mut dyn Entropy) -> Result<Self, Error> {
+        let pkce = Pkce::generate(entropy)?;
+        let state = random_state(entropy)?;
+        Ok(Self {
+            verifier: pkce.verifier().clone(),
+            state,
+        })
+    }
+
+    /// The `state` sent with authorize and access token.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// `POST` authorize with the device token, the PKCE challenge (S256) and `state`.
+    pub fn authorize(self, cfg: &CiamConfig) -> (Request, Pending<AuthorizeStep>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            auth_token: Option<&'a str>,
+            client_id: &'a str,
+            code_challenge: &'a str,
+            code_challenge_method: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            login_verifier: Option<&'a str>,
+            scope: &'a str,
+            state: &'a str,
+        }
+        let challenge = s256_challenge(self.verifier.expose());
+        let request = cfg
+            .request(StepId::CiamAuthorize)
+            .header(cfg.device_bearer())
+            .json(&Body {
+                auth_token: cfg.auth_token().map(FlowSecret::expose),
+                client_id: cfg.client_id(),
+                code_challenge: &challenge,
+                code_challenge_method: Pkce::METHOD,
+                login_verifier: cfg.login_verifier_value().map(FlowSecret::expose),
+                scope: cfg.scope_string(),
+                state: &self.state,
+            });
+        (
+            request,
+            Pending::new(AuthorizeStep { state: self }, cfg.success()),
+        )
+    }
+}
+
+/// In flight: authorize.
+#[derive(Debug)]
+pub struct AuthorizeStep {
+    state: Start,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizeBody {
+    login_challenge: Option<FlowSecret>,
+    auth_token: Option<FlowSecret>,
+    #[serde(default)]
+    state: Option<serde_json::Value>,
+}
+
+impl sealed::Sealed for AuthorizeStep {}
+
+impl Step for AuthorizeStep {
+    type Next = Authorized;
+    type State = Start;
+    const ID: StepId = StepId::CiamAuthorize;
+    const DOCUMENTED_STATUS: u16 = 200;
+
+    fn on_success(
+        self,
+        response: &Response,
+        _now: SystemTime,
+    ) -> Result<Authorized, Failed<Start>> {
+        let body: AuthorizeBody = match parse_json(response) {
+            Ok(b) => b,
+            Err(e) => return Err(Failed::keep_unless_final(e, self.state)),
+        };
+        if let Some(echoed) = &body.state {
+            if echoed.as_str() != Some(self.state.state.as_str()) {
+                return Err(Failed::dead(Error::StateMismatch));
+            }
+        }
+        let (Some(login_challenge), Some(auth_token)) = (
+            body.login_challenge.filter(|v| !v.is_empty()),
+            body.auth_token.filter(|v| !v.is_empty()),
+        ) else {
+            return Err(Failed::keep_unless_final(
+                malformed(response, "loginChallenge or authToken is missing"),
+                self.state,
+            ));
+        };
+        Ok(Authorized::new(
+            login_challenge,
+            auth_token,
+            self.state.verifier,
+            self.state.state,
+        ))
+    }
+
+    fn on_failure(self, error: Error) -> Failed<Start> {
+        Failed::keep_unless_final(error, self.state)
+    }
+}

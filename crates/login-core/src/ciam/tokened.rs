@@ -1,0 +1,126 @@
+//! Internet-banking `Tokened`: refresh rotates the tokens; revoke ends the session on the server.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{CiamConfig, Revoked, bearer};
+use crate::forgot::check_success_body;
+use crate::pending::{Failed, Pending, Step, sealed};
+use crate::table::StepId;
+use crate::token::TokenSet;
+use crate::{Error, Request, Response};
+
+/// A logged-in internet-banking session.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tokened {
+    tokens: TokenSet,
+}
+
+impl Tokened {
+    pub(crate) fn new(tokens: TokenSet) -> Self {
+        Self { tokens }
+    }
+
+    /// The tokens.
+    pub fn tokens(&self) -> &TokenSet {
+        &self.tokens
+    }
+
+    /// Whether the access token expires within `margin` of `now`.
+    pub fn needs_refresh(&self, now: SystemTime, margin: Duration) -> bool {
+        self.tokens.needs_refresh(now, margin)
+    }
+
+    /// `POST` refresh (no `Authorization`) with `clientId`, `grantType`, `refreshToken`, `scope`.
+    pub fn refresh(self, cfg: &CiamConfig) -> (Request, Pending<RefreshStep>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            client_id: &'a str,
+            grant_type: &'a str,
+            refresh_token: &'a str,
+            scope: &'a str,
+        }
+        let request = cfg.request(StepId::CiamRefresh).json(&Body {
+            client_id: cfg.client_id(),
+            grant_type: "refresh_token",
+            refresh_token: self.tokens.refresh_token().expose(),
+            scope: cfg.scope_string(),
+        });
+        (
+            request,
+            Pending::new(RefreshStep { state: self }, cfg.success()),
+        )
+    }
+
+    /// `POST` revoke with `Bearer <accessToken>` and `clientId`.
+    pub fn revoke(self, cfg: &CiamConfig) -> (Request, Pending<RevokeStep>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            client_id: &'a str,
+        }
+        let request = cfg
+            .request(StepId::CiamRevoke)
+            .header(bearer(self.tokens.access_token().expose()))
+            .json(&Body {
+                client_id: cfg.client_id(),
+            });
+        (
+            request,
+            Pending::new(RevokeStep { state: self }, cfg.success()),
+        )
+    }
+}
+
+/// In flight: refresh.
+#[derive(Debug)]
+pub struct RefreshStep {
+    state: Tokened,
+}
+
+impl sealed::Sealed for RefreshStep {}
+
+impl Step for RefreshStep {
+    type Next = Tokened;
+    type State = Tokened;
+    const ID: StepId = StepId::CiamRefresh;
+    const DOCUMENTED_STATUS: u16 = 200;
+
+    fn on_success(self, response: &Response, now: SystemTime) -> Result<Tokened, Failed<Tokened>> {
+        TokenSet::from_response(response, now)
+            .map(Tokened::new)
+            .map_err(|e| Failed::keep_unless_final(e, self.state))
+    }
+
+    fn on_failure(self, error: Error) -> Failed<Tokened> {
+        Failed::keep_unless_final(error, self.state)
+    }
+}
+
+/// In flight: revoke.
+#[derive(Debug)]
+pub struct RevokeStep {
+    state: Tokened,
+}
+
+impl sealed::Sealed for RevokeStep {}
+
+impl Step for RevokeStep {
+    type Next = Revoked;
+    type State = Tokened;
+    const ID: StepId = StepId::CiamRevoke;
+    const DOCUMENTED_STATUS: u16 = 200;
+
+    fn on_success(self, response: &Response, _now: SystemTime) -> Result<Revoked, Failed<Tokened>> {
+        match check_success_body(response) {
+            Ok(()) => Ok(Revoked::remote()),
+            Err(e) => Err(Failed::keep_unless_final(e, self.state)),
+        }
+    }
+
+    fn on_failure(self, error: Error) -> Failed<Tokened> {
+        Failed::keep_unless_final(error, self.state)
+    }
+}

@@ -1,0 +1,237 @@
+//! The enum of all states, for storage and property tests, and its versioned snapshot format.
+//!
+//! A flow suspended at `MfaPending` (the user takes minutes to read the OTP) is written as a
+//! snapshot and resumed in another process. **A snapshot holds secrets** (tokens, the PKCE
+//! verifier, the realm `reqId`): store it as you would a password. Bytes from anywhere else
+//! are untrusted: resuming checks the format version and gives a typed error on anything else.
+//!
+//! ```
+//! use login_core::{flow::Flow, realm, secret::{ClientSecret, Password}, Response};
+//! # use std::time::SystemTime;
+//! let cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+//! let (_req, p) = realm::Start::new("bob", Password::new("pw")).request_login(&cfg);
+//! let reply = Response::new(201, br#"{"reqId":"r1","exp":300,"mfa":"otp"}"#.to_vec());
+//! let realm::LoginStarted::MfaPending(m) = p.receive(&reply, SystemTime::now()).unwrap() else { panic!() };
+//!
+//! let bytes = Flow::from(m).to_snapshot();
+//! // ... later, in another process:
+//! let Flow::Realm(realm::State::MfaPending(resumed)) = Flow::from_snapshot(bytes.expose()).unwrap() else { panic!() };
+//! assert!(Flow::from_snapshot(b"{\"v\":99}").is_err());
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretBytes;
+use crate::table::{Api, StateId};
+use crate::{ciam, forgot, realm};
+
+/// The snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// The largest snapshot accepted, in bytes; anything larger is refused before parsing.
+pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024;
+
+macro_rules! state_enum {
+    ($(#[$doc:meta])* $name:ident, $module:ident, { $($variant:ident => $id:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(tag = "state", content = "data")]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                #[allow(missing_docs)]
+                $variant($module::$variant),
+            )*
+        }
+
+        impl $name {
+            /// The state's id in the transition table.
+            pub fn id(&self) -> StateId {
+                match self {
+                    $($name::$variant(_) => StateId::$id,)*
+                }
+            }
+        }
+
+        $(
+            impl From<$module::$variant> for $name {
+                fn from(s: $module::$variant) -> Self {
+                    $name::$variant(s)
+                }
+            }
+        )*
+    };
+}
+
+/// The states of a realm flow.
+pub mod realm_state {
+    use super::*;
+    state_enum!(
+        /// A realm flow in any state.
+        State, realm, {
+        Start => Start,
+        Challenged => Challenged,
+        MfaPending => MfaPending,
+        Tokened => Tokened,
+        Revoked => Revoked,
+    });
+}
+
+/// The states of an internet-banking flow.
+pub mod ciam_state {
+    use super::*;
+    state_enum!(
+        /// An internet-banking flow in any state.
+        State, ciam, {
+        Start => Start,
+        Authorized => Authorized,
+        Challenged => Challenged,
+        MfaPending => MfaPending,
+        Tokened => Tokened,
+        Revoked => Revoked,
+    });
+}
+
+/// The states of a forgot-password flow.
+pub mod forgot_state {
+    use super::*;
+    state_enum!(
+        /// A forgot-password flow in any state.
+        State, forgot, {
+        Start => ResetStart,
+        OtpSent => OtpSent,
+        Verified => Verified,
+        PasswordReset => PasswordReset,
+    });
+}
+
+/// Any flow of any API in any state: an enum whose variants own the typed states, so matching
+/// hands back a value with exactly the transitions legal from there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "api", content = "flow", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Flow {
+    /// The realm API.
+    Realm(realm::State),
+    /// The internet-banking API.
+    Ciam(ciam::State),
+    /// The realm API's forgot-password machine.
+    ForgotPassword(forgot::State),
+}
+
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    v: u32,
+    #[serde(flatten)]
+    flow: &'a Flow,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    v: u32,
+}
+
+#[derive(Deserialize)]
+struct SnapshotIn {
+    #[serde(flatten)]
+    flow: Flow,
+}
+
+/// Why a snapshot could not be resumed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// Written by another format version.
+    #[error(
+        "snapshot format version {found} is not supported (this build reads {SNAPSHOT_VERSION})"
+    )]
+    UnsupportedVersion {
+        /// The version found.
+        found: u32,
+    },
+    /// Larger than [`MAX_SNAPSHOT_BYTES`].
+    #[error("snapshot is {0} bytes, more than the {MAX_SNAPSHOT_BYTES} accepted")]
+    TooLarge(usize),
+    /// Not a snapshot, or damaged.
+    #[error("snapshot is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl Flow {
+    /// The API of the flow.
+    pub fn api(&self) -> Api {
+        match self {
+            Flow::Realm(_) => Api::Realm,
+            Flow::Ciam(_) => Api::Ciam,
+            Flow::ForgotPassword(_) => Api::ForgotPassword,
+        }
+    }
+
+    /// The state's id in the transition table.
+    pub fn state_id(&self) -> StateId {
+        match self {
+            Flow::Realm(s) => s.id(),
+            Flow::Ciam(s) => s.id(),
+            Flow::ForgotPassword(s) => s.id(),
+        }
+    }
+
+    /// Serializes the flow with its format version. The bytes hold secrets.
+    pub fn to_snapshot(&self) -> SecretBytes {
+        let mut buf = Vec::with_capacity(512);
+        // Plain data into a Vec: cannot fail.
+        let _ = serde_json::to_writer(
+            &mut buf,
+            &SnapshotOut {
+                v: SNAPSHOT_VERSION,
+                flow: self,
+            },
+        );
+        SecretBytes::new(buf)
+    }
+
+    /// Resumes a flow from snapshot bytes, which may be untrusted.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Flow, SnapshotError> {
+        if bytes.len() > MAX_SNAPSHOT_BYTES {
+            return Err(SnapshotError::TooLarge(bytes.len()));
+        }
+        let version: VersionOnly = serde_json::from_slice(bytes)
+            .map_err(|e| SnapshotError::Corrupt(format!("no format version ({})", category(&e))))?;
+        if version.v != SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnsupportedVersion { found: version.v });
+        }
+        let parsed: SnapshotIn = serde_json::from_slice(bytes)
+            .map_err(|e| SnapshotError::Corrupt(category(&e).to_owned()))?;
+        Ok(parsed.flow)
+    }
+}
+
+/// Names the kind of parse error without quoting input (it may hold secrets).
+fn category(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unknown state or wrong field types",
+        serde_json::error::Category::Eof => "truncated",
+    }
+}
+
+macro_rules! flow_from {
+    ($($module:ident :: $state:ident => $variant:ident),* $(,)?) => {
+        $(
+            impl From<$module::$state> for Flow {
+                fn from(s: $module::$state) -> Self {
+                    Flow::$variant(s.into())
+                }
+            }
+        )*
+    };
+}
+
+flow_from!(
+    realm::Start => Realm, realm::Challenged => Realm, realm::MfaPending => Realm, realm::Tokened => Realm,
+    ciam::Start => Ciam, ciam::Authorized => Ciam, ciam::Challenged => Ciam, ciam::MfaPending => Ciam,
+    ciam::Tokened => Ciam,
+    forgot::Start => ForgotPassword, forgot::OtpSent => ForgotPassword, forgot::Verified => ForgotPassword,
+    forgot::PasswordReset => ForgotPassword,
+);

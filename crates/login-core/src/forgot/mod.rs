@@ -1,0 +1,312 @@
+//! The realm API's forgot-password machine (seed 000 §2), its own small flow:
+//!
+//! ```text
+//! Start --request_reset--> OtpSent --verify_otp--> Verified --reset_password--> PasswordReset
+//! ```
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use login_core::{forgot, realm::RealmConfig, secret::{ClientSecret, Otp, Password}, Response};
+//!
+//! let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+//! let now = SystemTime::now();
+//! let (req, p) = forgot::Start::new("alice").request_reset(&cfg);
+//! assert_eq!(req.path(), "/realm/admin/cap/user/forgotPassword");
+//! let sent = p.receive(&Response::new(201, br#"{"reqId":"q1","refId":"R1"}"#.to_vec()), now).unwrap();
+//! let (_req, p) = sent.verify(&cfg, Otp::new("123456"));
+//! let verified = p.receive(&Response::new(201, br#"{"reqId":"ticket","refId":"R1"}"#.to_vec()), now).unwrap();
+//! let (req, p) = verified.reset(&cfg, Password::new("new-pw"));
+//! assert!(req.headers().iter().any(|h| h.name() == "Authorization" && h.value() == "Bearer ticket"));
+//! let done = p.receive(&Response::new(200, br#"{"success":true}"#.to_vec()), now).unwrap();
+//! assert_eq!(done.username(), "alice");
+//! ```
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::flow::forgot_state::State;
+use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::realm::{RealmConfig, TicketSource};
+use crate::secret::{FlowSecret, Otp, Password, ResetTicket};
+use crate::table::StepId;
+use crate::{Error, Request, Response};
+
+/// Start of a password reset: the user name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Start {
+    username: String,
+}
+
+/// The reset OTP was sent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtpSent {
+    username: String,
+    req_id: FlowSecret,
+    ref_id: String,
+}
+
+/// The OTP was verified: a one-time reset ticket is held.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Verified {
+    username: String,
+    ticket: ResetTicket,
+}
+
+/// Terminal: the password was changed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PasswordReset {
+    username: String,
+}
+
+impl Start {
+    /// A reset for `username`.
+    pub fn new(username: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+        }
+    }
+
+    /// `POST /realm/admin/{realmId}/user/forgotPassword`.
+    pub fn request_reset(self, cfg: &RealmConfig) -> (Request, Pending<RequestResetStep>) {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            username: &'a str,
+        }
+        let request = cfg.request(StepId::ResetRequest).json(&Body {
+            username: &self.username,
+        });
+        (
+            request,
+            Pending::new(RequestResetStep { state: self }, cfg.success()),
+        )
+    }
+}
+
+impl OtpSent {
+    /// The OTP reference shown to the user.
+    pub fn ref_id(&self) -> &str {
+        &self.ref_id
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// `POST /realm/admin/{realmId}/user/verifyOtp`. A wrong OTP gives this state back.
+    pub fn verify(self, cfg: &RealmConfig, otp: Otp) -> (Request, Pending<VerifyOtpStep>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            otp: &'a str,
+            req_id: &'a str,
+            ref_id: &'a str,
+            username: &'a str,
+        }
+        let request = cfg.request(StepId::ResetVerifyOtp).json(&Body {
+            otp: otp.expose(),
+            req_id: self.req_id.expose(),
+            ref_id: &self.ref_id,
+            username: &self.username,
+        });
+        let source = cfg.reset_ticket_source();
+        (
+            request,
+            Pending::new(
+                VerifyOtpStep {
+                    state: self,
+                    source,
+                },
+                cfg.success(),
+            ),
+        )
+    }
+}
+
+impl Verified {
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// `POST /realm/admin/{realmId}/user/resetPassword` with `Authorization: Bearer <ticket>`.
+    pub fn reset(
+        self,
+        cfg: &RealmConfig,
+        new_password: Password,
+    ) -> (Request, Pending<ResetPasswordStep>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            new_password: &'a str,
+        }
+        let request = cfg
+            .request(StepId::ResetPassword)
+            .header(RealmConfig::bearer(self.ticket.expose()))
+            .json(&Body {
+                new_password: new_password.expose(),
+            });
+        (
+            request,
+            Pending::new(ResetPasswordStep { state: self }, cfg.success()),
+        )
+    }
+}
+
+impl PasswordReset {
+    /// The user whose password changed.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReqRefBody {
+    req_id: Option<FlowSecret>,
+    #[serde(default)]
+    ref_id: Option<serde_json::Value>,
+}
+
+fn parse_req_ref(response: &Response) -> Result<(FlowSecret, Option<String>), Error> {
+    let body: ReqRefBody = parse_json(response)?;
+    let req_id = body
+        .req_id
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| malformed(response, "reqId is missing"))?;
+    Ok((req_id, crate::token::text(body.ref_id)))
+}
+
+/// In flight: request reset.
+#[derive(Debug)]
+pub struct RequestResetStep {
+    state: Start,
+}
+
+impl sealed::Sealed for RequestResetStep {}
+
+impl Step for RequestResetStep {
+    type Next = OtpSent;
+    type State = Start;
+    const ID: StepId = StepId::ResetRequest;
+    const DOCUMENTED_STATUS: u16 = 201;
+
+    fn on_success(self, response: &Response, _now: SystemTime) -> Result<OtpSent, Failed<Start>> {
+        match parse_req_ref(response) {
+            Ok((req_id, Some(ref_id))) => Ok(OtpSent {
+                username: self.state.username,
+                req_id,
+                ref_id,
+            }),
+            Ok((_, None)) => Err(Failed::keep_unless_final(
+                malformed(response, "refId is missing"),
+                self.state,
+            )),
+            Err(e) => Err(Failed::keep_unless_final(e, self.state)),
+        }
+    }
+
+    fn on_failure(self, error: Error) -> Failed<Start> {
+        Failed::keep_unless_final(error, self.state)
+    }
+}
+
+/// In flight: verify OTP.
+#[derive(Debug)]
+pub struct VerifyOtpStep {
+    state: OtpSent,
+    source: TicketSource,
+}
+
+impl sealed::Sealed for VerifyOtpStep {}
+
+impl Step for VerifyOtpStep {
+    type Next = Verified;
+    type State = OtpSent;
+    const ID: StepId = StepId::ResetVerifyOtp;
+    const DOCUMENTED_STATUS: u16 = 201;
+
+    fn on_success(
+        self,
+        response: &Response,
+        _now: SystemTime,
+    ) -> Result<Verified, Failed<OtpSent>> {
+        let (req_id, ref_id) = match parse_req_ref(response) {
+            Ok(v) => v,
+            Err(e) => return Err(Failed::keep_unless_final(e, self.state)),
+        };
+        let ticket = match self.source {
+            TicketSource::VerifyReqId => Some(ResetTicket::new(req_id.expose())),
+            TicketSource::VerifyRefId => ref_id.filter(|r| !r.is_empty()).map(ResetTicket::new),
+        };
+        match ticket {
+            Some(ticket) => Ok(Verified {
+                username: self.state.username.clone(),
+                ticket,
+            }),
+            None => Err(Failed::keep_unless_final(
+                malformed(response, "the reset ticket is missing"),
+                self.state,
+            )),
+        }
+    }
+
+    fn on_failure(self, error: Error) -> Failed<OtpSent> {
+        Failed::keep_unless_final(error, self.state)
+    }
+}
+
+/// In flight: reset password.
+#[derive(Debug)]
+pub struct ResetPasswordStep {
+    state: Verified,
+}
+
+impl sealed::Sealed for ResetPasswordStep {}
+
+#[derive(Deserialize)]
+struct SuccessBody {
+    #[serde(default)]
+    success: Option<serde_json::Value>,
+}
+
+/// `{success}` bodies: `false` is a refusal, an empty body or a missing field counts as success
+/// (the status already said so).
+pub(crate) fn check_success_body(response: &Response) -> Result<(), Error> {
+    if response.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let body: SuccessBody = parse_json(response)?;
+    match body.success {
+        Some(serde_json::Value::Bool(false)) => {
+            Err(malformed(response, "the server answered success: false"))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Step for ResetPasswordStep {
+    type Next = PasswordReset;
+    type State = Verified;
+    const ID: StepId = StepId::ResetPassword;
+    const DOCUMENTED_STATUS: u16 = 200;
+
+    fn on_success(
+        self,
+        response: &Response,
+        _now: SystemTime,
+    ) -> Result<PasswordReset, Failed<Verified>> {
+        match check_success_body(response) {
+            Ok(()) => Ok(PasswordReset {
+                username: self.state.username.clone(),
+            }),
+            Err(e) => Err(Failed::keep_unless_final(e, self.state)),
+        }
+    }
+
+    fn on_failure(self, error: Error) -> Failed<Verified> {
+        Failed::keep_unless_final(error, self.state)
+    }
+}

@@ -1,0 +1,193 @@
+//! The value a transition returns beside its request: it takes the response and yields the next
+//! state, or a [`Failed`] that gives the state back when the flow can still go on from it.
+
+use std::time::SystemTime;
+
+use crate::{Error, Response, TransportError, table::StepId};
+
+/// Which success statuses a step accepts. The contract says any 2xx is success; a stricter
+/// deployment can demand the exact documented code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum SuccessStatus {
+    /// Any 2xx (the contract's reading; the default).
+    #[default]
+    Any2xx,
+    /// Only the status the seed documents for the step (201 or 200).
+    Documented,
+}
+
+impl SuccessStatus {
+    fn accepts(self, status: u16, documented: u16) -> bool {
+        match self {
+            SuccessStatus::Any2xx => (200..300).contains(&status),
+            SuccessStatus::Documented => status == documented,
+        }
+    }
+}
+
+/// A failed step: the error, and the state the flow can go on from when there is one.
+///
+/// `state` is `Some` for failures after which the same step (or an earlier one) may be tried
+/// again from that state: transport failures, throttling, server faults, a wrong OTP, a wrong
+/// captcha. It is `None` when the server said the flow is over (expired, unknown, revoked,
+/// locked, forbidden) or when `state` did not match.
+pub struct Failed<S> {
+    /// What went wrong.
+    pub error: Error,
+    /// The state to continue from, when one survives.
+    pub state: Option<S>,
+}
+
+impl<S> Failed<S> {
+    /// A failure that keeps `state` unless the error ends the flow.
+    pub(crate) fn keep_unless_final(error: Error, state: S) -> Self {
+        let state = if error.ends_flow() { None } else { Some(state) };
+        Self { error, state }
+    }
+
+    /// A failure after which nothing survives.
+    pub(crate) fn dead(error: Error) -> Self {
+        Self { error, state: None }
+    }
+
+    /// Maps the surviving state.
+    pub fn map_state<T>(self, f: impl FnOnce(S) -> T) -> Failed<T> {
+        Failed {
+            error: self.error,
+            state: self.state.map(f),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Failed<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Failed")
+            .field("error", &self.error)
+            .field("state_kept", &self.state.is_some())
+            .finish()
+    }
+}
+
+impl<S> std::fmt::Display for Failed<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<S> std::error::Error for Failed<S> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// One in-flight step: implemented by the engine for each call; not implementable outside.
+pub trait Step: sealed::Sealed + Sized {
+    /// What a success yields.
+    type Next;
+    /// The state a failure gives back.
+    type State;
+    /// Which step this is.
+    const ID: StepId;
+    /// The status the seed documents for success.
+    const DOCUMENTED_STATUS: u16;
+    /// Reads a success response.
+    #[doc(hidden)]
+    fn on_success(
+        self,
+        response: &Response,
+        now: SystemTime,
+    ) -> Result<Self::Next, Failed<Self::State>>;
+    /// Turns a failure into the surviving state.
+    #[doc(hidden)]
+    fn on_failure(self, error: Error) -> Failed<Self::State>;
+}
+
+/// Awaits the response to a request description.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use login_core::{realm, secret::{ClientSecret, Password}, Response};
+///
+/// let cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+/// let (_request, pending) = realm::Start::new("alice", Password::new("pw")).request_login(&cfg);
+/// let reply = Response::new(201, br#"{"reqId":"r1","exp":300,"mfa":"none"}"#.to_vec());
+/// match pending.receive(&reply, SystemTime::now()) {
+///     Ok(realm::LoginStarted::Challenged(c)) => assert_eq!(c.ref_id(), None),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
+#[must_use = "a pending step does nothing until it receives the response"]
+pub struct Pending<S: Step> {
+    step: S,
+    accept: SuccessStatus,
+}
+
+impl<S: Step> Pending<S> {
+    pub(crate) fn new(step: S, accept: SuccessStatus) -> Self {
+        Self { step, accept }
+    }
+
+    /// Which step awaits its response.
+    pub fn step(&self) -> StepId {
+        S::ID
+    }
+
+    /// Feeds the response back. `now` is the instant the response was received; expiry times
+    /// in the response are counted from it.
+    pub fn receive(
+        self,
+        response: &Response,
+        now: SystemTime,
+    ) -> Result<S::Next, Failed<S::State>> {
+        if self.accept.accepts(response.status(), S::DOCUMENTED_STATUS) {
+            self.step.on_success(response, now)
+        } else {
+            Err(self.step.on_failure(Error::from_response(response)))
+        }
+    }
+
+    /// No usable response arrived: the state comes back inside the failure so the caller may
+    /// retry. Whether a retry is wise depends on the error (see [`Error::is_safe_to_retry`]).
+    pub fn fail(self, error: TransportError) -> Failed<S::State> {
+        self.step.on_failure(Error::Transport(error))
+    }
+}
+
+impl<S: Step> std::fmt::Debug for Pending<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("step", &S::ID)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a success body, tolerantly: unknown fields are ignored. The error never quotes the
+/// body (it may hold tokens), only where parsing stopped.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(response: &Response) -> Result<T, Error> {
+    serde_json::from_slice(response.body()).map_err(|e| Error::MalformedResponse {
+        status: response.status(),
+        reason: format!(
+            "{} at line {} column {}",
+            match e.classify() {
+                serde_json::error::Category::Io => "read error",
+                serde_json::error::Category::Syntax => "invalid JSON",
+                serde_json::error::Category::Data => "missing field or wrong type",
+                serde_json::error::Category::Eof => "truncated JSON",
+            },
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+pub(crate) fn malformed(response: &Response, reason: &str) -> Error {
+    Error::MalformedResponse {
+        status: response.status(),
+        reason: reason.to_owned(),
+    }
+}

@@ -1,0 +1,196 @@
+//! The realm API ("Cap", seed 000): everything it does differently lives in this folder.
+//!
+//! ```text
+//! Start --request_login--> Challenged (mfa none) --token--> Tokened --refresh--> Tokened
+//!                     \--> MfaPending (mfa otp) --token + otp--^      \--revoke (local)--> Revoked
+//! ```
+//!
+//! ```
+//! use std::time::SystemTime;
+//! use login_core::{realm, secret::{ClientSecret, Otp, Password}, Response};
+//!
+//! let cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+//! let now = SystemTime::now();
+//! let (req, pending) = realm::Start::new("bob", Password::new("pw")).request_login(&cfg);
+//! assert_eq!(req.path(), "/auth/realm/cap/request");
+//! let reply = Response::new(201, br#"{"reqId":"r1","exp":300,"mfa":"otp","refId":"A7"}"#.to_vec());
+//! let realm::LoginStarted::MfaPending(mfa) = pending.receive(&reply, now).unwrap() else { panic!() };
+//! assert_eq!(mfa.ref_id(), Some("A7"));
+//! let (req, pending) = mfa.submit_otp(&cfg, Otp::new("123456"));
+//! assert_eq!(req.path(), "/auth/realm/cap/token");
+//! let reply = Response::new(201, br#"{"accessToken":"a","refreshToken":"r","expires":300}"#.to_vec());
+//! let tokened = pending.receive(&reply, now).unwrap();
+//! let revoked = tokened.revoke();
+//! assert!(!revoked.sent_request());
+//! ```
+
+mod challenged;
+mod mfa_pending;
+mod start;
+mod tokened;
+
+pub use crate::flow::realm_state::State;
+pub use crate::revoked::Revoked;
+pub use challenged::{Challenged, ExchangeStep};
+pub use mfa_pending::{MfaPending, OtpStep};
+pub use start::{LoginStarted, RequestLoginStep, Start};
+pub use tokened::{RefreshStep, Tokened};
+
+use crate::pending::SuccessStatus;
+use crate::request::{Header, Method, Request};
+use crate::secret::ClientSecret;
+use crate::table::StepId;
+
+/// Where the reset-password bearer ticket comes from (wire contract reading: the `reqId` that
+/// verify OTP returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TicketSource {
+    /// The `reqId` of the verify-OTP response (the contract's reading).
+    #[default]
+    VerifyReqId,
+    /// The `refId` of the verify-OTP response, for banks that differ.
+    VerifyRefId,
+}
+
+/// Configuration of the realm API. The client secret is read at run time (environment or a
+/// file); there is no default.
+#[derive(Clone)]
+pub struct RealmConfig {
+    realm_id: String,
+    client_id: String,
+    client_secret: ClientSecret,
+    scope: Vec<String>,
+    success: SuccessStatus,
+    ticket_source: TicketSource,
+}
+
+impl std::fmt::Debug for RealmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealmConfig")
+            .field("realm_id", &self.realm_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("scope", &self.scope)
+            .field("success", &self.success)
+            .field("ticket_source", &self.ticket_source)
+            .finish()
+    }
+}
+
+impl RealmConfig {
+    /// A configuration with the default scope `["openid"]`.
+    pub fn new(
+        realm_id: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
+        Self {
+            realm_id: realm_id.into(),
+            client_id: client_id.into(),
+            client_secret,
+            scope: vec!["openid".to_owned()],
+            success: SuccessStatus::default(),
+            ticket_source: TicketSource::default(),
+        }
+    }
+
+    /// The scopes sent with the token call (an array in this API).
+    pub fn scope(mut self, scope: Vec<String>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Which success statuses are accepted.
+    pub fn success_status(mut self, success: SuccessStatus) -> Self {
+        self.success = success;
+        self
+    }
+
+    /// Where the reset ticket comes from.
+    pub fn ticket_source(mut self, source: TicketSource) -> Self {
+        self.ticket_source = source;
+        self
+    }
+
+    /// The realm id.
+    pub fn realm_id(&self) -> &str {
+        &self.realm_id
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub(crate) fn client_secret(&self) -> &ClientSecret {
+        &self.client_secret
+    }
+
+    pub(crate) fn scopes(&self) -> &[String] {
+        &self.scope
+    }
+
+    pub(crate) fn success(&self) -> SuccessStatus {
+        self.success
+    }
+
+    pub(crate) fn reset_ticket_source(&self) -> TicketSource {
+        self.ticket_source
+    }
+
+    /// Builds the request for a step: the one place that knows this API's paths.
+    pub(crate) fn request(&self, step: StepId) -> Request {
+        let realm = percent_encode(&self.realm_id);
+        let (method, path) = match step {
+            StepId::RealmRequestLogin => (Method::Post, format!("/auth/realm/{realm}/request")),
+            StepId::RealmToken => (Method::Post, format!("/auth/realm/{realm}/token")),
+            StepId::RealmRefresh => (Method::Patch, format!("/auth/realm/{realm}/token")),
+            StepId::ResetRequest => (
+                Method::Post,
+                format!("/realm/admin/{realm}/user/forgotPassword"),
+            ),
+            StepId::ResetVerifyOtp => {
+                (Method::Post, format!("/realm/admin/{realm}/user/verifyOtp"))
+            }
+            StepId::ResetPassword => (
+                Method::Post,
+                format!("/realm/admin/{realm}/user/resetPassword"),
+            ),
+            // Not a realm call: callers never pass these (the match keeps the table in one place).
+            other => (Method::Post, format!("/unsupported/{}", other.as_str())),
+        };
+        Request::new(step, method, path)
+    }
+
+    pub(crate) fn bearer(token: &str) -> Header {
+        Header::sensitive("Authorization", format!("Bearer {token}"))
+    }
+}
+
+/// Percent-encodes a path segment (RFC 3986 unreserved characters pass).
+pub(crate) fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realm_id_is_encoded_as_one_segment() {
+        let cfg = RealmConfig::new("a/b c", "x", ClientSecret::new("s"));
+        assert_eq!(
+            cfg.request(StepId::RealmToken).path(),
+            "/auth/realm/a%2Fb%20c/token"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Realm `Start`: credentials in hand, nothing sent yet.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Challenged, MfaPending, RealmConfig};
+use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::secret::{FlowSecret, Password};
+use crate::table::StepId;
+use crate::token::{lifetime_to_instant, text};
+use crate::{Error, Request, Response};
+
+/// The start of a realm login: the user's credentials.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Start {
+    username: String,
+    password: Password,
+}
+
+impl Start {
+    /// Credentials for a login.
+    pub fn new(username: impl Into<String>, password: Password) -> Self {
+        Self {
+            username: username.into(),
+            password,
+        }
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// `POST /auth/realm/{realmId}/request` with the user's and the client's credentials.
+    pub fn request_login(self, cfg: &RealmConfig) -> (Request, Pending<RequestLoginStep>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            username: &'a str,
+            password: &'a str,
+            client_id: &'a str,
+            client_secret: &'a str,
+        }
+        let request = cfg.request(StepId::RealmRequestLogin).json(&Body {
+            username: &self.username,
+            password: self.password.expose(),
+            client_id: cfg.client_id(),
+            client_secret: cfg.client_secret().expose(),
+        });
+        (
+            request,
+            Pending::new(RequestLoginStep { start: self }, cfg.success()),
+        )
+    }
+}
+
+/// What request login leads to.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginStarted {
+    /// `mfa: "none"`: the token call can follow at once.
+    Challenged(Challenged),
+    /// `mfa: "otp"`: the server sent an OTP; the token call needs it.
+    MfaPending(MfaPending),
+}
+
+/// In flight: request login.
+#[derive(Debug)]
+pub struct RequestLoginStep {
+    start: Start,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestLoginBody {
+    req_id: Option<FlowSecret>,
+    #[serde(default)]
+    exp: Option<serde_json::Value>,
+    #[serde(default)]
+    mfa: Option<serde_json::Value>,
+    #[serde(default)]
+    ref_id: Option<serde_json::Value>,
+}
+
+impl sealed::Sealed for RequestLoginStep {}
+
+impl Step for RequestLoginStep {
+    type Next = LoginStarted;
+    type State = Start;
+    const ID: StepId = StepId::RealmRequestLogin;
+    const DOCUMENTED_STATUS: u16 = 201;
+
+    fn on_success(
+        self,
+        response: &Response,
+        now: SystemTime,
+    ) -> Result<LoginStarted, Failed<Start>> {
+        let parsed = (|| {
+            let body: RequestLoginBody = parse_json(response)?;
+            let req_id = body
+                .req_id
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| malformed(response, "reqId is missing"))?;
+            let expires_at =
+                lifetime_to_instant(body.exp.as_ref(), now).map_err(|r| malformed(response, r))?;
+            let ref_id = text(body.ref_id);
+            match body.mfa.as_ref().and_then(|m| m.as_str()) {
+                Some("none") => Ok(LoginStarted::Challenged(Challenged::new(
+                    req_id, expires_at, ref_id,
+                ))),
+                Some("otp") => Ok(LoginStarted::MfaPending(MfaPending::new(
+                    req_id, expires_at, ref_id,
+                ))),
+                _ => Err(malformed(response, "mfa is neither \"none\" nor \"otp\"")),
+            }
+        })();
+        // A malformed answer to a call that created a server-side request cannot be resumed;
+        // the credentials are still good for a new attempt.
+        parsed.map_err(|e| Failed::keep_unless_final(e, self.start))
+    }
+
+    fn on_failure(self, error: Error) -> Failed<Start> {
+        Failed::keep_unless_final(error, self.start)
+    }
+}
