@@ -1,0 +1,548 @@
+//! The async transport: hyper 1's HTTP/1 connection API over a tokio socket, plus tokio-rustls.
+//!
+//! Why not a pooled client: a pool hands connections to whichever request asks next, and at high
+//! concurrency hyper-util's pool opened 1.7 to 1.9 connections per in-flight flow here. A flow is
+//! a short sequence of calls to one host, so [`HyperSession`] holds exactly one connection for
+//! the flow and re-dials only when it is gone. The connection's future is polled inside the
+//! flow's own task alongside each call (no `tokio::spawn`, no thread, no `spawn_blocking`;
+//! only DNS for names that are not IP literals or `localhost` goes to tokio's resolver).
+
+use std::convert::Infallible;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::hyper::body::{Body, Frame, SizeHint};
+use ::hyper::client::conn::http1;
+use ::hyper::header::{self, HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use login_core::secret::SecretBytes;
+use login_core::{Request, Response, TransportError, TransportErrorKind};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+
+use crate::AsyncTransport;
+use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixed_addresses};
+
+/// An idle connection older than this is not reused: servers close idle connections on their
+/// own schedule, and a request written into a connection the server is closing is lost without
+/// knowing whether it was processed. ureq uses the same age.
+const MAX_IDLE: Duration = Duration::from_secs(15);
+
+/// The async transport's shared part: configuration and TLS setup. Cheap to clone. Each flow
+/// takes its own [`HyperSession`], which is the [`AsyncTransport`].
+///
+/// ```no_run
+/// use login_transport::{AsyncTransport, HyperTransport, TransportConfig};
+/// # async fn run(request: login_core::Request) -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = HyperTransport::new(TransportConfig::new("https://bank.example")?)?;
+/// let session = transport.session(); // one per flow: one connection for all of its steps
+/// let response = session.send(&request).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct HyperTransport {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    config: TransportConfig,
+    tls: Option<TlsConnector>,
+}
+
+impl std::fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperTransport")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl HyperTransport {
+    /// Prepares the TLS client (for `https://` base URLs) for `config`.
+    pub fn new(config: TransportConfig) -> Result<Self, ConfigError> {
+        let tls = match config.base.scheme {
+            Scheme::Http => None,
+            Scheme::Https => Some(tls_connector(&config)?),
+        };
+        Ok(Self {
+            inner: Arc::new(Shared { config, tls }),
+        })
+    }
+
+    /// The configuration this transport enforces.
+    pub fn config(&self) -> &TransportConfig {
+        &self.inner.config
+    }
+
+    /// A session for one flow: it opens one connection on its first call and reuses it for
+    /// every later call, re-dialing only when the server closed it or it sat idle too long.
+    pub fn session(&self) -> HyperSession {
+        HyperSession {
+            shared: self.inner.clone(),
+            conn: Mutex::new(None),
+            dialed: AtomicU64::new(0),
+        }
+    }
+}
+
+fn tls_connector(config: &TransportConfig) -> Result<TlsConnector, ConfigError> {
+    let mut roots = rustls::RootCertStore::empty();
+    if config.custom_roots.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    } else {
+        for cert in &config.custom_roots {
+            roots
+                .add(cert.clone())
+                .map_err(|e| ConfigError::RootCertificate(e.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsConnector::from(Arc::new(tls)))
+}
+
+/// One flow's connection: an [`AsyncTransport`] that keeps a single HTTP/1.1 keep-alive
+/// connection for all the flow's calls. Calls on one session run one at a time.
+pub struct HyperSession {
+    shared: Arc<Shared>,
+    conn: Mutex<Option<Conn>>,
+    dialed: AtomicU64,
+}
+
+impl std::fmt::Debug for HyperSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperSession")
+            .field("base_url", &self.shared.config.base_url())
+            .field("connections_opened", &self.connections_opened())
+            .finish()
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+type Driver = http1::Connection<TokioIo<Box<dyn Io>>, SecretBody>;
+
+struct Conn {
+    sender: http1::SendRequest<SecretBody>,
+    /// The connection's I/O future, polled alongside each call; `None` once it has ended.
+    driver: Option<Pin<Box<Driver>>>,
+    idle_since: Instant,
+}
+
+impl Conn {
+    /// Whether the connection can carry another request: its I/O has not ended (a quick poll
+    /// notices a close the server sent while idle) and it has not idled too long.
+    async fn is_usable(&mut self) -> bool {
+        let driver = &mut self.driver;
+        let running = poll_fn(|cx| {
+            Poll::Ready(match driver.as_mut() {
+                Some(d) => d.as_mut().poll(cx).is_pending(),
+                None => false,
+            })
+        })
+        .await;
+        running && !self.sender.is_closed() && self.idle_since.elapsed() < MAX_IDLE
+    }
+}
+
+/// What one exchange on a connection gave.
+enum Exchange {
+    /// The full response; `reusable` says whether the connection may carry another request.
+    Done(Response, bool),
+    /// The connection was closed before the request was written: safe to send on a new one.
+    NotSent(::hyper::Request<SecretBody>),
+}
+
+impl HyperSession {
+    /// How many connections this session has opened (1 for a flow that never lost its
+    /// connection).
+    pub fn connections_opened(&self) -> u64 {
+        self.dialed.load(Ordering::Relaxed)
+    }
+
+    async fn send_inner(&self, request: &Request) -> Result<Response, TransportError> {
+        let config = &self.shared.config;
+        config.check_url()?;
+        let timeouts = config.timeouts();
+        let deadline = Instant::now() + timeouts.call;
+        let mut http_request = build_request(config, request)?;
+        let mut slot = self.conn.lock().await;
+        loop {
+            let usable = match slot.as_mut() {
+                Some(conn) => conn.is_usable().await,
+                None => false,
+            };
+            let reused = match usable {
+                true => true,
+                false => {
+                    *slot = None;
+                    let connect_by = deadline.min(Instant::now() + timeouts.connect);
+                    let conn = tokio::time::timeout_at(connect_by, self.dial())
+                        .await
+                        .map_err(|_| {
+                            timeout("connecting", timeouts.connect.min(timeouts.call))
+                        })??;
+                    self.dialed.fetch_add(1, Ordering::Relaxed);
+                    *slot = Some(conn);
+                    false
+                }
+            };
+            let Some(conn) = slot.as_mut() else {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    "no connection",
+                ));
+            };
+            match exchange(conn, http_request, config, deadline).await {
+                Ok(Exchange::Done(response, reusable)) => {
+                    if reusable {
+                        conn.idle_since = Instant::now();
+                    } else {
+                        *slot = None;
+                    }
+                    return Ok(response);
+                }
+                // A reused connection closed under us before the request went out: nothing was
+                // sent, so one more try on a fresh connection is safe for any step.
+                Ok(Exchange::NotSent(back)) if reused => {
+                    *slot = None;
+                    http_request = back;
+                }
+                Ok(Exchange::NotSent(_)) => {
+                    *slot = None;
+                    return Err(TransportError::new(
+                        TransportErrorKind::Reset,
+                        "the new connection closed before the request was sent",
+                    ));
+                }
+                Err(e) => {
+                    *slot = None;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn dial(&self) -> Result<Conn, TransportError> {
+        let base = &self.shared.config.base;
+        let addrs: Vec<SocketAddr> = match fixed_addresses(&base.host) {
+            Some(ips) => ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, base.port))
+                .collect(),
+            None => tokio::net::lookup_host((base.host.as_str(), base.port))
+                .await
+                .map_err(|e| {
+                    TransportError::new(
+                        TransportErrorKind::Dns,
+                        format!("resolving {}: {e}", base.host),
+                    )
+                })?
+                .collect(),
+        };
+        let mut last_error = None;
+        let mut stream = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let Some(stream) = stream else {
+            return Err(match last_error {
+                Some(e) => TransportError::new(
+                    io_connect_kind(&e),
+                    format!("connecting to {}: {e}", base.host),
+                ),
+                None => TransportError::new(
+                    TransportErrorKind::Dns,
+                    format!("{} has no address", base.host),
+                ),
+            });
+        };
+        // Small request/response exchanges: do not wait to coalesce segments.
+        let _ = stream.set_nodelay(true);
+        let io: Box<dyn Io> = match &self.shared.tls {
+            None => Box::new(stream),
+            Some(tls) => {
+                let name = ServerName::try_from(base.host.clone()).map_err(|e| {
+                    TransportError::new(
+                        TransportErrorKind::Tls,
+                        format!("server name {}: {e}", base.host),
+                    )
+                })?;
+                let tls_stream = tls.connect(name, stream).await.map_err(|e| {
+                    let kind = match io_error_kind(&e) {
+                        TransportErrorKind::Reset => TransportErrorKind::Reset,
+                        _ => TransportErrorKind::Tls,
+                    };
+                    TransportError::new(kind, format!("TLS handshake with {}: {e}", base.host))
+                })?;
+                Box::new(tls_stream)
+            }
+        };
+        let (sender, driver) = http1::Builder::new()
+            .max_header_size(MAX_HEADER_BYTES)
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| map_hyper_error(&e))?;
+        Ok(Conn {
+            sender,
+            driver: Some(Box::pin(driver)),
+            idle_since: Instant::now(),
+        })
+    }
+}
+
+impl AsyncTransport for HyperSession {
+    fn send(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+        self.send_inner(request)
+    }
+}
+
+fn build_request(
+    config: &TransportConfig,
+    request: &Request,
+) -> Result<::hyper::Request<SecretBody>, TransportError> {
+    let method = ::hyper::Method::from_bytes(request.method().as_str().as_bytes())
+        .map_err(|_| TransportError::new(TransportErrorKind::Other, "unsupported method"))?;
+    let mut builder = ::hyper::Request::builder()
+        .method(method)
+        .uri(config.base.target_for(request.path()))
+        .header(header::HOST, config.base.authority.as_str())
+        .header(header::USER_AGENT, config.user_agent_header())
+        .header(header::ACCEPT, "application/json");
+    for h in request.headers() {
+        let name =
+            HeaderName::from_bytes(h.name().as_bytes()).map_err(|_| invalid_header(h.name()))?;
+        let mut value = HeaderValue::from_str(h.value()).map_err(|_| invalid_header(h.name()))?;
+        value.set_sensitive(h.is_sensitive());
+        builder = builder.header(name, value);
+    }
+    let body = SecretBody(request.body().map(|b| SecretBuf {
+        bytes: SecretBytes::from(b),
+        pos: 0,
+    }));
+    builder.body(body).map_err(|e| {
+        TransportError::new(
+            TransportErrorKind::Other,
+            format!("building the request: {e}"),
+        )
+    })
+}
+
+fn invalid_header(name: &str) -> TransportError {
+    // The value may be a credential: name only.
+    TransportError::new(
+        TransportErrorKind::Other,
+        format!("header {name} has an invalid value"),
+    )
+}
+
+fn timeout(phase: &str, after: Duration) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::Timeout,
+        format!("{phase} timed out after {after:?}"),
+    )
+}
+
+/// Polls `fut` to completion while also polling the connection's I/O future, which moves the
+/// bytes. Ends at `deadline`.
+async fn drive<F: Future>(
+    fut: F,
+    driver: &mut Option<Pin<Box<Driver>>>,
+    deadline: Instant,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = pin!(fut);
+    let both = poll_fn(|cx: &mut Context<'_>| {
+        if let Some(d) = driver.as_mut() {
+            if d.as_mut().poll(cx).is_ready() {
+                // Dropping the ended connection fails whatever still waits on it.
+                *driver = None;
+            }
+        }
+        fut.as_mut().poll(cx)
+    });
+    tokio::time::timeout_at(deadline, both).await
+}
+
+async fn exchange(
+    conn: &mut Conn,
+    request: ::hyper::Request<SecretBody>,
+    config: &TransportConfig,
+    deadline: Instant,
+) -> Result<Exchange, TransportError> {
+    let timeouts = config.timeouts();
+    let headers_by = deadline.min(Instant::now() + timeouts.headers);
+    let sent = conn.sender.try_send_request(request);
+    let head = match drive(sent, &mut conn.driver, headers_by).await {
+        Err(_) if headers_by < deadline => {
+            return Err(timeout(
+                "waiting for the response headers",
+                timeouts.headers,
+            ));
+        }
+        Err(_) => return Err(timeout("the whole call", timeouts.call)),
+        Ok(Err(mut e)) => {
+            return match e.take_message() {
+                Some(back) => Ok(Exchange::NotSent(back)),
+                None => Err(map_hyper_error(e.error())),
+            };
+        }
+        Ok(Ok(head)) => head,
+    };
+    let (parts, mut body) = head.into_parts();
+    let cap = config.max_body();
+    let declared = body.size_hint().exact().or_else(|| {
+        parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+    });
+    if declared.is_some_and(|len| len > cap as u64) {
+        return Err(too_large(cap));
+    }
+    // Sized once, so a body holding tokens is not reallocated (and left behind) while it grows.
+    let hint = declared.map_or(8 * 1024, |len| len as usize);
+    let mut buf = SecretBytes::new(Vec::with_capacity(hint.min(cap)));
+    loop {
+        let frame = match drive(body.frame(), &mut conn.driver, deadline).await {
+            Err(_) => return Err(timeout("the whole call", timeouts.call)),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(map_hyper_error(&e)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > cap {
+                return Err(too_large(cap));
+            }
+            buf.expose_mut().extend_from_slice(&data);
+        }
+    }
+    let mut response = Response::new(parts.status.as_u16(), buf);
+    for (name, value) in &parts.headers {
+        response = response.with_header(name.as_str(), String::from_utf8_lossy(value.as_bytes()));
+    }
+    let reusable = conn.driver.is_some() && !conn.sender.is_closed();
+    Ok(Exchange::Done(response, reusable))
+}
+
+fn too_large(cap: usize) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::BodyTooLarge,
+        format!("the response body exceeds the {cap}-byte cap"),
+    )
+}
+
+fn map_hyper_error(e: &::hyper::Error) -> TransportError {
+    let kind = if e.is_parse() || e.is_parse_status() {
+        TransportErrorKind::Other
+    } else if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        TransportErrorKind::Reset
+    } else if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else {
+        match std::error::Error::source(e).and_then(|s| s.downcast_ref::<io::Error>()) {
+            Some(io) => io_error_kind(io),
+            None => TransportErrorKind::Other,
+        }
+    };
+    let detail = match std::error::Error::source(e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    };
+    TransportError::new(kind, detail)
+}
+
+fn io_connect_kind(e: &io::Error) -> TransportErrorKind {
+    match io_error_kind(e) {
+        TransportErrorKind::Reset | TransportErrorKind::Other => TransportErrorKind::Connect,
+        kind => kind,
+    }
+}
+
+/// Classifies an I/O error (shared with the ureq transport).
+pub(crate) fn io_error_kind(e: &io::Error) -> TransportErrorKind {
+    use io::ErrorKind as K;
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return TransportErrorKind::Tls;
+    }
+    match e.kind() {
+        K::ConnectionRefused
+        | K::HostUnreachable
+        | K::NetworkUnreachable
+        | K::AddrNotAvailable
+        | K::NotConnected => TransportErrorKind::Connect,
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            TransportErrorKind::Reset
+        }
+        K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
+        _ => TransportErrorKind::Other,
+    }
+}
+
+/// A request body that zeroes its bytes on drop (it may hold a password).
+struct SecretBody(Option<SecretBuf>);
+
+struct SecretBuf {
+    bytes: SecretBytes,
+    pos: usize,
+}
+
+impl bytes::Buf for SecretBuf {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    fn chunk(&self) -> &[u8] {
+        &self.bytes.expose()[self.pos..]
+    }
+
+    fn advance(&mut self, cnt: usize) {
+        self.pos = (self.pos + cnt).min(self.bytes.len());
+    }
+}
+
+impl Body for SecretBody {
+    type Data = SecretBuf;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Poll::Ready(self.get_mut().0.take().map(|buf| Ok(Frame::data(buf))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.bytes.len() as u64))
+    }
+}

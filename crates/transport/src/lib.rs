@@ -1,0 +1,135 @@
+//! login-transport: runs [`login_core`] request descriptions over HTTP.
+//!
+//! Two small traits are all the drivers need: [`Transport`] (blocking) and [`AsyncTransport`]
+//! (async, `Send` futures). Two implementations come with the crate:
+//!
+//! - [`UreqTransport`]: blocking, on ureq 3 with rustls; its agent pools keep-alive connections.
+//! - [`HyperTransport`]: async on tokio, hyper 1's HTTP/1 connection API over a tokio socket
+//!   (plus tokio-rustls). Each flow takes a [`HyperSession`], which holds **one** connection
+//!   for the whole flow and drives it inside the flow's own task: no spawned task, no thread.
+//!
+//! Both enforce the same [`TransportConfig`]: connect, header and whole-call timeouts, a response
+//! body cap checked while reading, HTTPS except to loopback hosts (unless allowed), optional
+//! private root CAs, and no redirect following (a 3xx comes back as a response, which login-core
+//! classifies as `Error::Redirect`). Neither one retries anything: the drivers decide that.
+//!
+//! # Plugging in your own client
+//!
+//! A transport turns a [`Request`] (method, path relative to the base URL, headers, body) into a
+//! [`Response`] or a [`TransportError`]. Here is one on a ureq agent of your own (say, one with a
+//! proxy); any blocking client works the same way:
+//!
+//! ```no_run
+//! use login_core::{Request, Response, TransportError, TransportErrorKind};
+//! use login_transport::Transport;
+//!
+//! struct MyClient {
+//!     agent: ureq::Agent, // built with max_redirects(0) and http_status_as_error(false)
+//!     base: String,       // e.g. "https://bank.example/internal-api/centaur"
+//! }
+//!
+//! impl Transport for MyClient {
+//!     fn send(&self, request: &Request) -> Result<Response, TransportError> {
+//!         let url = format!("{}{}", self.base, request.path());
+//!         let mut builder = ureq::http::Request::builder().method(request.method().as_str()).uri(url);
+//!         for h in request.headers() {
+//!             builder = builder.header(h.name(), h.value());
+//!         }
+//!         let other = |e: &dyn std::fmt::Display| TransportError::new(TransportErrorKind::Other, e.to_string());
+//!         let http_request = builder.body(request.body().unwrap_or_default().to_vec()).map_err(|e| other(&e))?;
+//!         let mut answer = self.agent.run(http_request).map_err(|e| other(&e))?;
+//!         let body = answer.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| other(&e))?;
+//!         let mut response = Response::new(answer.status().as_u16(), body);
+//!         for (name, value) in answer.headers() {
+//!             response = response.with_header(name.as_str(), value.to_str().unwrap_or_default());
+//!         }
+//!         Ok(response)
+//!     }
+//! }
+//! ```
+//!
+//! An async client implements [`AsyncTransport`] with an `async fn`; the future must be `Send`:
+//!
+//! ```
+//! use login_core::{Request, Response, TransportError};
+//! use login_transport::AsyncTransport;
+//!
+//! /// Answers every call with 503: a stand-in for a real client.
+//! struct AlwaysBusy;
+//!
+//! impl AsyncTransport for AlwaysBusy {
+//!     async fn send(&self, _request: &Request) -> Result<Response, TransportError> {
+//!         Ok(Response::new(503, b"{\"error\":\"busy\"}".to_vec()))
+//!     }
+//! }
+//! ```
+
+pub mod policy;
+
+mod hyper;
+mod ureq;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use login_core::{Request, Response, TransportError, TransportErrorKind};
+
+pub use crate::hyper::{HyperSession, HyperTransport};
+pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
+pub use crate::ureq::UreqTransport;
+
+/// A blocking HTTP client: sends one request description and returns the response as received.
+///
+/// Contract for implementations: send exactly once (no retries), never follow redirects (return
+/// the 3xx), return any status as a [`Response`] (not as an error), cap the body, and report
+/// failures without putting request bodies or credentials into the error text.
+pub trait Transport {
+    /// Sends `request` and returns the response, whatever its status.
+    fn send(&self, request: &Request) -> Result<Response, TransportError>;
+}
+
+/// An async HTTP client with `Send` futures, so drivers run inside `tokio::spawn` and axum
+/// handlers. The same contract as [`Transport`].
+pub trait AsyncTransport: Send + Sync {
+    /// Sends `request` and returns the response, whatever its status.
+    fn send(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response, TransportError>> + Send;
+}
+
+impl<T: Transport + ?Sized> Transport for &T {
+    fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        (**self).send(request)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        (**self).send(request)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Arc<T> {
+    fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        (**self).send(request)
+    }
+}
+
+impl<T: AsyncTransport> AsyncTransport for &T {
+    fn send(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+        (**self).send(request)
+    }
+}
+
+impl<T: AsyncTransport> AsyncTransport for Arc<T> {
+    fn send(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+        (**self).send(request)
+    }
+}
