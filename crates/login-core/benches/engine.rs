@@ -1,0 +1,274 @@
+//! The engine's own cost per flow, against its floor: serde_json encoding the same request
+//! bodies and decoding the same responses into plain structs (what any client must do).
+//! `cargo bench -p login-core --bench engine`; figures and ratios in docs/performance.md.
+
+use std::hint::black_box;
+use std::time::SystemTime;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use login_core::entropy::{DeterministicEntropy, Entropy};
+use login_core::seal::{CredentialSealer, JweSealer};
+use login_core::secret::{ClientSecret, DeviceToken, FlowSecret, Otp, Password};
+use login_core::{Flow, Response, ciam, realm};
+use serde::{Deserialize, Serialize};
+
+const REALM_LOGIN: &[u8] =
+    br#"{"reqId":"3f1c2a9e-4b7d-4c55-9e0a-1d2b3c4d5e6f","exp":300,"mfa":"none"}"#;
+const TOKENS: &[u8] = br#"{"accessToken":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU","expires":300,"refreshExpires":1800,"refreshToken":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsInR5cCI6IlJlZnJlc2gifQ.cmVmcmVzaC1zaWduYXR1cmU","scope":"openid profile","sessionState":"b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e","tokenType":"Bearer","redirectUrl":"https://app.example/cb"}"#;
+const AUTHORIZE: &[u8] = br#"{"loginChallenge":"hgsadfhj835gsdf7.nfh7867438fg7-2c9f","authToken":"sfgjhgsf3hddfqwqesg3435qfa-7d1e"}"#;
+const CODE_TOKEN: &[u8] = br#"{"code":"c0de-5a1f-9e3b-7c2d","token":"t0ken-8b4a-2e6f-1d9c"}"#;
+
+/// Stands in for the JWE to measure the engine without the key agreement.
+struct NoSeal;
+impl CredentialSealer for NoSeal {
+    fn seal(&self, plaintext: &[u8], _: &mut dyn Entropy) -> Result<FlowSecret, login_core::Error> {
+        Ok(FlowSecret::new(format!("sealed-{}", plaintext.len())))
+    }
+}
+
+fn realm_flow(cfg: &realm::RealmConfig, now: SystemTime) -> usize {
+    let (req, p) = realm::Start::new("alice", Password::new("alice-password")).request_login(cfg);
+    let mut bytes = req.body().map_or(0, <[u8]>::len);
+    let Ok(realm::LoginStarted::Challenged(c)) = p.receive(&Response::new(201, REALM_LOGIN), now)
+    else {
+        panic!("bench reply")
+    };
+    let (req, p) = c.exchange(cfg);
+    bytes += req.body().map_or(0, <[u8]>::len);
+    let t = p
+        .receive(&Response::new(201, TOKENS), now)
+        .ok()
+        .expect("tokens");
+    bytes + t.tokens().access_token().expose().len()
+}
+
+fn ciam_flow(
+    cfg: &ciam::CiamConfig,
+    sealer: &dyn CredentialSealer,
+    rng: &mut DeterministicEntropy,
+    now: SystemTime,
+) -> usize {
+    let (req, p) = ciam::Start::new(rng).expect("entropy").authorize(cfg);
+    let mut bytes = req.body().map_or(0, <[u8]>::len);
+    let a = p
+        .receive(&Response::new(200, AUTHORIZE), now)
+        .expect("authorize");
+    let creds = ciam::Credentials::new("alice", Password::new("alice-password"));
+    let Ok((req, p)) = a.submit_credentials(cfg, sealer, &creds, rng, now) else {
+        panic!("seal")
+    };
+    bytes += req.body().map_or(0, <[u8]>::len);
+    let Ok(ciam::LoginOutcome::Challenged(c)) = p.receive(&Response::new(200, CODE_TOKEN), now)
+    else {
+        panic!("challenge")
+    };
+    let (req, p) = c.exchange(cfg);
+    bytes += req.body().map_or(0, <[u8]>::len);
+    let t = p
+        .receive(&Response::new(200, TOKENS), now)
+        .ok()
+        .expect("tokens");
+    bytes + t.tokens().access_token().expose().len()
+}
+
+// The floor: the same bodies through serde_json into plain structs.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginBody<'a> {
+    username: &'a str,
+    password: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+}
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenReq<'a> {
+    req_id: &'a str,
+    scope: &'a [&'a str],
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct LoginResp {
+    req_id: String,
+    exp: f64,
+    mfa: String,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct TokenResp {
+    access_token: String,
+    expires: f64,
+    refresh_expires: f64,
+    refresh_token: String,
+    scope: String,
+    session_state: String,
+    token_type: String,
+    redirect_url: String,
+}
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizeReq<'a> {
+    client_id: &'a str,
+    code_challenge: &'a str,
+    code_challenge_method: &'a str,
+    scope: &'a str,
+    state: &'a str,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AuthorizeResp {
+    login_challenge: String,
+    auth_token: String,
+}
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Plain<'a> {
+    auth_token: &'a str,
+    username: &'a str,
+    password: &'a str,
+    iat: u64,
+}
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChallengeReq<'a> {
+    auth_token: &'a str,
+    login_challenge: &'a str,
+}
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct CodeResp {
+    code: String,
+    token: String,
+}
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccessReq<'a> {
+    client_id: &'a str,
+    code: &'a str,
+    code_verifier: &'a str,
+    grant_type: &'a str,
+    redirect_uri: &'a str,
+    scope: &'a str,
+    state: &'a str,
+}
+
+fn floor_realm() -> usize {
+    let a = serde_json::to_vec(&LoginBody {
+        username: "alice",
+        password: "alice-password",
+        client_id: "cap-mobile",
+        client_secret: "s",
+    })
+    .expect("ser");
+    let r: LoginResp = serde_json::from_slice(REALM_LOGIN).expect("de");
+    let b = serde_json::to_vec(&TokenReq {
+        req_id: &r.req_id,
+        scope: &["openid"],
+    })
+    .expect("ser");
+    let t: TokenResp = serde_json::from_slice(TOKENS).expect("de");
+    a.len() + b.len() + t.access_token.len()
+}
+
+fn floor_ciam() -> usize {
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let a = serde_json::to_vec(&AuthorizeReq {
+        client_id: "ib",
+        code_challenge: "E9Melhoa2OwvFrEMTJguCQaoWCNN0n2L0vSL0lBcx1M",
+        code_challenge_method: "S256",
+        scope: "openid",
+        state: "abcdefghijklmnopqrstuv",
+    })
+    .expect("ser");
+    let r: AuthorizeResp = serde_json::from_slice(AUTHORIZE).expect("de");
+    let p = serde_json::to_vec(&Plain {
+        auth_token: &r.auth_token,
+        username: "alice",
+        password: "alice-password",
+        iat: 1,
+    })
+    .expect("ser");
+    let b = serde_json::to_vec(&ChallengeReq {
+        auth_token: "sealed",
+        login_challenge: &r.login_challenge,
+    })
+    .expect("ser");
+    let c: CodeResp = serde_json::from_slice(CODE_TOKEN).expect("de");
+    let d = serde_json::to_vec(&AccessReq {
+        client_id: "ib",
+        code: &c.code,
+        code_verifier: verifier,
+        grant_type: "authorization_code",
+        redirect_uri: "https://app.example/cb",
+        scope: "openid",
+        state: "abcdefghijklmnopqrstuv",
+    })
+    .expect("ser");
+    let t: TokenResp = serde_json::from_slice(TOKENS).expect("de");
+    a.len() + p.len() + b.len() + d.len() + t.access_token.len()
+}
+
+fn server_jwk() -> String {
+    use p256::elliptic_curve::rand_core::OsRng;
+    p256::SecretKey::random(&mut OsRng)
+        .public_key()
+        .to_jwk_string()
+}
+
+fn benches(c: &mut Criterion) {
+    let now = SystemTime::now();
+    let realm_cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("bench-secret"));
+    let ciam_cfg = ciam::CiamConfig::new(
+        "ib-web",
+        "https://app.example/cb",
+        DeviceToken::new("device"),
+    );
+    let sealer = JweSealer::from_jwk(&server_jwk()).expect("jwk");
+    let mut rng = DeterministicEntropy::new(1);
+
+    let mut g = c.benchmark_group("core");
+    g.bench_function("floor_realm", |b| b.iter(|| black_box(floor_realm())));
+    g.bench_function("realm_flow", |b| {
+        b.iter(|| black_box(realm_flow(&realm_cfg, now)))
+    });
+    g.bench_function("floor_ciam", |b| b.iter(|| black_box(floor_ciam())));
+    g.bench_function("ciam_flow_unsealed", |b| {
+        b.iter(|| black_box(ciam_flow(&ciam_cfg, &NoSeal, &mut rng, now)))
+    });
+    g.bench_function("ciam_flow_sealed", |b| {
+        b.iter(|| black_box(ciam_flow(&ciam_cfg, &sealer, &mut rng, now)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("seal");
+    let plaintext = br#"{"authToken":"sfgjhgsf3hddfqwqesg3435qfa","username":"alice","password":"alice-password","iat":1700000000}"#;
+    g.bench_function("jwe_ecdh_es_a256gcm", |b| {
+        b.iter(|| black_box(sealer.seal(plaintext, &mut rng).expect("seal")))
+    });
+    g.finish();
+
+    // Suspend / resume at MfaPending.
+    let (_r, p) = realm::Start::new("bob", Password::new("pw")).request_login(&realm_cfg);
+    let reply = Response::new(201, &br#"{"reqId":"3f1c2a9e-4b7d-4c55-9e0a-1d2b3c4d5e6f","exp":300,"mfa":"otp","refId":"K2P9"}"#[..]);
+    let Ok(realm::LoginStarted::MfaPending(m)) = p.receive(&reply, now) else {
+        panic!()
+    };
+    let flow = Flow::from(m);
+    let snap = flow.to_snapshot();
+    eprintln!("realm MfaPending snapshot: {} bytes", snap.len());
+    let mut g = c.benchmark_group("snapshot");
+    g.bench_function("suspend_realm_mfa", |b| {
+        b.iter(|| black_box(flow.to_snapshot()))
+    });
+    g.bench_function("resume_realm_mfa", |b| {
+        b.iter(|| black_box(Flow::from_snapshot(snap.expose()).expect("resume")))
+    });
+    g.finish();
+    let _ = Otp::new("x");
+}
+
+criterion_group!(engine, benches);
+criterion_main!(engine);
