@@ -38,6 +38,7 @@ pub mod entropy;
 pub mod error;
 pub mod flow;
 pub mod forgot;
+mod lenient;
 pub mod pending;
 pub mod pkce;
 pub mod realm;

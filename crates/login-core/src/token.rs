@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::lenient::{Seconds, Text};
 use crate::pending::{malformed, parse_json};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::{Error, Response};
@@ -59,52 +60,36 @@ struct TokenBody {
     access_token: Option<AccessToken>,
     refresh_token: Option<RefreshToken>,
     #[serde(default)]
-    expires: Option<serde_json::Value>,
+    expires: Seconds,
     #[serde(default)]
-    refresh_expires: Option<serde_json::Value>,
+    refresh_expires: Seconds,
     #[serde(default)]
-    scope: Option<serde_json::Value>,
+    scope: Text,
     #[serde(default)]
-    session_state: Option<serde_json::Value>,
+    session_state: Text,
     #[serde(default)]
-    token_type: Option<serde_json::Value>,
+    token_type: Text,
     #[serde(default)]
-    redirect_url: Option<serde_json::Value>,
+    redirect_url: Text,
+    /// `Some(Text(None))`: echoed, but not as a string.
     #[serde(default)]
-    state: Option<serde_json::Value>,
+    state: Option<Text>,
 }
 
-/// A lifetime in seconds from the response (integer, float or numeric string) as an instant.
+/// A lifetime in seconds from the response as an instant.
 pub(crate) fn lifetime_to_instant(
-    value: Option<&serde_json::Value>,
+    value: Seconds,
     now: SystemTime,
 ) -> Result<Option<SystemTime>, &'static str> {
-    let secs = match value {
-        None | Some(serde_json::Value::Null) => return Ok(None),
-        Some(serde_json::Value::Number(n)) => n.as_f64().ok_or("lifetime is not a number")?,
-        Some(serde_json::Value::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| "lifetime is not a number")?,
-        Some(_) => return Err("lifetime is not a number"),
+    let secs = match value.0 {
+        None => return Ok(None),
+        Some(v) => v?,
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err("lifetime is negative or not finite");
     }
     let d = Duration::from_secs_f64(secs.min(MAX_LIFETIME_SECS));
     Ok(Some(now.checked_add(d).unwrap_or(now)))
-}
-
-pub(crate) fn text(value: Option<serde_json::Value>) -> Option<String> {
-    match value? {
-        serde_json::Value::String(s) => Some(crate::error::bound(&s)),
-        // A space-separated scope sometimes arrives as an array.
-        serde_json::Value::Array(items) => {
-            let parts: Vec<&str> = items.iter().filter_map(|v| v.as_str()).collect();
-            Some(crate::error::bound(&parts.join(" ")))
-        }
-        _ => None,
-    }
 }
 
 impl TokenSet {
@@ -122,7 +107,7 @@ impl TokenSet {
     ) -> Result<Self, Error> {
         let body: TokenBody = parse_json(response)?;
         if let (Some(expected), Some(echoed)) = (expected_state, body.state.as_ref()) {
-            if echoed.as_str() != Some(expected) {
+            if echoed.0.as_deref() != Some(expected) {
                 return Err(Error::StateMismatch);
             }
         }
@@ -135,18 +120,18 @@ impl TokenSet {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| malformed(response, "refreshToken is missing"))?;
         let expires_at =
-            lifetime_to_instant(body.expires.as_ref(), now).map_err(|r| malformed(response, r))?;
-        let refresh_expires_at = lifetime_to_instant(body.refresh_expires.as_ref(), now)
-            .map_err(|r| malformed(response, r))?;
+            lifetime_to_instant(body.expires, now).map_err(|r| malformed(response, r))?;
+        let refresh_expires_at =
+            lifetime_to_instant(body.refresh_expires, now).map_err(|r| malformed(response, r))?;
         Ok(Self {
             access_token,
             refresh_token,
             expires_at,
             refresh_expires_at,
-            scope: text(body.scope),
-            session_state: text(body.session_state),
-            token_type: text(body.token_type),
-            redirect_url: text(body.redirect_url),
+            scope: body.scope.0,
+            session_state: body.session_state.0,
+            token_type: body.token_type.0,
+            redirect_url: body.redirect_url.0,
         })
     }
 

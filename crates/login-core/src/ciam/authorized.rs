@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{Challenged, CiamConfig, MfaPending, mfa_pending::Channel};
 use crate::entropy::Entropy;
+use crate::lenient::Text;
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
 use crate::request::Header;
 use crate::seal::CredentialSealer;
 use crate::secret::{CaptchaAnswer, FlowSecret, Password, PkceVerifier};
 use crate::table::StepId;
-use crate::token::text;
 use crate::{Error, Request, Response};
 
 /// A fetched captcha: its id and the PNG to show the user. The image is not kept in snapshots.
@@ -222,7 +222,7 @@ pub struct CaptchaStep {
 #[serde(rename_all = "camelCase")]
 struct CaptchaBody {
     #[serde(default)]
-    captcha_id: Option<serde_json::Value>,
+    captcha_id: Text,
     #[serde(default)]
     image: Option<String>,
 }
@@ -258,7 +258,9 @@ impl Step for CaptchaStep {
     ) -> Result<Authorized, Failed<Authorized>> {
         let mut state = self.state;
         let parsed = parse_json::<CaptchaBody>(response).and_then(|body| {
-            let id = text(body.captcha_id)
+            let id = body
+                .captcha_id
+                .0
                 .filter(|id| !id.is_empty())
                 .ok_or_else(|| malformed(response, "captchaId is missing"))?;
             let image = body
@@ -311,9 +313,9 @@ struct LoginChallengeBody {
     #[serde(default)]
     mfa_challenge: Option<FlowSecret>,
     #[serde(default)]
-    channel: Option<serde_json::Value>,
+    channel: Text,
     #[serde(default)]
-    ref_id: Option<serde_json::Value>,
+    ref_id: Text,
 }
 
 impl sealed::Sealed for LoginChallengeStep {}
@@ -344,11 +346,11 @@ impl Step for LoginChallengeStep {
             }
         };
         if let Some(mfa_challenge) = body.mfa_challenge.filter(|m| !m.is_empty()) {
-            let channel = Channel::from_wire(text(body.channel).as_deref());
+            let channel = Channel::from_wire(body.channel.0.as_deref());
             return Ok(LoginOutcome::MfaPending(MfaPending::new(
                 mfa_challenge,
                 channel,
-                text(body.ref_id),
+                body.ref_id.0,
                 verifier,
                 state,
             )));

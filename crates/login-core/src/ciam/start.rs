@@ -83,7 +83,7 @@ struct AuthorizeBody {
     login_challenge: Option<FlowSecret>,
     auth_token: Option<FlowSecret>,
     #[serde(default)]
-    state: Option<serde_json::Value>,
+    state: Option<crate::lenient::Text>,
 }
 
 impl sealed::Sealed for AuthorizeStep {}
@@ -104,7 +104,7 @@ impl Step for AuthorizeStep {
             Err(e) => return Err(Failed::keep_unless_final(e, self.state)),
         };
         if let Some(echoed) = &body.state {
-            if echoed.as_str() != Some(self.state.state.as_str()) {
+            if echoed.0.as_deref() != Some(self.state.state.as_str()) {
                 return Err(Failed::dead(Error::StateMismatch));
             }
         }

@@ -167,7 +167,7 @@ impl PasswordReset {
 struct ReqRefBody {
     req_id: Option<FlowSecret>,
     #[serde(default)]
-    ref_id: Option<serde_json::Value>,
+    ref_id: crate::lenient::Text,
 }
 
 fn parse_req_ref(response: &Response) -> Result<(FlowSecret, Option<String>), Error> {
@@ -176,7 +176,7 @@ fn parse_req_ref(response: &Response) -> Result<(FlowSecret, Option<String>), Er
         .req_id
         .filter(|r| !r.is_empty())
         .ok_or_else(|| malformed(response, "reqId is missing"))?;
-    Ok((req_id, crate::token::text(body.ref_id)))
+    Ok((req_id, body.ref_id.0))
 }
 
 /// In flight: request reset.

@@ -5,10 +5,11 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::{Challenged, MfaPending, RealmConfig};
+use crate::lenient::{Seconds, Text};
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
 use crate::secret::{FlowSecret, Password};
 use crate::table::StepId;
-use crate::token::{lifetime_to_instant, text};
+use crate::token::lifetime_to_instant;
 use crate::{Error, Request, Response};
 
 /// The start of a realm login: the user's credentials.
@@ -76,11 +77,11 @@ pub struct RequestLoginStep {
 struct RequestLoginBody {
     req_id: Option<FlowSecret>,
     #[serde(default)]
-    exp: Option<serde_json::Value>,
+    exp: Seconds,
     #[serde(default)]
-    mfa: Option<serde_json::Value>,
+    mfa: Text,
     #[serde(default)]
-    ref_id: Option<serde_json::Value>,
+    ref_id: Text,
 }
 
 impl sealed::Sealed for RequestLoginStep {}
@@ -103,9 +104,9 @@ impl Step for RequestLoginStep {
                 .filter(|r| !r.is_empty())
                 .ok_or_else(|| malformed(response, "reqId is missing"))?;
             let expires_at =
-                lifetime_to_instant(body.exp.as_ref(), now).map_err(|r| malformed(response, r))?;
-            let ref_id = text(body.ref_id);
-            match body.mfa.as_ref().and_then(|m| m.as_str()) {
+                lifetime_to_instant(body.exp, now).map_err(|r| malformed(response, r))?;
+            let ref_id = body.ref_id.0;
+            match body.mfa.0.as_deref() {
                 Some("none") => Ok(LoginStarted::Challenged(Challenged::new(
                     req_id, expires_at, ref_id,
                 ))),
