@@ -1,0 +1,293 @@
+//! What the CLI prints: text lines, or exactly one JSON object on stdout; and the exit codes.
+//!
+//! Exit codes: 0 success; 1 the server answered with an error status (a refusal, a lock,
+//! throttling after the retries, a server fault); 2 usage or configuration; 3 transport failure
+//! or an answer that could not be used (timeout, reset, TLS, body too large, redirect,
+//! malformed response).
+
+use std::io::Write as _;
+
+use login_core::{Error, ErrorKind, TransportErrorKind, table::StateId};
+use serde_json::{Map, Value, json};
+
+use crate::args::OutputFormat;
+use crate::redact::redact;
+
+/// Exit code of a success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when the server answered with an error status.
+pub const EXIT_SERVER: u8 = 1;
+/// Exit code of a usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a transport failure or an unusable answer.
+pub const EXIT_TRANSPORT: u8 = 3;
+
+/// The exit code for an engine error.
+pub fn exit_code(error: &Error) -> u8 {
+    match error.kind() {
+        ErrorKind::Config | ErrorKind::Seal => EXIT_USAGE,
+        // Refused before sending: the fix is a flag (`--allow-http`) or a correct URL.
+        ErrorKind::Transport(TransportErrorKind::InsecureUrl) => EXIT_USAGE,
+        ErrorKind::Transport(_)
+        | ErrorKind::Redirect
+        | ErrorKind::MalformedResponse
+        | ErrorKind::StateMismatch
+        | ErrorKind::Entropy => EXIT_TRANSPORT,
+        _ if error.status().is_some() => EXIT_SERVER,
+        _ => EXIT_TRANSPORT,
+    }
+}
+
+/// A failed command: what the JSON `error` object and the exit code say.
+#[derive(Debug, Clone)]
+pub struct CliError {
+    kind: String,
+    status: Option<u16>,
+    message: String,
+    exit: u8,
+    state: Option<String>,
+}
+
+impl CliError {
+    /// A usage error (exit 2): a missing flag, a flag that cannot be used here.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::local("usage", message, EXIT_USAGE)
+    }
+
+    /// A configuration error (exit 2): unreadable files, bad keys, a missing secret.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::local("config", message, EXIT_USAGE)
+    }
+
+    /// An error with its own kind and exit code, raised before or beside any server call.
+    pub fn local(kind: &str, message: impl Into<String>, exit: u8) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            status: None,
+            message: message.into(),
+            exit,
+            state: None,
+        }
+    }
+
+    /// An engine error met in `state`.
+    pub fn engine(error: &Error, state: StateId) -> Self {
+        Self {
+            kind: error.kind().as_str().to_owned(),
+            status: error.status(),
+            message: error.to_string(),
+            exit: exit_code(error),
+            state: Some(state.as_str().to_owned()),
+        }
+    }
+
+    /// Sets the state the flow was in.
+    pub fn in_state(mut self, state: StateId) -> Self {
+        self.state = Some(state.as_str().to_owned());
+        self
+    }
+
+    /// The snake_case kind.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The exit code.
+    pub fn exit(&self) -> u8 {
+        self.exit
+    }
+
+    /// The message (before redaction).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The JSON failure shape: `{"state": ..., "error": {"kind", "status", "message"}}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "state": self.state,
+            "error": {
+                "kind": self.kind,
+                "status": self.status,
+                "message": redact(&self.message),
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A successful command's result: the final state, fields for JSON, and lines for text.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    state: Option<String>,
+    fields: Map<String, Value>,
+    lines: Vec<String>,
+    exit: u8,
+}
+
+impl Outcome {
+    /// An outcome ending in `state`.
+    pub fn new(state: &str) -> Self {
+        Self {
+            state: Some(state.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// An outcome with no flow state (diagram, demo).
+    pub fn stateless() -> Self {
+        Self::default()
+    }
+
+    /// Adds a JSON field.
+    pub fn field(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.fields.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Sets a non-zero exit code for an outcome that is still reported in full (the demo when
+    /// a flow did not end as expected).
+    pub fn exit_code(mut self, code: u8) -> Self {
+        self.exit = code;
+        self
+    }
+
+    /// Adds a text line.
+    pub fn line(mut self, line: impl Into<String>) -> Self {
+        self.lines.push(line.into());
+        self
+    }
+
+    /// The JSON object: `state` first, then the fields.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        if let Some(state) = &self.state {
+            map.insert("state".into(), Value::String(state.clone()));
+        }
+        for (k, v) in &self.fields {
+            map.insert(k.clone(), v.clone());
+        }
+        Value::Object(map)
+    }
+}
+
+/// Prints an outcome and gives the exit code. Write failures (a closed pipe) are ignored: there
+/// is nowhere left to report them.
+pub fn print_result(format: OutputFormat, result: &Result<Outcome, CliError>) -> u8 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match (format, result) {
+        (OutputFormat::Json, Ok(outcome)) => {
+            let _ = writeln!(out, "{}", outcome.to_json());
+            outcome.exit
+        }
+        (OutputFormat::Text, Ok(outcome)) => {
+            for line in &outcome.lines {
+                let _ = writeln!(out, "{line}");
+            }
+            outcome.exit
+        }
+        (OutputFormat::Json, Err(e)) => {
+            let _ = writeln!(out, "{}", e.to_json());
+            e.exit()
+        }
+        (OutputFormat::Text, Err(e)) => {
+            let _ = out.flush();
+            eprintln!("{}", text_error(e));
+            e.exit()
+        }
+    }
+}
+
+/// The one-line text form of an error, redacted.
+pub fn text_error(e: &CliError) -> String {
+    let mut head = format!("error [{}", e.kind);
+    if let Some(status) = e.status {
+        head.push_str(&format!(", HTTP {status}"));
+    }
+    head.push(']');
+    if let Some(state) = &e.state {
+        head.push_str(&format!(" in state {state}"));
+    }
+    format!("{head}: {}", redact(&e.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use login_core::{Response, TransportError};
+
+    fn from_status(status: u16, body: &str) -> Error {
+        Error::from_response(&Response::new(status, body.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn exit_codes_follow_the_issue() {
+        assert_eq!(exit_code(&from_status(401, "")), 1);
+        assert_eq!(exit_code(&from_status(423, "")), 1);
+        assert_eq!(exit_code(&from_status(429, "")), 1);
+        assert_eq!(exit_code(&from_status(503, "<html>")), 1);
+        assert_eq!(exit_code(&from_status(418, "")), 1);
+        assert_eq!(exit_code(&from_status(302, "")), 3);
+        assert_eq!(exit_code(&Error::Config("x".into())), 2);
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Reset,
+            TransportErrorKind::Tls,
+            TransportErrorKind::BodyTooLarge,
+        ] {
+            assert_eq!(
+                exit_code(&Error::Transport(TransportError::new(kind, "x"))),
+                3
+            );
+        }
+        assert_eq!(
+            exit_code(&Error::Transport(TransportError::new(
+                TransportErrorKind::InsecureUrl,
+                "x"
+            ))),
+            2
+        );
+        let malformed = Error::MalformedResponse {
+            status: 201,
+            reason: "x".into(),
+        };
+        assert_eq!(exit_code(&malformed), 3);
+    }
+
+    #[test]
+    fn failure_json_shape() {
+        let e = CliError::engine(
+            &from_status(401, r#"{"error":"invalid_credentials"}"#),
+            StateId::Start,
+        );
+        let v = e.to_json();
+        assert_eq!(v["state"], "Start");
+        assert_eq!(v["error"]["kind"], "invalid_credentials");
+        assert_eq!(v["error"]["status"], 401);
+        assert!(v["error"]["message"].is_string());
+        let u = CliError::usage("pass --otp").to_json();
+        assert_eq!(u["state"], Value::Null);
+        assert_eq!(u["error"]["status"], Value::Null);
+    }
+
+    #[test]
+    fn outcome_json_puts_state_first() {
+        let o = Outcome::new("Tokened").field("api", "cap");
+        assert_eq!(
+            o.to_json().to_string(),
+            r#"{"state":"Tokened","api":"cap"}"#
+        );
+    }
+}
