@@ -802,6 +802,18 @@ impl Env {
         }
     }
 
+    /// An identical, independent copy (same configs, same entropy position, same clock).
+    pub fn fork(&self) -> Env {
+        Env {
+            profile: self.profile.clone(),
+            realm: self.realm.clone(),
+            ciam: self.ciam.clone(),
+            sealer: self.sealer.clone(),
+            entropy: self.entropy.clone(),
+            now: self.now,
+        }
+    }
+
     /// A fresh flow of an API at its start.
     pub fn start(&mut self, api: Api) -> Flow {
         match api {
@@ -1534,5 +1546,42 @@ pub fn check_plaintext(
     match obj.get("iat") {
         Some(Value::Number(n)) if n.as_u64() == Some(secs) => Ok(()),
         other => Err(format!("iat = {other:?}, want the integer {secs}")),
+    }
+}
+
+/// A comparable summary of a step's result: the next state's snapshot, or the error kind and
+/// the snapshot of the state given back.
+pub fn outcome_summary(
+    done: &Done,
+) -> (Result<Vec<u8>, (String, Option<Vec<u8>>)>, Option<String>) {
+    let r = match &done.result {
+        Ok(next) => Ok(snap(next)),
+        Err((e, state)) => Err((e.kind().as_str().to_owned(), state.as_ref().map(snap))),
+    };
+    (r, done.display.clone())
+}
+
+/// Runs `act` from `flow` and feeds `reply` (or a transport failure when `None`): the request's
+/// fingerprint and the outcome summary, for comparing two flows that should behave alike.
+pub fn run_once(
+    flow: Flow,
+    act: Act,
+    env: &mut Env,
+    inputs: &Inputs,
+    reply: Option<&Response>,
+) -> (
+    Option<Fingerprint>,
+    (Result<Vec<u8>, (String, Option<Vec<u8>>)>, Option<String>),
+) {
+    match begin(flow, act, env, inputs) {
+        Begun::Local(next) => (None, (Ok(snap(&next)), None)),
+        Begun::Refused(d) => (None, outcome_summary(&d)),
+        Begun::Sent(req, pending) => {
+            let done = match reply {
+                Some(r) => pending.receive(r.clone(), env.now),
+                None => pending.fail(TransportError::new(TransportErrorKind::Timeout, "t")),
+            };
+            (Some(fingerprint(&req)), outcome_summary(&done))
+        }
     }
 }
