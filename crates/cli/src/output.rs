@@ -107,6 +107,12 @@ impl CliError {
         self.status
     }
 
+    /// The JSON text of [`to_json`](Self::to_json) with `state` first.
+    pub fn to_json_string(&self) -> String {
+        let v = self.to_json();
+        format!("{{\"state\":{},\"error\":{}}}", v["state"], v["error"])
+    }
+
     /// The JSON failure shape: `{"state": ..., "error": {"kind", "status", "message"}}`.
     pub fn to_json(&self) -> Value {
         json!({
@@ -168,7 +174,24 @@ impl Outcome {
         self
     }
 
-    /// The JSON object: `state` first, then the fields.
+    /// The JSON text: `state` first (without serde_json's `preserve_order`, a `Map` sorts its
+    /// keys, so the object is spliced by hand), then the fields in key order.
+    pub fn to_json_string(&self) -> String {
+        let fields = Value::Object(self.fields.clone()).to_string();
+        match &self.state {
+            None => fields,
+            Some(state) => {
+                let state = Value::String(state.clone()).to_string();
+                if self.fields.is_empty() {
+                    format!("{{\"state\":{state}}}")
+                } else {
+                    format!("{{\"state\":{state},{}", &fields[1..])
+                }
+            }
+        }
+    }
+
+    /// The JSON object.
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
         if let Some(state) = &self.state {
@@ -188,7 +211,7 @@ pub fn print_result(format: OutputFormat, result: &Result<Outcome, CliError>) ->
     let mut out = stdout.lock();
     match (format, result) {
         (OutputFormat::Json, Ok(outcome)) => {
-            let _ = writeln!(out, "{}", outcome.to_json());
+            let _ = writeln!(out, "{}", outcome.to_json_string());
             outcome.exit
         }
         (OutputFormat::Text, Ok(outcome)) => {
@@ -198,7 +221,7 @@ pub fn print_result(format: OutputFormat, result: &Result<Outcome, CliError>) ->
             outcome.exit
         }
         (OutputFormat::Json, Err(e)) => {
-            let _ = writeln!(out, "{}", e.to_json());
+            let _ = writeln!(out, "{}", e.to_json_string());
             e.exit()
         }
         (OutputFormat::Text, Err(e)) => {
@@ -284,10 +307,26 @@ mod tests {
 
     #[test]
     fn outcome_json_puts_state_first() {
-        let o = Outcome::new("Tokened").field("api", "cap");
+        let o = Outcome::new("Tokened").field("api", "cap").field("z", 1);
         assert_eq!(
-            o.to_json().to_string(),
-            r#"{"state":"Tokened","api":"cap"}"#
+            o.to_json_string(),
+            r#"{"state":"Tokened","api":"cap","z":1}"#
+        );
+        assert_eq!(
+            Outcome::new("Revoked").to_json_string(),
+            r#"{"state":"Revoked"}"#
+        );
+        assert_eq!(
+            Outcome::stateless().field("a", true).to_json_string(),
+            r#"{"a":true}"#
+        );
+        let parsed: Value = serde_json::from_str(&o.to_json_string()).unwrap();
+        assert_eq!(parsed, o.to_json());
+        let e = CliError::usage("x").to_json_string();
+        assert!(e.starts_with(r#"{"state":null,"error":{"#), "{e}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&e).unwrap(),
+            CliError::usage("x").to_json()
         );
     }
 }

@@ -1,0 +1,200 @@
+//! Shared test fixtures: an in-process sandbox on 127.0.0.1:0 with the files the CLI reads, and
+//! tiny loopback servers that misbehave on purpose.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::Command;
+use login_sandbox::{BlockingSandbox, SandboxConfig};
+
+/// A running sandbox and the files a CLI run against it needs.
+pub struct Env {
+    pub sandbox: BlockingSandbox,
+    pub dir: tempfile::TempDir,
+    pub jwk: PathBuf,
+    pub device_token: PathBuf,
+    pub client_secret: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// A sandbox whose test configuration `adjust` changes first.
+    pub fn with(adjust: impl FnOnce(&mut SandboxConfig)) -> Self {
+        let mut cfg = SandboxConfig::for_tests();
+        adjust(&mut cfg);
+        let client_secret = cfg.client_secret.expose().to_owned();
+        let client_id = cfg.client_id.clone();
+        let redirect_uri = cfg.redirect_uris[0].clone();
+        let device = cfg.device_tokens[0].expose().to_owned();
+        let sandbox = login_sandbox::spawn_blocking_sandbox(cfg).expect("sandbox starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let jwk = dir.path().join("server-key.jwk");
+        std::fs::write(&jwk, sandbox.public_jwk_json()).expect("write jwk");
+        let device_token = dir.path().join("device-token");
+        std::fs::write(&device_token, format!("{device}\n")).expect("write device token");
+        Self {
+            sandbox,
+            dir,
+            jwk,
+            device_token,
+            client_secret,
+            client_id,
+            redirect_uri,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `loginflow` with the realm API's global flags; the client secret in the environment.
+    pub fn cap(&self) -> Command {
+        let mut cmd = loginflow();
+        cmd.env("LOGINFLOW_CLIENT_SECRET", &self.client_secret)
+            .args([
+                "--api",
+                "cap",
+                "--base-url",
+                &self.sandbox.realm_base_url(),
+                "--realm",
+                "cap",
+                "--client-id",
+                &self.client_id,
+            ]);
+        cmd
+    }
+
+    /// `loginflow` with the internet-banking API's global flags.
+    pub fn ciam(&self) -> Command {
+        let mut cmd = loginflow();
+        cmd.args(["--api", "ciam", "--base-url", &self.sandbox.base_url()])
+            .args(["--client-id", &self.client_id])
+            .args(["--redirect-uri", &self.redirect_uri])
+            .arg("--device-token-file")
+            .arg(&self.device_token)
+            .arg("--server-key")
+            .arg(&self.jwk);
+        cmd
+    }
+}
+
+/// The binary, with no client secret inherited from the environment.
+pub fn loginflow() -> Command {
+    let mut cmd = Command::cargo_bin("loginflow").expect("binary built");
+    cmd.env_remove("LOGINFLOW_CLIENT_SECRET");
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// Parses stdout as exactly one JSON object.
+pub fn json_of(output: &std::process::Output) -> serde_json::Value {
+    let text = String::from_utf8(output.stdout.clone()).expect("utf-8 stdout");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "one line of JSON: {text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("stdout is JSON");
+    assert!(v.is_object(), "{v}");
+    v
+}
+
+/// A loopback server answering every connection with `reply` (raw bytes, then close).
+/// Returns the base URL and a counter of requests received.
+pub fn fake_server(reply: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            seen.fetch_add(1, Ordering::SeqCst);
+            read_request(&mut stream);
+            let _ = stream.write_all(reply);
+            let _ = stream.flush();
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+/// A loopback server that accepts and reads but never answers.
+pub fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            read_request(&mut stream);
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A loopback port with nothing listening (bound, then released).
+pub fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+fn read_request(stream: &mut std::net::TcpStream) {
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+}
+
+/// Every string value under the keys `accessToken` / `refreshToken` in a JSON document.
+pub fn tokens_in(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                if (k == "accessToken" || k == "refreshToken") && v.is_string() {
+                    out.push(v.as_str().unwrap_or_default().to_owned());
+                } else {
+                    tokens_in(v, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| tokens_in(v, out)),
+        _ => {}
+    }
+}
+
+/// The tokens in a session file.
+pub fn session_tokens(path: &std::path::Path) -> Vec<String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("read session")).expect("json");
+    let mut out = Vec::new();
+    tokens_in(&v, &mut out);
+    assert_eq!(out.len(), 2, "two tokens in the session: {v}");
+    out
+}
