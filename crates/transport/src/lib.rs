@@ -64,6 +64,8 @@
 //! }
 //! ```
 
+pub mod driver;
+pub mod keeper;
 pub mod policy;
 
 mod hyper;
@@ -74,7 +76,12 @@ use std::sync::Arc;
 
 pub use login_core::{Request, Response, TransportError, TransportErrorKind};
 
+pub use crate::driver::{
+    AsyncDriver, Driver, Interaction, NoInteraction, OtpPrompt, Prompt, StateChange, StopReason,
+    Stopped,
+};
 pub use crate::hyper::{HyperSession, HyperTransport};
+pub use crate::keeper::{KeeperError, KeeperOptions, TokenKeeper};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
 pub use crate::ureq::UreqTransport;
 

@@ -1,0 +1,324 @@
+//! The token keeper: holds a logged-in session and hands out a fresh access token, refreshing
+//! ahead of expiry with a single request however many tasks ask at once.
+//!
+//! How single flight works: the session sits behind an async mutex. A caller that finds the
+//! access token within the margin of expiry refreshes while holding the lock; everyone else waits
+//! on the lock. Each caller notes the refresh-attempt counter *before* waiting; if an attempt
+//! finished while it waited, it takes that attempt's outcome (the new token or the error) instead
+//! of refreshing again. So one refresh request goes out, its outcome reaches every waiter, and a
+//! failure does not poison the keeper: the next call after it tries again.
+//!
+//! The refresh itself runs in a spawned task that owns the lock, so a caller that gives up (a
+//! cancelled request handler) cannot drop a refresh half-way and lose the rotated refresh token.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use login_core::ciam::{self, CiamConfig};
+use login_core::realm::{self, RealmConfig};
+use login_core::secret::AccessToken;
+use login_core::{Error, TokenSet};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::AsyncTransport;
+use crate::driver::AsyncDriver;
+
+/// The default refresh margin: refresh when the access token expires within 60 s.
+pub const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
+
+/// Why the keeper could not hand out a token.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeeperError {
+    /// The refresh failed. When the error ends the session (e.g. 401 `invalid_token`) later
+    /// calls report [`KeeperError::Ended`]; otherwise the next call tries again.
+    #[error("refreshing the tokens failed: {0}")]
+    Refresh(Error),
+    /// The session ended (refused refresh token, or revoked): log in again and hand the keeper
+    /// the new session.
+    #[error("the session ended; log in again and give the keeper the new session")]
+    Ended,
+    /// The refresh task stopped before finishing (the runtime shut down).
+    #[error("the refresh was interrupted")]
+    Interrupted,
+}
+
+/// Called with every new token set, so the caller can persist it. Keep it quick: it runs while
+/// the keeper is locked.
+pub type TokenCallback = Arc<dyn Fn(&TokenSet) + Send + Sync>;
+
+/// Options of a [`TokenKeeper`].
+#[derive(Clone)]
+pub struct KeeperOptions {
+    margin: Duration,
+    on_new_tokens: Option<TokenCallback>,
+}
+
+impl Default for KeeperOptions {
+    fn default() -> Self {
+        Self {
+            margin: DEFAULT_MARGIN,
+            on_new_tokens: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for KeeperOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeeperOptions")
+            .field("margin", &self.margin)
+            .field("on_new_tokens", &self.on_new_tokens.is_some())
+            .finish()
+    }
+}
+
+impl KeeperOptions {
+    /// Refresh when the access token expires within `margin` (default 60 s).
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Hears each new token set (after every successful refresh and on [`TokenKeeper::replace_realm`]
+    /// / [`TokenKeeper::replace_ciam`]).
+    pub fn on_new_tokens(mut self, callback: impl Fn(&TokenSet) + Send + Sync + 'static) -> Self {
+        self.on_new_tokens = Some(Arc::new(callback));
+        self
+    }
+}
+
+enum Api {
+    Realm(RealmConfig),
+    Ciam(Box<CiamConfig>),
+}
+
+enum Held {
+    Realm(realm::Tokened),
+    Ciam(ciam::Tokened),
+}
+
+impl Held {
+    fn tokens(&self) -> &TokenSet {
+        match self {
+            Held::Realm(t) => t.tokens(),
+            Held::Ciam(t) => t.tokens(),
+        }
+    }
+}
+
+struct Slot {
+    held: Option<Held>,
+    attempts: u64,
+    last: Option<Result<AccessToken, KeeperError>>,
+}
+
+struct Shared<T> {
+    driver: AsyncDriver<T>,
+    api: Api,
+    options: KeeperOptions,
+    attempts: AtomicU64,
+    slot: Arc<Mutex<Slot>>,
+}
+
+/// Holds a logged-in session (either API) and hands out fresh access tokens. Cheap to clone;
+/// clones share the session. Needs a tokio runtime.
+///
+/// ```no_run
+/// use login_transport::{AsyncDriver, HyperTransport, KeeperOptions, TokenKeeper, TransportConfig};
+/// # async fn run(cfg: login_core::realm::RealmConfig, tokened: login_core::realm::Tokened)
+/// #     -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = HyperTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
+/// let options = KeeperOptions::default().on_new_tokens(|tokens| {
+///     // persist `tokens` (they are secret)
+///     let _ = tokens.expires_at();
+/// });
+/// let keeper = TokenKeeper::realm(AsyncDriver::new(transport.session()), cfg, tokened, options);
+/// let bearer = keeper.access_token().await?; // refreshed first when within 60 s of expiry
+/// # let _ = bearer; Ok(()) }
+/// ```
+pub struct TokenKeeper<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for TokenKeeper<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for TokenKeeper<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeeper")
+            .field("options", &self.shared.options)
+            .field(
+                "refresh_attempts",
+                &self.shared.attempts.load(Ordering::Acquire),
+            )
+            .finish()
+    }
+}
+
+impl<T: AsyncTransport + 'static> TokenKeeper<T> {
+    /// Keeps a realm session.
+    pub fn realm(
+        driver: AsyncDriver<T>,
+        cfg: RealmConfig,
+        session: realm::Tokened,
+        options: KeeperOptions,
+    ) -> Self {
+        Self::with(driver, Api::Realm(cfg), Held::Realm(session), options)
+    }
+
+    /// Keeps an internet-banking session.
+    pub fn ciam(
+        driver: AsyncDriver<T>,
+        cfg: CiamConfig,
+        session: ciam::Tokened,
+        options: KeeperOptions,
+    ) -> Self {
+        Self::with(driver, Api::Ciam(Box::new(cfg)), Held::Ciam(session), options)
+    }
+
+    fn with(driver: AsyncDriver<T>, api: Api, held: Held, options: KeeperOptions) -> Self {
+        let slot = Slot {
+            held: Some(held),
+            attempts: 0,
+            last: None,
+        };
+        Self {
+            shared: Arc::new(Shared {
+                driver,
+                api,
+                options,
+                attempts: AtomicU64::new(0),
+                slot: Arc::new(Mutex::new(slot)),
+            }),
+        }
+    }
+
+    /// How many refreshes were attempted so far.
+    pub fn refresh_attempts(&self) -> u64 {
+        self.shared.attempts.load(Ordering::Acquire)
+    }
+
+    /// A fresh access token: the current one, or a new one after a refresh when the current one
+    /// expires within the margin. Concurrent callers share one refresh and its outcome.
+    pub async fn access_token(&self) -> Result<AccessToken, KeeperError> {
+        self.get(false).await
+    }
+
+    /// Refreshes now (sharing a refresh already under way) and returns the new access token.
+    pub async fn refresh(&self) -> Result<AccessToken, KeeperError> {
+        self.get(true).await
+    }
+
+    /// A copy of the current token set, if the session has not ended.
+    pub async fn tokens(&self) -> Option<TokenSet> {
+        self.shared
+            .slot
+            .lock()
+            .await
+            .held
+            .as_ref()
+            .map(|h| h.tokens().clone())
+    }
+
+    /// Replaces the session with a new realm login (after [`KeeperError::Ended`]). Ignored
+    /// (returns `false`) when the keeper holds an internet-banking session.
+    pub async fn replace_realm(&self, session: realm::Tokened) -> bool {
+        match self.shared.api {
+            Api::Realm(_) => self.replace(Held::Realm(session)).await,
+            Api::Ciam(_) => false,
+        }
+    }
+
+    /// Replaces the session with a new internet-banking login. Ignored (returns `false`) when
+    /// the keeper holds a realm session.
+    pub async fn replace_ciam(&self, session: ciam::Tokened) -> bool {
+        match self.shared.api {
+            Api::Ciam(_) => self.replace(Held::Ciam(session)).await,
+            Api::Realm(_) => false,
+        }
+    }
+
+    async fn replace(&self, held: Held) -> bool {
+        let mut slot = self.shared.slot.lock().await;
+        if let Some(callback) = &self.shared.options.on_new_tokens {
+            callback(held.tokens());
+        }
+        slot.held = Some(held);
+        true
+    }
+
+    async fn get(&self, force: bool) -> Result<AccessToken, KeeperError> {
+        // Noted before waiting: an attempt that ends while we wait is ours to share.
+        let seen = self.shared.attempts.load(Ordering::Acquire);
+        let slot = self.shared.slot.clone().lock_owned().await;
+        if slot.attempts != seen {
+            if let Some(outcome) = &slot.last {
+                return outcome.clone();
+            }
+        }
+        let held = slot.held.as_ref().ok_or(KeeperError::Ended)?;
+        let now = self.shared.driver.now();
+        if !force && !held.tokens().needs_refresh(now, self.shared.options.margin) {
+            return Ok(held.tokens().access_token().clone());
+        }
+        let shared = self.shared.clone();
+        tokio::spawn(refresh_locked(shared, slot))
+            .await
+            .map_err(|_| KeeperError::Interrupted)?
+    }
+}
+
+/// Refreshes while owning the lock; records the outcome for every waiter.
+async fn refresh_locked<T: AsyncTransport>(
+    shared: Arc<Shared<T>>,
+    mut slot: OwnedMutexGuard<Slot>,
+) -> Result<AccessToken, KeeperError> {
+    let Some(held) = slot.held.take() else {
+        return Err(KeeperError::Ended);
+    };
+    let outcome = match (held, &shared.api) {
+        (Held::Realm(t), Api::Realm(cfg)) => shared
+            .driver
+            .realm_refresh(cfg, t)
+            .await
+            .map(Held::Realm)
+            .map_err(|f| (f.error, f.state.map(Held::Realm))),
+        (Held::Ciam(t), Api::Ciam(cfg)) => shared
+            .driver
+            .ciam_refresh(cfg, t)
+            .await
+            .map(Held::Ciam)
+            .map_err(|f| (f.error, f.state.map(Held::Ciam))),
+        // Not reached: the constructors pair each session with its own API's configuration.
+        (other, _) => {
+            slot.held = Some(other);
+            return Err(KeeperError::Ended);
+        }
+    };
+    let outcome = outcome.map_err(|(error, state)| {
+        // A refused refresh token ends the session (no state survives); anything else keeps it.
+        slot.held = state;
+        KeeperError::Refresh(error)
+    });
+    let result = outcome.map(|held| {
+        if let Some(callback) = &shared.options.on_new_tokens {
+            callback(held.tokens());
+        }
+        let token = held.tokens().access_token().clone();
+        slot.held = Some(held);
+        token
+    });
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "token refresh failed");
+    }
+    slot.last = Some(result.clone());
+    slot.attempts += 1;
+    shared.attempts.store(slot.attempts, Ordering::Release);
+    result
+}
