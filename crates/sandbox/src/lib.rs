@@ -18,6 +18,41 @@
 //!   fixed OTP and captcha for tests, the public JWK at `GET /api/v1/jwks.json`, the OpenAPI
 //!   document at `GET /openapi.json`.
 //!
+//! # Readings (where the contract leaves the server a choice)
+//!
+//! | situation | answer |
+//! |---|---|
+//! | malformed JSON, missing field, wrong type | 400 `invalid_request` (the message names a missing field, never echoes a value) |
+//! | body over `maxBodyBytes` (64 KiB) | 413 `invalid_request` |
+//! | unknown route / wrong method | 404 `not_found` / 405 `invalid_request` |
+//! | unknown realm id | 404 `not_found` |
+//! | wrong client id or secret | 401 `invalid_credentials` |
+//! | wrong password, or unknown username (same message, same timing: dummy argon2 hash) | 401 `invalid_credentials` |
+//! | `lockout.threshold` (5) wrong passwords within `lockout.windowSecs` (300 s) | every attempt for that username, right or wrong, gets 423 `locked` (with `Retry-After`) until the window ends |
+//! | throttled (`throttle.loginPerUser` 30/60 s, `otpSendPerUser` 10/60 s, `requestsPerIp` off) | 429 `rate_limited` + `Retry-After`; nothing else was done |
+//! | missing/unknown device token, missing bearer, or a challenge used from another device | 401 `invalid_token` |
+//! | realm token: unknown or used `reqId` / expired `reqId` | 404 `not_found` / 404 `expired` |
+//! | realm token: `mfa` `otp` without `otp`, or a `refId` that differs | 400 `invalid_request` (no attempt counted) |
+//! | wrong OTP (attempts 1–5) | 401 `invalid_otp` ("N attempt(s) left") |
+//! | 6th attempt on one OTP, right code or not; expired OTP | 404 `expired`: the request is spent; start again |
+//! | forgot password for an unknown username | 201 as usual, but no OTP is sent and none ever verifies (401 `invalid_otp`) |
+//! | reset ticket missing, unknown, used or expired | 401 `invalid_token`; a too short `newPassword` (< 8) is 400 and keeps the ticket |
+//! | authorize: `codeChallengeMethod` not `S256` (or absent), `codeChallenge` not 43 base64url chars | 400 `invalid_request` (PKCE downgrade) |
+//! | login challenge unknown / expired | 404 `not_found` / 404 `expired` (also for the captcha fetch) |
+//! | envelope does not open, wrong `kid`, other challenge's `authToken`, `iat` off by > 300 s | 400 `invalid_request`; the challenge stays usable |
+//! | `captchaRequired` and no captcha in the envelope / wrong, used, replaced or expired captcha | 400 `captcha_required` / 400 `invalid_captcha` |
+//! | access token: bearer not the code's, unknown or expired code | 401 `invalid_token` |
+//! | access token: a code used before | 401 `invalid_token`, and the session issued for it is revoked (RFC 6749 §4.1.2) |
+//! | access token: `grantType`, `redirectUri`, `state`, `scope` or PKCE verifier wrong/missing | 400 `invalid_request`; the code stays usable until it succeeds or expires |
+//! | refresh: unknown, expired, other API's, or revoked session | 401 `invalid_token` |
+//! | refresh: a rotated-away refresh token (reuse) | 401 `invalid_token`, and the whole session family is revoked |
+//! | internet-banking refresh: `scope` differs from the session's | 400 `invalid_request` |
+//!
+//! The login challenge stays valid until it succeeds or expires, so a wrong password or captcha
+//! can be retried on it; any attempt that reaches the captcha check uses the captcha up. The
+//! anomaly rule is described in [`anomaly`]. Realm `exp` and every lifetime are configurable
+//! (`lifetimes` in the config).
+//!
 //! Server decisions live in HTTP-free modules ([`otp`], [`captcha`], [`lockout`],
 //! [`throttle`], [`tokens`], [`passwords`], [`jwe`], [`anomaly`], and the flows in
 //! [`flows`]) over a [`store::Store`]; [`routes`] is a thin axum front end.
@@ -185,18 +220,19 @@ impl Sandbox {
             addr,
             app,
             stop: Some(stop_tx),
-            server,
+            server: Some(server),
         })
     }
 }
 
-/// A sandbox serving on a local address.
+/// A sandbox serving on a local address. Dropping it without [`RunningSandbox::shutdown`]
+/// also asks the server to stop, without waiting.
 #[derive(Debug)]
 pub struct RunningSandbox {
     addr: SocketAddr,
     app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
-    server: JoinHandle<()>,
+    server: Option<JoinHandle<()>>,
 }
 
 impl RunningSandbox {
@@ -235,7 +271,17 @@ impl RunningSandbox {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = (&mut self.server).await;
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 

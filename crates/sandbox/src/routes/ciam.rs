@@ -1,6 +1,6 @@
 //! Internet-banking handlers, at the root, on both route sets: the gateway routes
 //! (`/api/v1/...`) and the service routes (`/ciamauthsrvc/...`). Each step has one
-//! implementation; [`both_route_sets!`] declares its two annotated entry points.
+//! implementation; `both_route_sets!` declares its two annotated entry points.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
