@@ -540,7 +540,9 @@ fn a_fetched_captcha_without_an_answer_is_refused_before_sending() {
     };
     match begin(f, Act::Submit, &mut env, &inputs) {
         Begun::Refused(d) => {
-            let (e, s) = d.result.err().expect("refused");
+            let Err((e, s)) = d.result else {
+                panic!("refused")
+            };
             assert_eq!(e.kind(), login_core::ErrorKind::Config);
             assert_eq!(s.map(|s| s.state_id()), Some(StateId::Authorized));
         }

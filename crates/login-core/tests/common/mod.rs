@@ -553,10 +553,8 @@ pub fn check_request(req: &Request, p: &Profile) -> Result<Seen, String> {
                     return Err(format!("{step:?}: {} = {}", h.name(), h.value()));
                 }
             }
-            "eventId" => {
-                if Some(h.value()) != p.event_id {
-                    return Err(format!("{step:?}: eventId = {}", h.value()));
-                }
+            "eventId" if Some(h.value()) != p.event_id => {
+                return Err(format!("{step:?}: eventId = {}", h.value()));
             }
             n if n.eq_ignore_ascii_case("content-type") => content_type = Some(h.value()),
             _ => {}
@@ -1550,10 +1548,11 @@ pub fn check_plaintext(
 }
 
 /// A comparable summary of a step's result: the next state's snapshot, or the error kind and
-/// the snapshot of the state given back.
-pub fn outcome_summary(
-    done: &Done,
-) -> (Result<Vec<u8>, (String, Option<Vec<u8>>)>, Option<String>) {
+/// the snapshot of the state given back; and the failure's `Display`.
+pub type Summary = (Result<Vec<u8>, (String, Option<Vec<u8>>)>, Option<String>);
+
+/// Summarizes a step's result for comparison.
+pub fn outcome_summary(done: &Done) -> Summary {
     let r = match &done.result {
         Ok(next) => Ok(snap(next)),
         Err((e, state)) => Err((e.kind().as_str().to_owned(), state.as_ref().map(snap))),
@@ -1569,10 +1568,7 @@ pub fn run_once(
     env: &mut Env,
     inputs: &Inputs,
     reply: Option<&Response>,
-) -> (
-    Option<Fingerprint>,
-    (Result<Vec<u8>, (String, Option<Vec<u8>>)>, Option<String>),
-) {
+) -> (Option<Fingerprint>, Summary) {
     match begin(flow, act, env, inputs) {
         Begun::Local(next) => (None, (Ok(snap(&next)), None)),
         Begun::Refused(d) => (None, outcome_summary(&d)),
