@@ -296,3 +296,35 @@ fn transient_failures_keep_the_state_and_final_ones_end_the_flow_everywhere() {
         assert!(key.contains("state_mismatch"), "{step:?}: {key:?}");
     }
 }
+
+/// With the stricter policy, only the documented code is success; another 2xx is an unexpected
+/// status that keeps the state (the call may be repeated or inspected), never a transition.
+#[test]
+fn documented_success_status_refuses_other_2xx_and_keeps_the_state() {
+    use login_core::SuccessStatus;
+    let mut env = Env::new(Profile::default(), 3);
+    env.realm = env.realm.clone().success_status(SuccessStatus::Documented);
+    env.ciam = env.ciam.clone().success_status(SuccessStatus::Documented);
+    for (api, act, documented, other) in [
+        (Api::Realm, Act::RequestLogin, 201u16, 200u16),
+        (Api::ForgotPassword, Act::ResetRequest, 201, 200),
+        (Api::Ciam, Act::Authorize, 200, 201),
+    ] {
+        let start = env.start(api);
+        let (_, body) = success_replies(act, 1).swap_remove(0);
+        for (status, ok) in [(documented, true), (other, false), (204, false)] {
+            let reply = Response::new(status, body.body().to_vec());
+            let Begun::Sent(_, p) = begin(start.clone(), act, &mut env, &Inputs::default()) else {
+                panic!("sends")
+            };
+            match p.receive(reply, env.now).result {
+                Ok(next) => assert!(ok, "{api:?} {status} gave {:?}", next.state_id()),
+                Err((e, s)) => {
+                    assert!(!ok, "{api:?} {status}: {e:?}");
+                    assert_eq!(e.kind(), login_core::ErrorKind::UnexpectedStatus);
+                    assert_eq!(s.map(|s| s.state_id()), Some(start.state_id()));
+                }
+            }
+        }
+    }
+}
