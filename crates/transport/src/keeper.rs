@@ -179,7 +179,12 @@ impl<T: AsyncTransport + 'static> TokenKeeper<T> {
         session: ciam::Tokened,
         options: KeeperOptions,
     ) -> Self {
-        Self::with(driver, Api::Ciam(Box::new(cfg)), Held::Ciam(session), options)
+        Self::with(
+            driver,
+            Api::Ciam(Box::new(cfg)),
+            Held::Ciam(session),
+            options,
+        )
     }
 
     fn with(driver: AsyncDriver<T>, api: Api, held: Held, options: KeeperOptions) -> Self {

@@ -209,3 +209,109 @@ impl Client for Hyper {
         })
     }
 }
+
+/// One scripted answer.
+#[derive(Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl Canned {
+    pub fn new(status: u16, body: &str) -> Self {
+        Canned {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+    /// Headers promising 100 bytes, 2 bytes of body, then the connection closes.
+    pub fn cut_off() -> Self {
+        Canned::new(0, "")
+    }
+}
+
+/// A keep-alive server that answers each request with `answer(request_line, body)` and keeps
+/// every request line it saw.
+pub struct Scripted {
+    pub server: Server,
+    pub seen: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Scripted {
+    pub fn start<F>(answer: F) -> Scripted
+    where
+        F: Fn(&str, &[u8]) -> Canned + Send + Sync + 'static,
+    {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let server = Server::start(move |mut s| {
+            while let Some((head, body)) = read_request(&mut s) {
+                let line = head.lines().next().unwrap_or_default().to_string();
+                log.lock().expect("log").push(line.clone());
+                let canned = answer(&line, &body);
+                std::thread::sleep(canned.delay);
+                if canned.status == 0 {
+                    let _ = s.write_all(b"HTTP/1.1 201 X\r\ncontent-length: 100\r\n\r\n{}");
+                    shutdown(&s);
+                    break;
+                }
+                let headers: Vec<(&str, &str)> = canned
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                if !respond(&mut s, canned.status, &headers, &canned.body) {
+                    break;
+                }
+            }
+        });
+        Scripted { server, seen }
+    }
+
+    /// How many requests had a request line starting with `prefix` (e.g. "PATCH ").
+    pub fn count(&self, prefix: &str) -> usize {
+        self.seen
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .count()
+    }
+}
+
+/// Realm answers: request login (mfa none, or otp with refId "R-7"), token (expires in
+/// `expires` seconds).
+pub fn realm_answer(line: &str, mfa_otp: bool, expires: u64) -> Option<Canned> {
+    if line.starts_with("POST /auth/realm/cap/request ") {
+        let mfa = if mfa_otp {
+            r#""otp","refId":"R-7""#
+        } else {
+            r#""none""#
+        };
+        return Some(Canned::new(
+            201,
+            &format!(r#"{{"reqId":"req-1","exp":300,"mfa":{mfa}}}"#),
+        ));
+    }
+    if line.starts_with("POST /auth/realm/cap/token ") {
+        return Some(Canned::new(
+            201,
+            &format!(
+                r#"{{"accessToken":"first-access","refreshToken":"first-refresh","expires":{expires},"refreshExpires":1800,"tokenType":"Bearer"}}"#
+            ),
+        ));
+    }
+    None
+}

@@ -1,0 +1,194 @@
+//! The token keeper against a counting loopback server: single flight, shared outcomes, a
+//! failure that does not poison the keeper, the new-token callback.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Canned, Scripted, realm_answer};
+use login_core::ErrorKind;
+use login_core::realm::{self, RealmConfig};
+use login_core::secret::{ClientSecret, Password};
+use login_transport::{
+    AsyncDriver, HyperSession, HyperTransport, KeeperError, KeeperOptions, NoInteraction,
+    TokenKeeper, TransportConfig,
+};
+
+const FRESH: &str = r#"{"accessToken":"fresh-access","refreshToken":"fresh-refresh","expires":3600,"refreshExpires":1800}"#;
+
+fn cfg() -> RealmConfig {
+    RealmConfig::new("cap", "cap-mobile", ClientSecret::new("test-client-secret"))
+}
+
+/// A server whose login gives a token expiring in 30 s (inside the 60 s margin) and whose
+/// refreshes answer in turn from `refreshes` (the last one repeats), each after 200 ms.
+fn server(refreshes: Vec<Canned>) -> Scripted {
+    let next = Arc::new(AtomicUsize::new(0));
+    Scripted::start(move |line, _| {
+        if let Some(canned) = realm_answer(line, false, 30) {
+            return canned;
+        }
+        if line.starts_with("PATCH /auth/realm/cap/token ") {
+            let i = next.fetch_add(1, Ordering::SeqCst).min(refreshes.len() - 1);
+            return refreshes[i].clone().delay(Duration::from_millis(200));
+        }
+        Canned::new(404, r#"{"error":"not_found"}"#)
+    })
+}
+
+async fn logged_in(transport: &HyperTransport) -> realm::Tokened {
+    AsyncDriver::new(transport.session())
+        .realm_login(
+            &cfg(),
+            realm::Start::new("alice", Password::new("test-password")),
+            &mut NoInteraction,
+        )
+        .await
+        .unwrap()
+}
+
+async fn keeper(server: &Scripted, options: KeeperOptions) -> TokenKeeper<HyperSession> {
+    let transport =
+        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+    let tokened = logged_in(&transport).await;
+    assert_eq!(tokened.tokens().access_token().expose(), "first-access");
+    TokenKeeper::realm(
+        AsyncDriver::new(transport.session()),
+        cfg(),
+        tokened,
+        options,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_refresh_for_a_thousand_concurrent_callers() {
+    let server = server(vec![Canned::new(200, FRESH)]);
+    let heard = Arc::new(AtomicUsize::new(0));
+    let h = heard.clone();
+    let options = KeeperOptions::default().on_new_tokens(move |tokens| {
+        assert_eq!(tokens.access_token().expose(), "fresh-access");
+        h.fetch_add(1, Ordering::SeqCst);
+    });
+    let keeper = keeper(&server, options).await;
+
+    let callers: Vec<_> = (0..1000)
+        .map(|_| {
+            let k = keeper.clone();
+            tokio::spawn(async move { k.access_token().await })
+        })
+        .collect();
+    for caller in callers {
+        let token = tokio::time::timeout(Duration::from_secs(10), caller)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(token.expose(), "fresh-access");
+    }
+    assert_eq!(
+        server.count("PATCH "),
+        1,
+        "exactly one refresh request reached the server"
+    );
+    assert_eq!(keeper.refresh_attempts(), 1);
+    assert_eq!(
+        heard.load(Ordering::SeqCst),
+        1,
+        "the callback heard the new token set once"
+    );
+    // Fresh now: no more refreshes.
+    assert_eq!(
+        keeper.access_token().await.unwrap().expose(),
+        "fresh-access"
+    );
+    assert_eq!(server.count("PATCH "), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_refresh_reaches_every_waiter_and_the_next_call_retries() {
+    let server = server(vec![
+        Canned::new(503, r#"{"error":"unavailable"}"#),
+        Canned::new(200, FRESH),
+    ]);
+    let keeper = keeper(&server, KeeperOptions::default()).await;
+
+    let callers: Vec<_> = (0..200)
+        .map(|_| {
+            let k = keeper.clone();
+            tokio::spawn(async move { k.access_token().await })
+        })
+        .collect();
+    for caller in callers {
+        let outcome = tokio::time::timeout(Duration::from_secs(10), caller)
+            .await
+            .unwrap()
+            .unwrap();
+        match outcome {
+            Err(KeeperError::Refresh(e)) => assert_eq!(e.kind(), ErrorKind::ServerError),
+            other => panic!("every waiter hears the failure, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        server.count("PATCH "),
+        1,
+        "the failure was shared, not repeated per waiter"
+    );
+
+    // The keeper is still usable: the next call refreshes again and succeeds.
+    assert_eq!(
+        keeper.access_token().await.unwrap().expose(),
+        "fresh-access"
+    );
+    assert_eq!(server.count("PATCH "), 2);
+    assert_eq!(
+        keeper.tokens().await.unwrap().refresh_token().expose(),
+        "fresh-refresh"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_ends_the_session_until_replaced() {
+    let server = server(vec![Canned::new(401, r#"{"error":"invalid_token"}"#)]);
+    let keeper = keeper(&server, KeeperOptions::default()).await;
+    match keeper.access_token().await {
+        Err(KeeperError::Refresh(e)) => assert_eq!(e.kind(), ErrorKind::InvalidToken),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        keeper.access_token().await,
+        Err(KeeperError::Ended)
+    ));
+    assert_eq!(
+        server.count("PATCH "),
+        1,
+        "an ended session sends nothing more"
+    );
+    assert!(keeper.tokens().await.is_none());
+
+    let transport =
+        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+    assert!(keeper.replace_realm(logged_in(&transport).await).await);
+    assert!(keeper.tokens().await.is_some());
+}
+
+#[tokio::test]
+async fn a_fresh_token_is_handed_out_without_refreshing() {
+    let server = server(vec![Canned::new(200, FRESH)]);
+    // A 10 s margin: the 30 s token is still fresh.
+    let keeper = keeper(
+        &server,
+        KeeperOptions::default().margin(Duration::from_secs(10)),
+    )
+    .await;
+    assert_eq!(
+        keeper.access_token().await.unwrap().expose(),
+        "first-access"
+    );
+    assert_eq!(server.count("PATCH "), 0);
+    // An explicit refresh still goes out.
+    assert_eq!(keeper.refresh().await.unwrap().expose(), "fresh-access");
+    assert_eq!(server.count("PATCH "), 1);
+}
