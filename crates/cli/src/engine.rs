@@ -1,85 +1,198 @@
-//! Runs whole flows: each login-core state's request goes out through a login-transport
-//! [`Transport`], the response comes back into the engine, and every state change is reported
-//! to a progress callback. Throttled calls (429) are repeated as the transport's retry policy
-//! says (wire contract: once by default, waiting at most 10 s), because the server did not
-//! process them.
+//! Runs whole flows with login-transport's [`Driver`]: it sends each step, repeats a call the
+//! server throttled (429) as the transport's retry policy says, feeds responses back to
+//! login-core, and asks this module's [`Interaction`] adapter for OTPs and captcha answers.
+//!
+//! Around the driver this module adds what a command line needs: progress events (the state
+//! changes the driver reports, plus each request as it goes out, seen by wrapping the
+//! transport), another prompt after a refused OTP when a person is at a terminal, and the
+//! mapping of a stopped flow to a [`CliError`] naming the state it stopped in.
 
-use std::time::SystemTime;
+use std::cell::RefCell;
 
 use login_core::ciam::{self, CiamConfig};
-use login_core::entropy::OsEntropy;
 use login_core::realm::{self, RealmConfig};
 use login_core::seal::CredentialSealer;
-use login_core::secret::Password;
+use login_core::secret::{CaptchaAnswer, Otp, Password};
 use login_core::table::{StateId, StepId};
-use login_core::{ErrorKind, Failed, Pending, Request, Response, Step, TransportError, forgot};
-use login_transport::{RetryPolicy, Transport};
+use login_core::{ErrorKind, Failed, Request, Response, TransportError, forgot};
+use login_transport::{
+    Driver, Interaction, OtpPrompt, StateChange, StopReason, Stopped, Transport, UreqTransport,
+};
 
 use crate::interact::Interact;
-use crate::output::CliError;
+use crate::output::{CliError, EXIT_TRANSPORT};
 
-/// A state change, for progress lines.
+/// A state change or a step, for progress lines.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// A request for `StepId` is going out.
+    /// A request for this step is going out.
     Sending(StepId),
-    /// The flow reached a state; the text says what came with it.
-    Reached(StateId, String),
-    /// A throttled call will be repeated after a wait.
-    Retrying(StepId, std::time::Duration),
+    /// The flow reached a state.
+    Reached(StateId),
+    /// Something the user would be shown: where an OTP went, a captcha fetched.
+    Note(String),
 }
 
 /// The progress callback.
 pub type Progress<'a> = &'a mut dyn FnMut(Event);
 
-/// A transport and its 429 retry policy.
+type Sink<'p> = RefCell<&'p mut dyn FnMut(Event)>;
+
+fn emit(sink: &Sink<'_>, event: Event) {
+    // Never re-entered: the callback does not call back into the engine.
+    if let Ok(mut f) = sink.try_borrow_mut() {
+        f(event);
+    }
+}
+
+/// A transport that reports each request before sending it through the real one.
+struct Observed<'a, 'p> {
+    inner: &'a UreqTransport,
+    sink: &'a Sink<'p>,
+}
+
+impl Transport for Observed<'_, '_> {
+    fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        emit(self.sink, Event::Sending(request.step()));
+        self.inner.send(request)
+    }
+}
+
+/// The blocking transport every flow of a run goes through.
 pub struct Client<'t> {
-    transport: &'t dyn Transport,
-    retry: RetryPolicy,
+    transport: &'t UreqTransport,
 }
 
 impl<'t> Client<'t> {
-    /// Wraps a transport.
-    pub fn new(transport: &'t dyn Transport, retry: RetryPolicy) -> Self {
-        Self { transport, retry }
+    /// Wraps a transport; its configuration's retry policy governs 429s.
+    pub fn new(transport: &'t UreqTransport) -> Self {
+        Self { transport }
     }
 
-    fn send(&self, request: &Request, progress: Progress<'_>) -> Result<Response, TransportError> {
-        let mut retries = 0;
-        let mut waited = std::time::Duration::ZERO;
-        loop {
-            let response = self.transport.send(request)?;
-            match self.retry.delay_before_retry(&response, retries, waited) {
-                Some(delay) => {
-                    progress(Event::Retrying(request.step(), delay));
-                    std::thread::sleep(delay);
-                    retries += 1;
-                    waited += delay;
-                }
-                None => return Ok(response),
+    fn driver<'a, 'p>(&'a self, sink: &'a Sink<'p>) -> Driver<Observed<'a, 'p>> {
+        Driver::new(Observed {
+            inner: self.transport,
+            sink,
+        })
+        .retry(self.transport.config().retry_policy())
+    }
+}
+
+/// Adapts [`Interact`] to the driver's [`Interaction`]: keeps the last state reached and the
+/// usage error behind an unanswered prompt.
+struct Adapter<'a, 'p> {
+    interact: &'a mut Interact,
+    sink: &'a Sink<'p>,
+    last: StateId,
+    captcha_first: bool,
+    captchas_answered: usize,
+    unanswered: Option<CliError>,
+}
+
+impl<'a, 'p> Adapter<'a, 'p> {
+    fn new(interact: &'a mut Interact, sink: &'a Sink<'p>, first: StateId) -> Self {
+        Self {
+            interact,
+            sink,
+            last: first,
+            captcha_first: false,
+            captchas_answered: 0,
+            unanswered: None,
+        }
+    }
+
+    fn ask_otp(&mut self, channel: Option<&str>, ref_id: Option<&str>) -> Option<Otp> {
+        let sent = match (channel, ref_id) {
+            (Some(c), Some(r)) => format!("OTP sent by {c}, reference {r}"),
+            (None, Some(r)) => format!("OTP sent, reference {r}"),
+            (Some(c), None) => format!("OTP sent by {c}"),
+            (None, None) => "OTP sent".to_owned(),
+        };
+        emit(self.sink, Event::Note(sent));
+        match self.interact.otp(channel, ref_id) {
+            Ok(otp) => Some(otp),
+            Err(e) => {
+                self.unanswered = Some(e.in_state(self.last));
+                None
             }
         }
     }
 
-    /// Sends one step's request and feeds the answer back.
-    fn call<S: Step>(
-        &self,
-        (request, pending): (Request, Pending<S>),
-        progress: Progress<'_>,
-    ) -> Result<S::Next, Failed<S::State>> {
-        progress(Event::Sending(request.step()));
-        match self.send(&request, progress) {
-            Ok(response) => pending.receive(&response, SystemTime::now()),
-            Err(e) => Err(pending.fail(e)),
+    /// The error for a flow that stopped.
+    fn stopped<S>(&mut self, stopped: Stopped<S>) -> CliError {
+        match stopped.reason {
+            StopReason::Failed(e) => CliError::engine(&e, self.last),
+            StopReason::NoAnswer(_) => self
+                .unanswered
+                .take()
+                .unwrap_or_else(|| CliError::usage("no answer was given").in_state(self.last)),
+            other => CliError::local("unsupported", other.to_string(), EXIT_TRANSPORT)
+                .in_state(self.last),
         }
+    }
+
+    fn reached(&mut self, state: StateId) {
+        self.last = state;
+        emit(self.sink, Event::Reached(state));
     }
 }
 
-fn fail<S>(state: StateId) -> impl FnOnce(Failed<S>) -> CliError {
-    move |f| CliError::engine(&f.error, state)
+impl Interaction for Adapter<'_, '_> {
+    fn otp(&mut self, prompt: &OtpPrompt<'_>) -> Option<Otp> {
+        self.ask_otp(prompt.channel, prompt.ref_id)
+    }
+
+    fn captcha(&mut self, image_png: &[u8]) -> Option<CaptchaAnswer> {
+        emit(
+            self.sink,
+            Event::Note(format!(
+                "captcha fetched ({} bytes of PNG)",
+                image_png.len()
+            )),
+        );
+        match self.interact.captcha(image_png) {
+            Ok(answer) => {
+                self.captchas_answered += 1;
+                Some(answer)
+            }
+            // Asked again after an answer was sent: the server refused it (the driver fetches
+            // a new captcha after 400 `invalid_captcha`). Without a person to ask, that refusal
+            // is the outcome to report, not the missing flag.
+            Err(_) if self.captchas_answered > 0 && !self.interact.can_ask_again() => {
+                self.unanswered = Some(CliError::server_refusal(
+                    "invalid_captcha",
+                    400,
+                    "the captcha answer was refused (400 invalid_captcha)",
+                    self.last,
+                ));
+                None
+            }
+            Err(e) => {
+                self.unanswered = Some(e.in_state(self.last));
+                None
+            }
+        }
+    }
+
+    fn captcha_first(&self) -> bool {
+        self.captcha_first
+    }
+
+    fn state_changed(&mut self, change: &StateChange) {
+        self.reached(change.state);
+    }
 }
 
-const MAX_ANSWERS: usize = 3;
+/// Whether a stopped flow may ask the person at the terminal for another OTP.
+fn wrong_otp_again<S>(stopped: &Stopped<S>, attempt: usize, interact: &Interact) -> bool {
+    stopped.kind() == Some(ErrorKind::InvalidOtp)
+        && stopped.state.is_some()
+        && attempt < MAX_OTP_ATTEMPTS
+        && interact.can_ask_again()
+}
+
+/// OTP attempts at a terminal (the sandbox, like a bank, allows 5 per code).
+const MAX_OTP_ATTEMPTS: usize = 3;
 
 /// Realm login: request login, then the token call (with an OTP when `mfa` is `otp`).
 pub fn realm_login(
@@ -90,57 +203,35 @@ pub fn realm_login(
     interact: &mut Interact,
     progress: Progress<'_>,
 ) -> Result<realm::Tokened, CliError> {
-    let started = client
-        .call(
-            realm::Start::new(username, password).request_login(cfg),
-            progress,
-        )
-        .map_err(fail(StateId::Start))?;
-    let tokened = match started {
-        realm::LoginStarted::Challenged(c) => {
-            progress(Event::Reached(StateId::Challenged, "mfa none".into()));
-            client
-                .call(c.exchange(cfg), progress)
-                .map_err(fail(StateId::Challenged))?
-        }
-        realm::LoginStarted::MfaPending(mut m) => {
-            let mut attempt = 0;
-            loop {
+    let sink: Sink<'_> = RefCell::new(progress);
+    let driver = client.driver(&sink);
+    let mut adapter = Adapter::new(interact, &sink, StateId::Start);
+    let mut result = driver.realm_login(cfg, realm::Start::new(username, password), &mut adapter);
+    let mut attempt = 1;
+    loop {
+        match result {
+            Ok(t) => return Ok(t),
+            Err(stopped) if wrong_otp_again(&stopped, attempt, adapter.interact) => {
+                let Some(realm::State::MfaPending(mfa)) = stopped.state else {
+                    return Err(adapter.stopped(Stopped {
+                        reason: stopped.reason,
+                        state: None::<()>,
+                    }));
+                };
                 attempt += 1;
-                progress(Event::Reached(
-                    StateId::MfaPending,
-                    m.ref_id().map_or("OTP sent".to_owned(), |r| {
-                        format!("OTP sent, reference {r}")
-                    }),
-                ));
-                let otp = interact
-                    .otp(None, m.ref_id())
-                    .map_err(|e| e.in_state(StateId::MfaPending))?;
-                match client.call(m.submit_otp(cfg, otp), progress) {
-                    Ok(t) => break t,
-                    Err(Failed {
-                        error,
-                        state: Some(back),
-                    }) if error.kind() == ErrorKind::InvalidOtp
-                        && attempt < MAX_ANSWERS
-                        && interact.can_ask_again() =>
-                    {
-                        m = back;
-                    }
-                    Err(f) => return Err(fail(StateId::MfaPending)(f)),
-                }
+                let Some(otp) = adapter.ask_otp(None, mfa.ref_id()) else {
+                    return Err(adapter.stopped(Stopped {
+                        reason: StopReason::NoAnswer(login_transport::Prompt::Otp),
+                        state: None::<()>,
+                    }));
+                };
+                result = driver.realm_finish_mfa(cfg, mfa, otp).inspect(|_| {
+                    adapter.reached(StateId::Tokened);
+                });
             }
+            Err(stopped) => return Err(adapter.stopped(stopped)),
         }
-        _ => {
-            return Err(CliError::local(
-                "unexpected_state",
-                "request login led to a state this build does not know",
-                3,
-            ));
-        }
-    };
-    progress(Event::Reached(StateId::Tokened, "tokens received".into()));
-    Ok(tokened)
+    }
 }
 
 /// Realm refresh.
@@ -150,10 +241,12 @@ pub fn realm_refresh(
     tokened: realm::Tokened,
     progress: Progress<'_>,
 ) -> Result<realm::Tokened, CliError> {
+    let sink: Sink<'_> = RefCell::new(progress);
     let t = client
-        .call(tokened.refresh(cfg), progress)
-        .map_err(fail(StateId::Tokened))?;
-    progress(Event::Reached(StateId::Tokened, "tokens rotated".into()));
+        .driver(&sink)
+        .realm_refresh(cfg, tokened)
+        .map_err(|f: Failed<_>| CliError::engine(&f.error, StateId::Tokened))?;
+    emit(&sink, Event::Reached(StateId::Tokened));
     Ok(t)
 }
 
@@ -166,45 +259,17 @@ pub fn forgot_password(
     interact: &mut Interact,
     progress: Progress<'_>,
 ) -> Result<forgot::PasswordReset, CliError> {
-    let mut sent = client
-        .call(forgot::Start::new(username).request_reset(cfg), progress)
-        .map_err(fail(StateId::ResetStart))?;
-    let mut attempt = 0;
-    let verified = loop {
-        attempt += 1;
-        progress(Event::Reached(
-            StateId::OtpSent,
-            format!("OTP sent, reference {}", sent.ref_id()),
-        ));
-        let otp = interact
-            .otp(None, Some(sent.ref_id()))
-            .map_err(|e| e.in_state(StateId::OtpSent))?;
-        match client.call(sent.verify(cfg, otp), progress) {
-            Ok(v) => break v,
-            Err(Failed {
-                error,
-                state: Some(back),
-            }) if error.kind() == ErrorKind::InvalidOtp
-                && attempt < MAX_ANSWERS
-                && interact.can_ask_again() =>
-            {
-                sent = back;
-            }
-            Err(f) => return Err(fail(StateId::OtpSent)(f)),
-        }
-    };
-    progress(Event::Reached(
-        StateId::Verified,
-        "reset ticket held".into(),
-    ));
-    let done = client
-        .call(verified.reset(cfg, new_password), progress)
-        .map_err(fail(StateId::Verified))?;
-    progress(Event::Reached(
-        StateId::PasswordReset,
-        "password changed".into(),
-    ));
-    Ok(done)
+    let sink: Sink<'_> = RefCell::new(progress);
+    let driver = client.driver(&sink);
+    let mut adapter = Adapter::new(interact, &sink, StateId::ResetStart);
+    driver
+        .forgot_password(
+            cfg,
+            forgot::Start::new(username),
+            new_password,
+            &mut adapter,
+        )
+        .map_err(|s| adapter.stopped(s))
 }
 
 /// What an internet-banking login needs besides the configuration.
@@ -219,8 +284,8 @@ pub struct CiamLogin<'a> {
     pub captcha_first: bool,
 }
 
-/// Internet-banking login: authorize, optional captcha, login challenge (with 2FA on an
-/// anomaly), access token.
+/// Internet-banking login: authorize, captcha (asked for, or when the server wants one),
+/// login challenge (with 2FA on an anomaly), access token.
 pub fn ciam_login(
     client: &Client<'_>,
     cfg: &CiamConfig,
@@ -228,133 +293,37 @@ pub fn ciam_login(
     interact: &mut Interact,
     progress: Progress<'_>,
 ) -> Result<ciam::Tokened, CliError> {
-    let mut entropy = OsEntropy;
-    let start = ciam::Start::new(&mut entropy).map_err(|e| CliError::engine(&e, StateId::Start))?;
-    let mut authorized = client
-        .call(start.authorize(cfg), progress)
-        .map_err(fail(StateId::Start))?;
-    progress(Event::Reached(
-        StateId::Authorized,
-        "login challenge issued".into(),
-    ));
-    if login.captcha_first {
-        authorized = fetch_captcha(client, cfg, authorized, progress)?;
-    }
-    let mut credentials = ciam::Credentials::new(login.username, login.password);
-    let mut attempt = 0;
-    let outcome = loop {
-        attempt += 1;
-        let answer = match authorized.captcha() {
-            Some(c) => Some(
-                interact
-                    .captcha(c.image_png())
-                    .map_err(|e| e.in_state(StateId::Authorized))?,
-            ),
-            None => None,
-        };
-        credentials.set_captcha_answer(answer);
-        let call = authorized
-            .submit_credentials(
-                cfg,
-                login.sealer,
-                &credentials,
-                &mut entropy,
-                SystemTime::now(),
-            )
-            .map_err(fail(StateId::Authorized))?;
-        match client.call(call, progress) {
-            Ok(outcome) => break outcome,
-            Err(Failed {
-                error,
-                state: Some(back),
-            }) if matches!(
-                error.kind(),
-                ErrorKind::CaptchaRequired | ErrorKind::InvalidCaptcha
-            ) && attempt < MAX_ANSWERS
-                // A refused answer can only be corrected by a person at a terminal; a missing
-                // captcha can be fetched and answered with --captcha-answer.
-                && (error.kind() == ErrorKind::CaptchaRequired || interact.can_ask_again()) =>
-            {
-                progress(Event::Reached(
-                    StateId::Authorized,
-                    format!("server said {}", error.kind()),
-                ));
-                authorized = fetch_captcha(client, cfg, back, progress)?;
-            }
-            Err(f) => return Err(fail(StateId::Authorized)(f)),
-        }
-    };
-    let challenged = match outcome {
-        ciam::LoginOutcome::Challenged(c) => {
-            progress(Event::Reached(StateId::Challenged, "no anomaly".into()));
-            c
-        }
-        ciam::LoginOutcome::MfaPending(mut m) => {
-            let mut attempt = 0;
-            loop {
+    let sink: Sink<'_> = RefCell::new(progress);
+    let driver = client.driver(&sink);
+    let mut adapter = Adapter::new(interact, &sink, StateId::Start);
+    adapter.captcha_first = login.captcha_first;
+    let credentials = ciam::Credentials::new(login.username, login.password);
+    let mut result = driver.ciam_login(cfg, login.sealer, credentials, &mut adapter);
+    let mut attempt = 1;
+    loop {
+        match result {
+            Ok(t) => return Ok(t),
+            Err(stopped) if wrong_otp_again(&stopped, attempt, adapter.interact) => {
+                let Some(ciam::State::MfaPending(mfa)) = stopped.state else {
+                    return Err(adapter.stopped(Stopped {
+                        reason: stopped.reason,
+                        state: None::<()>,
+                    }));
+                };
                 attempt += 1;
-                progress(Event::Reached(
-                    StateId::MfaPending,
-                    format!(
-                        "anomaly: OTP sent by {}{}",
-                        m.channel().as_str(),
-                        m.ref_id()
-                            .map_or(String::new(), |r| format!(", reference {r}"))
-                    ),
-                ));
-                let otp = interact
-                    .otp(Some(m.channel().as_str()), m.ref_id())
-                    .map_err(|e| e.in_state(StateId::MfaPending))?;
-                match client.call(m.verify(cfg, otp), progress) {
-                    Ok(c) => {
-                        progress(Event::Reached(StateId::Challenged, "OTP accepted".into()));
-                        break c;
-                    }
-                    Err(Failed {
-                        error,
-                        state: Some(back),
-                    }) if error.kind() == ErrorKind::InvalidOtp
-                        && attempt < MAX_ANSWERS
-                        && interact.can_ask_again() =>
-                    {
-                        m = back;
-                    }
-                    Err(f) => return Err(fail(StateId::MfaPending)(f)),
-                }
+                let Some(otp) = adapter.ask_otp(Some(mfa.channel().as_str()), mfa.ref_id()) else {
+                    return Err(adapter.stopped(Stopped {
+                        reason: StopReason::NoAnswer(login_transport::Prompt::Otp),
+                        state: None::<()>,
+                    }));
+                };
+                result = driver.ciam_finish_mfa(cfg, mfa, otp).inspect(|_| {
+                    adapter.reached(StateId::Tokened);
+                });
             }
+            Err(stopped) => return Err(adapter.stopped(stopped)),
         }
-        _ => {
-            return Err(CliError::local(
-                "unexpected_state",
-                "the login challenge led to a state this build does not know",
-                3,
-            ));
-        }
-    };
-    let tokened = client
-        .call(challenged.exchange(cfg), progress)
-        .map_err(fail(StateId::Challenged))?;
-    progress(Event::Reached(StateId::Tokened, "tokens received".into()));
-    Ok(tokened)
-}
-
-fn fetch_captcha(
-    client: &Client<'_>,
-    cfg: &CiamConfig,
-    authorized: ciam::Authorized,
-    progress: Progress<'_>,
-) -> Result<ciam::Authorized, CliError> {
-    let a = client
-        .call(authorized.fetch_captcha(cfg), progress)
-        .map_err(fail(StateId::Authorized))?;
-    progress(Event::Reached(
-        StateId::Authorized,
-        format!(
-            "captcha fetched ({} bytes of PNG)",
-            a.captcha().map_or(0, |c| c.image_png().len())
-        ),
-    ));
-    Ok(a)
+    }
 }
 
 /// Internet-banking refresh.
@@ -364,10 +333,12 @@ pub fn ciam_refresh(
     tokened: ciam::Tokened,
     progress: Progress<'_>,
 ) -> Result<ciam::Tokened, CliError> {
+    let sink: Sink<'_> = RefCell::new(progress);
     let t = client
-        .call(tokened.refresh(cfg), progress)
-        .map_err(fail(StateId::Tokened))?;
-    progress(Event::Reached(StateId::Tokened, "tokens rotated".into()));
+        .driver(&sink)
+        .ciam_refresh(cfg, tokened)
+        .map_err(|f| CliError::engine(&f.error, StateId::Tokened))?;
+    emit(&sink, Event::Reached(StateId::Tokened));
     Ok(t)
 }
 
@@ -378,12 +349,11 @@ pub fn ciam_revoke(
     tokened: ciam::Tokened,
     progress: Progress<'_>,
 ) -> Result<ciam::Revoked, CliError> {
+    let sink: Sink<'_> = RefCell::new(progress);
     let r = client
-        .call(tokened.revoke(cfg), progress)
-        .map_err(fail(StateId::Tokened))?;
-    progress(Event::Reached(
-        StateId::Revoked,
-        "revoked by the server".into(),
-    ));
+        .driver(&sink)
+        .ciam_revoke(cfg, tokened)
+        .map_err(|f| CliError::engine(&f.error, StateId::Tokened))?;
+    emit(&sink, Event::Reached(StateId::Revoked));
     Ok(r)
 }

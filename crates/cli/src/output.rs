@@ -70,6 +70,17 @@ impl CliError {
         }
     }
 
+    /// A refusal the server gave that the driver absorbed before stopping (exit 1).
+    pub fn server_refusal(kind: &str, status: u16, message: &str, state: StateId) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            status: Some(status),
+            message: message.to_owned(),
+            exit: EXIT_SERVER,
+            state: Some(state.as_str().to_owned()),
+        }
+    }
+
     /// An engine error met in `state`.
     pub fn engine(error: &Error, state: StateId) -> Self {
         Self {
@@ -192,6 +203,7 @@ impl Outcome {
     }
 
     /// The JSON object.
+    #[cfg(test)]
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
         if let Some(state) = &self.state {

@@ -17,7 +17,7 @@ use login_core::seal::JweSealer;
 use login_core::secret::{ClientSecret, DeviceToken, Password};
 use login_sandbox::config::{AnomalyMode, Channel, GeoPoint, Mfa, UserConfig};
 use login_sandbox::{BlockingSandbox, SandboxConfig};
-use login_transport::{Transport, TransportConfig, UreqTransport};
+use login_transport::{TransportConfig, UreqTransport};
 use serde_json::json;
 
 use crate::engine::{self, CiamLogin, Client, Event};
@@ -49,14 +49,8 @@ impl Runner {
     fn event_text(event: &Event) -> String {
         match event {
             Event::Sending(step) => format!("{} ...", step.as_str()),
-            Event::Reached(state, detail) => format!("-> {} ({detail})", state.as_str()),
-            Event::Retrying(step, delay) => {
-                format!(
-                    "{} throttled, retrying in {} ms",
-                    step.as_str(),
-                    delay.as_millis()
-                )
-            }
+            Event::Reached(state) => format!("-> {}", state.as_str()),
+            Event::Note(note) => format!("   {note}"),
         }
     }
 
@@ -106,7 +100,7 @@ impl Runner {
             if tty {
                 let _ = writeln!(
                     out,
-                    "\r\x1b[2K  {mark:<4} {name:<36} {label} ({} ms)",
+                    "\r\x1b[2K  {mark:<4} {name:<38} {label} ({} ms)",
                     elapsed.as_millis()
                 );
             } else {
@@ -202,14 +196,8 @@ pub fn run(quiet: bool) -> Result<Outcome, CliError> {
     };
     let realm_transport = transport_for(sandbox.realm_base_url())?;
     let ciam_transport = transport_for(sandbox.base_url())?;
-    let realm_client = Client::new(
-        &realm_transport as &dyn Transport,
-        realm_transport.config().retry_policy(),
-    );
-    let ciam_client = Client::new(
-        &ciam_transport as &dyn Transport,
-        ciam_transport.config().retry_policy(),
-    );
+    let realm_client = Client::new(&realm_transport);
+    let ciam_client = Client::new(&ciam_transport);
     let realm = RealmConfig::new(
         realm_id,
         client_id.clone(),
@@ -272,9 +260,9 @@ pub fn run(quiet: bool) -> Result<Outcome, CliError> {
                 } else {
                     "Revoked (local)"
                 };
-                p(Event::Reached(
-                    login_core::table::StateId::Revoked,
-                    "tokens dropped and zeroed".into(),
+                p(Event::Reached(login_core::table::StateId::Revoked));
+                p(Event::Note(
+                    "tokens dropped and zeroed; no request (no revoke endpoint)".into(),
                 ));
                 Ok((label.to_owned(), ()))
             },

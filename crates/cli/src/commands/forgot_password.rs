@@ -15,7 +15,7 @@ pub fn run(cli: &Cli, args: &ForgotPasswordArgs) -> Result<Outcome, CliError> {
     }
     let cfg = settings::from_flags(cli, &[], Some(ApiArg::Cap), false)?;
     let transport = settings::transport(&cfg)?;
-    let client = Client::new(&transport, transport.config().retry_policy());
+    let client = Client::new(&transport);
     // The reset calls send no client secret; the realm configuration still wants one.
     let realm = settings::realm_config(&cfg, login_core::secret::ClientSecret::new(""));
     let new_password = secret_input::password_from_stdin("new password")?;

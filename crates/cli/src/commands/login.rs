@@ -22,7 +22,7 @@ pub fn run(cli: &Cli, args: &LoginArgs) -> Result<Outcome, CliError> {
     }
     // Everything local is checked before the password is read and before any call.
     let transport = settings::transport(&cfg)?;
-    let client = Client::new(&transport, transport.config().retry_policy());
+    let client = Client::new(&transport);
     let mut interact = Interact::new(args.otp.clone(), args.captcha_answer.clone());
     let mut quiet = |_| {};
     let flow = match api {

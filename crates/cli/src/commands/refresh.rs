@@ -28,7 +28,7 @@ pub fn run(cli: &Cli, args: &RefreshArgs) -> Result<Outcome, CliError> {
     let cfg = settings::with_overrides(cfg, cli)?;
     let api = settings::api_of(&cfg)?;
     let transport = settings::transport(&cfg)?;
-    let client = Client::new(&transport, transport.config().retry_policy());
+    let client = Client::new(&transport);
     let mut quiet = |_| {};
     // Refresh sends neither the client secret nor the device token: empty ones stand in.
     let flow = match (api, flow) {

@@ -24,7 +24,7 @@ pub fn run(cli: &Cli, args: &RevokeArgs) -> Result<Outcome, CliError> {
         }
         (ApiArg::Ciam, Flow::Ciam(ciam::State::Tokened(t))) => {
             let transport = settings::transport(&cfg)?;
-            let client = Client::new(&transport, transport.config().retry_policy());
+            let client = Client::new(&transport);
             let cc = settings::ciam_config(&cfg, DeviceToken::new(""));
             let r = engine::ciam_revoke(&client, &cc, t, &mut |_| {})?;
             let sent = r.sent_request();

@@ -1,0 +1,179 @@
+//! The terminal paths: `script` (util-linux) runs the CLI on a pseudo-terminal, so stderr is a
+//! TTY and `/dev/tty` opens; what the test writes to `script`'s stdin is what a person types.
+//! The password still comes from a pipe (`--password-stdin`), as in `pass show bank | loginflow`.
+
+mod common;
+
+use common::Env;
+
+/// Runs `loginflow ARGS` on a pseudo-terminal with `password` piped to its stdin and `typed`
+/// typed at the terminal. Returns the exit code and the terminal transcript.
+fn on_tty(
+    env: &Env,
+    global: &[String],
+    args: &[&str],
+    password: &str,
+    typed: &str,
+) -> (i32, String) {
+    let bin = assert_cmd::cargo::cargo_bin("loginflow");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut command = format!(
+        "printf '%s\\n' {} | {}",
+        quote(password),
+        quote(&bin.display().to_string())
+    );
+    for a in global
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+    {
+        command.push(' ');
+        command.push_str(&quote(a));
+    }
+    let out = assert_cmd::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("LOGINFLOW_CLIENT_SECRET", &env.client_secret)
+        .env("TMPDIR", env.dir.path())
+        .write_stdin(typed.to_owned())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("script (util-linux) runs");
+    let transcript = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    (out.status.code().unwrap_or(-1), transcript)
+}
+
+fn cap_flags(env: &Env) -> Vec<String> {
+    [
+        "--api",
+        "cap",
+        "--base-url",
+        &env.sandbox.realm_base_url(),
+        "--realm",
+        "cap",
+        "--client-id",
+        &env.client_id,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn ciam_flags(env: &Env) -> Vec<String> {
+    vec![
+        "--api".into(),
+        "ciam".into(),
+        "--base-url".into(),
+        env.sandbox.base_url(),
+        "--client-id".into(),
+        env.client_id.clone(),
+        "--redirect-uri".into(),
+        env.redirect_uri.clone(),
+        "--device-token-file".into(),
+        env.device_token.display().to_string(),
+        "--server-key".into(),
+        env.jwk.display().to_string(),
+    ]
+}
+
+#[test]
+fn realm_otp_is_prompted_on_a_terminal_with_its_reference() {
+    let env = Env::new();
+    let (code, transcript) = on_tty(
+        &env,
+        &cap_flags(&env),
+        &["login", "--username", "bob", "--password-stdin"],
+        "bob-password",
+        "123456\n",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("a one-time password was sent (reference "),
+        "{transcript}"
+    );
+    assert!(transcript.contains("OTP: "), "{transcript}");
+    assert!(
+        transcript.contains("Tokened: logged in as bob"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("bob-password"), "{transcript}");
+}
+
+#[test]
+fn a_refused_otp_is_asked_again_on_a_terminal() {
+    let env = Env::new();
+    let (code, transcript) = on_tty(
+        &env,
+        &cap_flags(&env),
+        &["login", "--username", "bob", "--password-stdin"],
+        "bob-password",
+        "000000\n123456\n",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(transcript.matches("OTP: ").count(), 2, "{transcript}");
+}
+
+#[test]
+fn ciam_2fa_prompt_shows_channel_and_reference() {
+    let env = Env::with(|c| c.anomaly = login_sandbox::config::AnomalyMode::Always);
+    let (code, transcript) = on_tty(
+        &env,
+        &ciam_flags(&env),
+        &["login", "--username", "carol", "--password-stdin"],
+        "carol-password",
+        "123456\n",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("sent by email (reference "),
+        "{transcript}"
+    );
+    assert!(transcript.contains("Tokened"), "{transcript}");
+}
+
+#[test]
+fn captcha_is_saved_to_a_file_and_prompted_on_a_terminal() {
+    let env = Env::new();
+    let (code, transcript) = on_tty(
+        &env,
+        &ciam_flags(&env),
+        &[
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--captcha",
+        ],
+        "alice-password",
+        "ABCD\n",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    let path = transcript
+        .lines()
+        .find_map(|l| l.strip_prefix("captcha image saved to "))
+        .unwrap_or_else(|| panic!("no captcha path in {transcript}"))
+        .trim()
+        .to_owned();
+    let png = std::fs::read(&path).expect("the captcha file exists");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG image");
+    assert!(transcript.contains("type the text: "), "{transcript}");
+}
+
+#[test]
+fn demo_on_a_terminal_rewrites_one_line_per_flow() {
+    let bin = assert_cmd::cargo::cargo_bin("loginflow");
+    let out = assert_cmd::Command::new("script")
+        .args(["-qfec", &format!("'{}' demo", bin.display()), "/dev/null"])
+        .write_stdin("")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("script runs");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{transcript}");
+    assert!(
+        transcript.contains("\x1b[2K"),
+        "progress lines are rewritten in place"
+    );
+    assert!(
+        transcript.contains("13 of 13 flows ended as expected"),
+        "{transcript}"
+    );
+}
