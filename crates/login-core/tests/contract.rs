@@ -709,3 +709,89 @@ fn non_ciam_calls_never_carry_ciam_headers() {
         }
     }
 }
+
+#[test]
+fn a_state_echo_must_match_where_it_is_read() {
+    let mut env = Env::new(Profile::default(), 12);
+    let start = env.start(Api::Ciam);
+    let Flow::Ciam(ciam::State::Start(s)) = &start else {
+        panic!("start")
+    };
+    let state = s.state().to_owned();
+    let reply = |echo: &str| {
+        json(
+            200,
+            json!({"loginChallenge": "CANARY-LC-e", "authToken": "CANARY-AUTHTOK-e", "state": echo}),
+        )
+    };
+    let (_, p) = sent(start.clone(), Act::Authorize, &mut env);
+    let authorized = p
+        .receive(reply(&state), t0())
+        .result
+        .expect("a matching echo");
+    let (_, p) = sent(start, Act::Authorize, &mut env);
+    let Err((e, s)) = p.receive(reply("forged"), t0()).result else {
+        panic!("a forged echo must fail")
+    };
+    assert_eq!(e.kind(), login_core::ErrorKind::StateMismatch);
+    assert!(s.is_none(), "a forged state ends the flow");
+
+    let challenged = advance(authorized, Act::Submit, 0, &mut env, 1);
+    for (echo, ok) in [(state.as_str(), true), ("forged", false)] {
+        let mut body = token_set(2);
+        body["state"] = json!(echo);
+        let (_, p) = sent(challenged.clone(), Act::CiamExchange, &mut env);
+        let done = p.receive(json(200, body), t0());
+        assert_eq!(done.result.is_ok(), ok, "echo {echo}");
+    }
+}
+
+#[test]
+fn a_new_captcha_replaces_the_earlier_one() {
+    let mut env = Env::new(Profile::default(), 13);
+    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
+    let f = advance(f, Act::Captcha, 0, &mut env, 2);
+    let f = advance(f, Act::Captcha, 0, &mut env, 3);
+    let (req, _) = sent(f, Act::Submit, &mut env);
+    let plain: Value = serde_json::from_slice(
+        &open_jwe(body(&req)["authToken"].as_str().expect("jwe")).expect("opens"),
+    )
+    .expect("json");
+    assert_eq!(plain["captchaId"], "cap-3");
+}
+
+#[test]
+fn every_failed_login_challenge_uses_the_captcha_up() {
+    let mut env = Env::new(Profile::default(), 14);
+    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
+    let with_captcha = advance(f, Act::Captcha, 0, &mut env, 2);
+    let mut outcomes: Vec<Done> = Vec::new();
+    for reply in error_replies() {
+        let (_, p) = sent(with_captcha.clone(), Act::Submit, &mut env);
+        outcomes.push(p.receive(reply, t0()));
+    }
+    for failure in transport_failures() {
+        let (_, p) = sent(with_captcha.clone(), Act::Submit, &mut env);
+        outcomes.push(p.fail(failure));
+    }
+    let mut kept = 0;
+    for done in outcomes {
+        if let Err((e, Some(Flow::Ciam(ciam::State::Authorized(a))))) = done.result {
+            assert!(a.captcha().is_none(), "{e:?} left the used captcha");
+            kept += 1;
+        }
+    }
+    assert!(kept > 20, "{kept} failures kept the state");
+}
+
+#[test]
+fn ciam_revoke_reaches_the_server() {
+    let mut env = Env::new(Profile::default(), 15);
+    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
+    let f = advance(f, Act::Submit, 0, &mut env, 2);
+    let f = advance(f, Act::CiamExchange, 0, &mut env, 3);
+    let Flow::Ciam(ciam::State::Revoked(r)) = advance(f, Act::CiamRevoke, 0, &mut env, 4) else {
+        panic!("revoked")
+    };
+    assert!(r.sent_request());
+}

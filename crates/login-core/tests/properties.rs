@@ -618,3 +618,24 @@ fn contract_path_matcher_accepts_and_refuses() {
         &[ResetRequest, ResetVerifyOtp, ResetPassword]
     ));
 }
+
+/// The random walks are not vacuous either: over a fixed sample, each API reaches `Tokened`
+/// many times through random replies, suspends and resumes.
+#[test]
+fn random_walks_reach_tokened_often() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let moves = prop::collection::vec(move_gen(), 20..40);
+    for api in [Api::Realm, Api::Ciam] {
+        let mut reached = 0;
+        for i in 0..60 {
+            let sample = moves.new_tree(&mut runner).expect("sample").current();
+            reached += run_walk(api, i, i as u64, &sample).expect("walk");
+        }
+        assert!(
+            reached >= 100,
+            "{api:?} reached Tokened {reached} times in 60 walks"
+        );
+    }
+}

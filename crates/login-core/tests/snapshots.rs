@@ -431,3 +431,33 @@ fn resumed_states_must_hold_the_engines_own_invariants() {
     }
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
+
+proptest! {
+    /// Snapshots keep instants in milliseconds: a resumed expiry is never later than the
+    /// original and less than a millisecond earlier, so a resumed flow refreshes no later.
+    #[test]
+    fn resumed_expiry_is_never_later_and_within_a_millisecond(
+        lifetime in prop_oneof![0.0f64..1e7, (0u64..10_000_000).prop_map(|s| s as f64)],
+        nanos in 0u32..1_000_000_000,
+    ) {
+        let now = t0() + std::time::Duration::new(0, nanos);
+        let mut env = Env::new(Profile::default(), 2);
+        env.now = now;
+        let f = advance(env.start(Api::Realm), Act::RequestLogin, 0, &mut env, 1);
+        let Begun::Sent(_, p) = begin(f, Act::RealmExchange, &mut env, &Inputs::default()) else {
+            panic!("sends")
+        };
+        let body = json!({"accessToken": "CANARY-AT-p", "refreshToken": "CANARY-RT-p", "expires": lifetime});
+        let f = p.receive(json(201, body), now).result.expect("tokened");
+        let back = Flow::from_snapshot(&snap(&f)).expect("resume");
+        let (a, b) = (
+            tokens(&f).and_then(|t| t.expires_at()).expect("expiry"),
+            tokens(&back).and_then(|t| t.expires_at()).expect("expiry"),
+        );
+        prop_assert!(b <= a, "resumed expiry {:?} is later than {:?}", b, a);
+        let gap = a.duration_since(b).unwrap_or_default();
+        prop_assert!(gap < std::time::Duration::from_millis(1), "{:?}", gap);
+        let expected = now + std::time::Duration::from_secs_f64(lifetime);
+        prop_assert_eq!(a, expected);
+    }
+}
