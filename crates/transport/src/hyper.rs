@@ -397,6 +397,20 @@ async fn exchange(
 ) -> Result<Exchange, TransportError> {
     let timeouts = config.timeouts();
     let headers_by = deadline.min(Instant::now() + timeouts.headers);
+    // Wait until the connection takes a request (after the previous response it must first
+    // settle back to idle); a closed connection hands the request back unsent.
+    let sender = &mut conn.sender;
+    match drive(
+        poll_fn(|cx| sender.poll_ready(cx)),
+        &mut conn.driver,
+        headers_by,
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Ok(Exchange::NotSent(request)),
+        Err(_) => return Err(timeout("waiting for the connection", timeouts.headers)),
+    }
     let sent = conn.sender.try_send_request(request);
     let head = match drive(sent, &mut conn.driver, headers_by).await {
         Err(_) if headers_by < deadline => {
@@ -544,5 +558,56 @@ impl Body for SecretBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.bytes.len() as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_map_to_transport_kinds() {
+        use io::ErrorKind as K;
+        for (kind, expected) in [
+            (K::ConnectionRefused, TransportErrorKind::Connect),
+            (K::ConnectionReset, TransportErrorKind::Reset),
+            (K::BrokenPipe, TransportErrorKind::Reset),
+            (K::UnexpectedEof, TransportErrorKind::Reset),
+            (K::TimedOut, TransportErrorKind::Timeout),
+            (K::InvalidInput, TransportErrorKind::Other),
+        ] {
+            assert_eq!(io_error_kind(&io::Error::from(kind)), expected, "{kind:?}");
+        }
+        let tls = io::Error::new(K::InvalidData, rustls::Error::General("handshake".into()));
+        assert_eq!(io_error_kind(&tls), TransportErrorKind::Tls);
+        // A connect failure that is not a refusal is still a connect failure.
+        assert_eq!(
+            io_connect_kind(&io::Error::from(K::ConnectionReset)),
+            TransportErrorKind::Connect
+        );
+    }
+
+    #[test]
+    fn secret_body_yields_its_bytes_once() {
+        use bytes::Buf;
+        let mut body = SecretBody(Some(SecretBuf {
+            bytes: SecretBytes::from(&b"{\"a\":1}"[..]),
+            pos: 0,
+        }));
+        assert_eq!(body.size_hint().exact(), Some(7));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) else {
+            panic!()
+        };
+        let mut data = frame.into_data().unwrap_or_else(|_| panic!("data frame"));
+        assert_eq!(data.chunk(), b"{\"a\":1}");
+        data.advance(3);
+        assert_eq!(data.remaining(), 4);
+        assert!(body.is_end_stream());
+        assert!(matches!(
+            Pin::new(&mut body).poll_frame(&mut cx),
+            Poll::Ready(None)
+        ));
     }
 }

@@ -238,3 +238,76 @@ impl Resolver for InlineResolver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn ureq_errors_map_to_transport_kinds() {
+        use ::ureq::Error as E;
+        let cases = [
+            (E::HostNotFound, TransportErrorKind::Dns),
+            (E::ConnectionFailed, TransportErrorKind::Connect),
+            (E::Timeout(Timeout::Connect), TransportErrorKind::Timeout),
+            (E::Timeout(Timeout::Global), TransportErrorKind::Timeout),
+            (E::BodyExceedsLimit(10), TransportErrorKind::BodyTooLarge),
+            (E::Tls("bad certificate"), TransportErrorKind::Tls),
+            (
+                E::Io(io::Error::from(io::ErrorKind::ConnectionRefused)),
+                TransportErrorKind::Connect,
+            ),
+            (
+                E::Io(io::Error::from(io::ErrorKind::ConnectionReset)),
+                TransportErrorKind::Reset,
+            ),
+            (
+                E::Io(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                TransportErrorKind::Reset,
+            ),
+            (
+                E::Io(io::Error::from(io::ErrorKind::TimedOut)),
+                TransportErrorKind::Timeout,
+            ),
+            (E::Io(io::Error::other("odd")), TransportErrorKind::Other),
+        ];
+        for (error, kind) in cases {
+            let shown = error.to_string();
+            assert_eq!(map_error(error).kind, kind, "{shown}");
+        }
+        assert_eq!(
+            map_error(E::Timeout(Timeout::RecvResponse)).detail,
+            "waiting for the response headers timed out"
+        );
+    }
+
+    #[test]
+    fn the_resolver_pins_localhost_and_reads_ip_literals_without_lookup() {
+        let resolve = |url: &str| {
+            let uri: http::Uri = url.parse().unwrap();
+            let config = ::ureq::config::Config::default();
+            InlineResolver
+                .resolve(&uri, &config, NextTimeout::default())
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            resolve("http://localhost:8080/x"),
+            [
+                "127.0.0.1:8080".parse().unwrap(),
+                "[::1]:8080".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            resolve("https://127.0.0.9/"),
+            ["127.0.0.9:443".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(
+            resolve("http://[::1]/"),
+            ["[::1]:80".parse::<SocketAddr>().unwrap()]
+        );
+    }
+}
