@@ -511,6 +511,13 @@ pub fn check_request(req: &Request, p: &Profile) -> Result<Seen, String> {
     let mut contract = BTreeSet::new();
     let mut content_type = None;
     for h in req.headers() {
+        // RFC 9110 §5.5: a field value holds no control characters (CR/LF would split it).
+        if h.value().chars().any(|c| c.is_control() && c != '\t') {
+            return Err(format!(
+                "{step:?}: header {} holds a control character",
+                h.name()
+            ));
+        }
         if !names.insert(h.name().to_ascii_lowercase()) {
             return Err(format!("{step:?}: header {} twice", h.name()));
         }
