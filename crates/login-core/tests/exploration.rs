@@ -328,3 +328,61 @@ fn documented_success_status_refuses_other_2xx_and_keeps_the_state() {
         }
     }
 }
+
+/// Pathological bodies (deep nesting, huge strings, long numbers) give typed errors and keep
+/// the state, on success and error statuses alike.
+#[test]
+fn pathological_bodies_give_typed_errors() {
+    let mut env = Env::new(Profile::default(), 3);
+    let states = all_states(&mut env);
+    let deep = vec![b'['; 100_000];
+    let mut deep_obj = b"{\"accessToken\":".to_vec();
+    deep_obj.extend(std::iter::repeat_n(b'{', 50_000));
+    let huge_string = format!(
+        "{{\"error\":\"{}\",\"message\":\"{}\"}}",
+        "e".repeat(100_000),
+        "m".repeat(100_000)
+    );
+    let long_number = format!(
+        "{{\"reqId\":\"r\",\"mfa\":\"none\",\"exp\":{}}}",
+        "9".repeat(5_000)
+    );
+    let bodies: [&[u8]; 4] = [
+        &deep,
+        &deep_obj,
+        huge_string.as_bytes(),
+        long_number.as_bytes(),
+    ];
+    for (name, flow) in &states {
+        for act in legal(flow) {
+            for status in [200u16, 201, 400, 401, 500] {
+                for body in bodies {
+                    let Begun::Sent(_, p) = begin(flow.clone(), act, &mut env, &Inputs::default())
+                    else {
+                        continue;
+                    };
+                    let done = p.receive(Response::new(status, body.to_vec()), env.now);
+                    match done.result {
+                        Ok(next) => assert!(
+                            // Revoke and reset password read `{success}` leniently.
+                            matches!(act, Act::CiamRevoke | Act::ResetPassword)
+                                // A long number is still a number: the body may be usable.
+                                || body == long_number.as_bytes(),
+                            "{name} {act:?} {status}: accepted into {:?}",
+                            next.state_id()
+                        ),
+                        Err((e, s)) => {
+                            assert_eq!(e.ends_flow(), s.is_none(), "{name} {act:?}: {e:?}");
+                            if let Some(se) = e.server_error() {
+                                assert!(se.code.as_ref().is_none_or(|c| c.chars().count() <= 256));
+                                assert!(
+                                    se.message.as_ref().is_none_or(|m| m.chars().count() <= 256)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
