@@ -198,7 +198,7 @@ fn floor_ciam() -> usize {
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let a = serde_json::to_vec(&AuthorizeReq {
         client_id: "ib",
-        code_challenge: "E9Melhoa2OwvFrEMTJguCQaoWCNN0n2L0vSL0lBcx1M",
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         code_challenge_method: "S256",
         scope: "openid",
         state: "abcdefghijklmnopqrstuv",

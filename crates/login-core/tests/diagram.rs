@@ -24,9 +24,20 @@ fn every_table_row_appears_in_both_renderings() {
     let dot = table::dot();
     for tr in TRANSITIONS {
         let mermaid = table::mermaid(tr.api);
-        let edge = format!("{} --> {}: {}", tr.from.as_str(), tr.to.as_str(), tr.step.as_str());
+        let edge = format!(
+            "{} --> {}: {}",
+            tr.from.as_str(),
+            tr.to.as_str(),
+            tr.step.as_str()
+        );
         assert!(mermaid.contains(&edge), "missing in mermaid: {edge}");
-        let dot_edge = format!("\"{p}.{}\" -> \"{p}.{}\" [label=\"{}", tr.from.as_str(), tr.to.as_str(), tr.step.as_str(), p = tr.api.as_str());
+        let dot_edge = format!(
+            "\"{p}.{}\" -> \"{p}.{}\" [label=\"{}",
+            tr.from.as_str(),
+            tr.to.as_str(),
+            tr.step.as_str(),
+            p = tr.api.as_str()
+        );
         assert!(dot.contains(&dot_edge), "missing in dot: {dot_edge}");
     }
     for api in [Api::Realm, Api::ForgotPassword, Api::Ciam] {
