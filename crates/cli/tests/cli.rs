@@ -1,6 +1,8 @@
 //! Every subcommand against an in-process sandbox on 127.0.0.1:0 (non-TTY paths: assert_cmd
 //! gives the binary pipes), the JSON shapes, every exit code, session files, and canaries.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a panic is the failure
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;

@@ -2,6 +2,8 @@
 //! TTY and `/dev/tty` opens; what the test writes to `script`'s stdin is what a person types.
 //! The password still comes from a pipe (`--password-stdin`), as in `pass show bank | loginflow`.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too: a panic is the failure
+
 mod common;
 
 use common::Env;
