@@ -1,7 +1,7 @@
 //! Reading secrets: from stdin (one line), the environment, or files; never from flag values.
 //! Every value goes straight into a login-core secret type and is registered for redaction.
 
-use std::io::{BufRead, Read as _};
+use std::io::{BufRead, IsTerminal as _, Read as _};
 use std::path::Path;
 
 use login_core::secret::{ClientSecret, DeviceToken, Password};
@@ -39,9 +39,21 @@ pub fn read_line(input: &mut dyn BufRead, what: &str) -> Result<Zeroizing<String
     Ok(line)
 }
 
-/// The password from stdin.
+/// The password from stdin: one line from a pipe, or typed at the terminal with echo off when
+/// stdin is one (so it never shows on screen or in scrollback).
 pub fn password_from_stdin(what: &str) -> Result<Password, CliError> {
     let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let typed = Zeroizing::new(
+            rpassword::prompt_password(format!("{what}: "))
+                .map_err(|e| CliError::usage(format!("reading the {what} failed: {e}")))?,
+        );
+        if typed.is_empty() {
+            return Err(CliError::usage(format!("an empty {what} was typed")));
+        }
+        redact::register(&typed);
+        return Ok(Password::new(typed.as_str()));
+    }
     let mut lock = stdin.lock();
     let line = read_line(&mut lock, what)?;
     Ok(Password::new(line.as_str()))

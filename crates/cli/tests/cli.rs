@@ -400,6 +400,17 @@ fn garbage_answers_exit_3() {
 }
 
 #[test]
+fn a_body_past_the_cap_exits_3() {
+    let mut reply =
+        b"HTTP/1.1 201 Created\r\nContent-Length: 2097152\r\nConnection: close\r\n\r\n".to_vec();
+    reply.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+    let (url, _) = fake_server(Box::leak(reply.into_boxed_slice()));
+    let out = cap_against(&url).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json_of(&out)["error"]["kind"], "body_too_large");
+}
+
+#[test]
 fn server_fault_with_html_exits_1() {
     let (url, _) = fake_server(
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 13\r\nConnection: close\r\n\r\n<html></html>",

@@ -179,3 +179,34 @@ fn demo_on_a_terminal_rewrites_one_line_per_flow() {
         "{transcript}"
     );
 }
+
+#[test]
+fn password_typed_at_the_terminal_is_not_echoed() {
+    let env = Env::new();
+    let bin = assert_cmd::cargo::cargo_bin("loginflow");
+    let inner = format!(
+        "'{}' --api cap --base-url '{}' --realm cap --client-id '{}' login --username alice --password-stdin",
+        bin.display(),
+        env.sandbox.realm_base_url(),
+        env.client_id
+    );
+    // Type only after the prompt has turned echo off: a generous pause, then the password.
+    let pipeline = format!(
+        "(sleep 3; printf 'alice-password\\n') | script -qfec \"{}\" /dev/null",
+        inner.replace('"', "\\\"")
+    );
+    let out = assert_cmd::Command::new("sh")
+        .args(["-c", &pipeline])
+        .env("LOGINFLOW_CLIENT_SECRET", &env.client_secret)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert_eq!(out.status.code(), Some(0), "{transcript}");
+    assert!(transcript.contains("password: "), "{transcript}");
+    assert!(
+        !transcript.contains("alice-password"),
+        "echoed: {transcript}"
+    );
+    assert!(transcript.contains("Tokened"), "{transcript}");
+}
