@@ -90,6 +90,26 @@ impl<V: Record> dyn Table<V> + '_ {
     }
 }
 
+/// Takes the record out of `slot`, runs `check` on it, and puts it back unless `check` says
+/// it is done with it (`Ok`): so a rejected attempt keeps the record (with its counted attempt).
+/// Use inside [`Table::modify`] (through `update`) so the whole decision is atomic.
+pub fn take_when_accepted<V, T, E>(
+    slot: &mut Option<V>,
+    missing: impl FnOnce() -> E,
+    check: impl FnOnce(&mut V) -> Result<T, E>,
+) -> Result<(V, T), E> {
+    let Some(mut record) = slot.take() else {
+        return Err(missing());
+    };
+    match check(&mut record) {
+        Ok(out) => Ok((record, out)),
+        Err(e) => {
+            *slot = Some(record);
+            Err(e)
+        }
+    }
+}
+
 /// A user as stored: the argon2id hash, never the password.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UserRecord {

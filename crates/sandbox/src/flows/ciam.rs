@@ -19,10 +19,10 @@ use crate::app::{App, TokenSet, new_family_id, otp_rejection, secs};
 use crate::captcha::Captcha;
 use crate::config::{Channel, GeoPoint};
 use crate::error::{ApiError, ErrorCode};
-use crate::flows::realm::{SuccessBody, take_when_accepted};
+use crate::flows::realm::SuccessBody;
 use crate::otp::{OtpState, OtpVerdict};
 use crate::secret::{Secret, ct_eq};
-use crate::store::Record;
+use crate::store::{Record, take_when_accepted};
 use crate::time::Timestamp;
 use crate::tokens::{Api, opaque_token, token_key};
 

@@ -9,7 +9,7 @@ use crate::config::Mfa;
 use crate::error::ApiError;
 use crate::otp::{OtpState, OtpVerdict};
 use crate::secret::Secret;
-use crate::store::Record;
+use crate::store::{Record, take_when_accepted};
 use crate::time::Timestamp;
 use crate::tokens::{Api, opaque_token, token_key};
 
@@ -166,25 +166,6 @@ impl Record for ResetRequest {
 impl Record for ResetTicket {
     fn expires_at(&self) -> Option<Timestamp> {
         Some(self.expires_at)
-    }
-}
-
-/// Takes the record out of `slot`, runs `check` on it, and puts it back unless `check` says
-/// it is done with it (`Ok`): so a rejected attempt keeps the record (with its counted attempt).
-pub(crate) fn take_when_accepted<V, T>(
-    slot: &mut Option<V>,
-    missing: impl FnOnce() -> ApiError,
-    check: impl FnOnce(&mut V) -> Result<T, ApiError>,
-) -> Result<(V, T), ApiError> {
-    let Some(mut record) = slot.take() else {
-        return Err(missing());
-    };
-    match check(&mut record) {
-        Ok(out) => Ok((record, out)),
-        Err(e) => {
-            *slot = Some(record);
-            Err(e)
-        }
     }
 }
 
