@@ -57,9 +57,8 @@ fn realm_flow(cfg: &realm::RealmConfig, r: &Replies, now: SystemTime) -> usize {
     let (req, p) = c.exchange(cfg);
     bytes += req.body().map_or(0, <[u8]>::len);
     let t = p
-        .receive(&Response::new(201, TOKENS), now)
-        .ok()
-        .expect("tokens");
+        .receive(&r.realm_tokens, now)
+        .unwrap_or_else(|_| panic!("tokens"));
     bytes + t.tokens().access_token().expose().len()
 }
 
@@ -72,9 +71,7 @@ fn ciam_flow(
 ) -> usize {
     let (req, p) = ciam::Start::new(rng).expect("entropy").authorize(cfg);
     let mut bytes = req.body().map_or(0, <[u8]>::len);
-    let a = p
-        .receive(&Response::new(200, AUTHORIZE), now)
-        .expect("authorize");
+    let a = p.receive(&r.authorize, now).expect("authorize");
     let creds = ciam::Credentials::new("alice", Password::new("alice-password"));
     let Ok((req, p)) = a.submit_credentials(cfg, sealer, &creds, rng, now) else {
         panic!("seal")
@@ -86,9 +83,8 @@ fn ciam_flow(
     let (req, p) = c.exchange(cfg);
     bytes += req.body().map_or(0, <[u8]>::len);
     let t = p
-        .receive(&Response::new(200, TOKENS), now)
-        .ok()
-        .expect("tokens");
+        .receive(&r.tokens, now)
+        .unwrap_or_else(|_| panic!("tokens"));
     bytes + t.tokens().access_token().expose().len()
 }
 

@@ -266,6 +266,17 @@ pub(crate) fn bound(s: &str) -> String {
         .collect()
 }
 
+/// Keeps a redirect target's scheme, host and path only: its query or fragment may carry an
+/// authorization code or a token, which must not reach logs.
+fn redact_location(location: &str) -> String {
+    let cut = location.find(['?', '#']).unwrap_or(location.len());
+    let mut kept = bound(&location[..cut]);
+    if cut < location.len() {
+        kept.push_str("?<redacted>");
+    }
+    kept
+}
+
 impl Error {
     /// Classifies a response the step did not accept as success: by status first, then by the
     /// `error` code. Never fails: garbage, HTML or an empty body still give a typed error.
@@ -284,7 +295,7 @@ impl Error {
         match status {
             300..=399 => Error::Redirect {
                 status,
-                location: response.header("location").map(bound),
+                location: response.header("location").map(redact_location),
             },
             400 => match code {
                 "invalid_captcha" => Error::InvalidCaptcha(detail),

@@ -45,6 +45,12 @@ macro_rules! state_enum {
         }
 
         impl $name {
+            pub(crate) fn check(&self) -> check::Result {
+                match self {
+                    $($name::$variant(s) => s.check(),)*
+                }
+            }
+
             /// The state's id in the transition table.
             pub fn id(&self) -> StateId {
                 match self {
@@ -202,7 +208,53 @@ impl Flow {
         }
         let parsed: SnapshotIn = serde_json::from_slice(bytes)
             .map_err(|e| SnapshotError::Corrupt(category(&e).to_owned()))?;
+        let checked = match &parsed.flow {
+            Flow::Realm(s) => s.check(),
+            Flow::Ciam(s) => s.check(),
+            Flow::ForgotPassword(s) => s.check(),
+        };
+        checked.map_err(|what| SnapshotError::Corrupt(what.to_owned()))?;
         Ok(parsed.flow)
+    }
+}
+
+/// The engine's own invariants, checked on resume: a snapshot may hold only what the engine
+/// itself could have made.
+pub(crate) mod check {
+    use crate::request::is_header_safe;
+
+    pub type Result = std::result::Result<(), &'static str>;
+
+    pub fn non_empty(value: &str, what: &'static str) -> Result {
+        if value.is_empty() { Err(what) } else { Ok(()) }
+    }
+
+    pub fn header_safe(value: &str, what: &'static str) -> Result {
+        if is_header_safe(value) {
+            Ok(())
+        } else {
+            Err(what)
+        }
+    }
+
+    pub fn verifier(value: &crate::secret::PkceVerifier) -> Result {
+        crate::pkce::Pkce::from_verifier(value.clone())
+            .map(|_| ())
+            .map_err(|_| "PKCE verifier is invalid")
+    }
+
+    /// A `state` as the engine makes it: at least 22 base64url characters.
+    pub fn oauth_state(value: &str) -> Result {
+        let ok = value.len() >= 22
+            && value.len() <= 128
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(())
+        } else {
+            Err("state is not one the engine makes")
+        }
     }
 }
 

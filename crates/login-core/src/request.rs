@@ -86,6 +86,12 @@ impl std::fmt::Debug for Header {
     }
 }
 
+/// Whether a server-issued value can be sent back in a header: non-empty visible ASCII, so a
+/// hostile server cannot split headers (`\r\n`) or smuggle bytes HTTP libraries reject.
+pub(crate) fn is_header_safe(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
 /// A request description: everything a transport needs to perform one step.
 ///
 /// ```

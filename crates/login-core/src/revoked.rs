@@ -22,6 +22,10 @@ impl Revoked {
         Self { sent_request: true }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        Ok(())
+    }
+
     /// Whether a revoke request reached the server; `false` for the realm API, where revoking
     /// only drops the tokens on this side (the server's refresh token stays valid until it
     /// expires).

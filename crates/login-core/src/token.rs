@@ -115,6 +115,13 @@ impl TokenSet {
             .access_token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| malformed(response, "accessToken is missing"))?;
+        // The access token goes back out as `Authorization: Bearer` (revoke).
+        if !crate::request::is_header_safe(access_token.expose()) {
+            return Err(malformed(
+                response,
+                "accessToken holds characters a header cannot carry",
+            ));
+        }
         let refresh_token = body
             .refresh_token
             .filter(|t| !t.is_empty())
@@ -133,6 +140,14 @@ impl TokenSet {
             token_type: body.token_type.0,
             redirect_url: body.redirect_url.0,
         })
+    }
+
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::header_safe(
+            self.access_token.expose(),
+            "accessToken is not header-safe",
+        )?;
+        crate::flow::check::non_empty(self.refresh_token.expose(), "refreshToken is empty")
     }
 
     /// The access token.

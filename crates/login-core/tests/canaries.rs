@@ -266,8 +266,6 @@ fn server_text_is_kept_bounded_and_only_error_and_message() {
 /// engine never follows it and keeps `Location` in the error: it must not carry the code into
 /// `Debug`/`Display`.
 #[test]
-#[ignore = "bug: src/error.rs Error::from_response keeps the whole 3xx Location (query with \
-            code=...) in Error::Redirect, and Debug prints it"]
 fn a_redirect_location_with_a_code_does_not_leak() {
     let r = Response::new(302, Vec::new()).with_header(
         "Location",

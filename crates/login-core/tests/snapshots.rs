@@ -400,9 +400,6 @@ proptest! {
 /// an empty `state`, empty request ids or tokens) are corrupt too: resumed, they would put
 /// contract-breaking requests on the wire (a one-character `codeVerifier`, an empty `reqId`).
 #[test]
-#[ignore = "bug: src/flow.rs Flow::from_snapshot checks only the format version and the \
-            serde shape; it resumes states with a 1-character PKCE verifier, an empty state, \
-            empty reqId/code/token/tokens"]
 fn resumed_states_must_hold_the_engines_own_invariants() {
     let cases = [
         json!({"v": 1, "api": "ciam", "flow": {"state": "Start", "data": {"verifier": "x", "state": "s"}}}),

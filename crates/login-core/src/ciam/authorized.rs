@@ -109,6 +109,17 @@ impl Authorized {
         }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        use crate::flow::check;
+        check::header_safe(
+            self.login_challenge.expose(),
+            "loginChallenge is not header-safe",
+        )?;
+        check::non_empty(self.auth_token.expose(), "authToken is empty")?;
+        check::verifier(&self.verifier)?;
+        check::oauth_state(&self.state)
+    }
+
     /// The captcha fetched for the next login challenge, if any.
     pub fn captcha(&self) -> Option<&Captcha> {
         self.captcha.as_ref()
@@ -357,7 +368,8 @@ impl Step for LoginChallengeStep {
         }
         match (
             body.code.filter(|c| !c.is_empty()),
-            body.token.filter(|t| !t.is_empty()),
+            body.token
+                .filter(|t| crate::request::is_header_safe(t.expose())),
         ) {
             (Some(code), Some(token)) => Ok(LoginOutcome::Challenged(Challenged::new(
                 code, token, verifier, state,

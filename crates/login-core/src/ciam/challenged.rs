@@ -33,10 +33,14 @@ pub(super) fn parse_code_token(response: &Response) -> Result<(FlowSecret, FlowS
     let body: CodeTokenBody = parse_json(response)?;
     match (
         body.code.filter(|c| !c.is_empty()),
-        body.token.filter(|t| !t.is_empty()),
+        body.token
+            .filter(|t| crate::request::is_header_safe(t.expose())),
     ) {
         (Some(code), Some(token)) => Ok((code, token)),
-        _ => Err(malformed(response, "code or token is missing")),
+        _ => Err(malformed(
+            response,
+            "code or token is missing, or the token cannot go in a header",
+        )),
     }
 }
 
@@ -53,6 +57,14 @@ impl Challenged {
             verifier,
             state,
         }
+    }
+
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        use crate::flow::check;
+        check::non_empty(self.code.expose(), "code is empty")?;
+        check::header_safe(self.token.expose(), "token is not header-safe")?;
+        check::verifier(&self.verifier)?;
+        check::oauth_state(&self.state)
     }
 
     /// `POST` access token with `Bearer <token>`, the code, the PKCE verifier, and the same

@@ -76,6 +76,13 @@ impl MfaPending {
         }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        use crate::flow::check;
+        check::non_empty(self.mfa_challenge.expose(), "mfaChallenge is empty")?;
+        check::verifier(&self.verifier)?;
+        check::oauth_state(&self.state)
+    }
+
     /// Where the OTP was sent.
     pub fn channel(&self) -> &Channel {
         &self.channel

@@ -244,6 +244,27 @@ impl CiamConfig {
         self
     }
 
+    /// Checks the values that go into headers (device token, location, event id): they must be
+    /// visible ASCII, so no configuration can split a header. Drivers call it before a flow.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        let mut values: Vec<(&str, &str)> = vec![("device token", self.device_token.expose())];
+        if let Some((lat, lon)) = &self.location {
+            values.push(("latitude", lat));
+            values.push(("longitude", lon));
+        }
+        if let Some(event_id) = &self.event_id {
+            values.push(("event id", event_id));
+        }
+        for (what, value) in values {
+            if !crate::request::is_header_safe(value) {
+                return Err(crate::Error::Config(format!(
+                    "the {what} must be non-empty visible ASCII"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id

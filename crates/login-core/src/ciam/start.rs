@@ -31,6 +31,11 @@ impl Start {
         })
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::verifier(&self.verifier)?;
+        crate::flow::check::oauth_state(&self.state)
+    }
+
     /// The `state` sent with authorize and access token.
     pub fn state(&self) -> &str {
         &self.state
@@ -109,7 +114,9 @@ impl Step for AuthorizeStep {
             }
         }
         let (Some(login_challenge), Some(auth_token)) = (
-            body.login_challenge.filter(|v| !v.is_empty()),
+            // The login challenge goes back out as the `checkIdentity` header.
+            body.login_challenge
+                .filter(|v| crate::request::is_header_safe(v.expose())),
             body.auth_token.filter(|v| !v.is_empty()),
         ) else {
             return Err(Failed::keep_unless_final(

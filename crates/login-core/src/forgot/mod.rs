@@ -84,7 +84,24 @@ impl Start {
     }
 }
 
+impl Start {
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::non_empty(&self.username, "username is empty")
+    }
+}
+
+impl PasswordReset {
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        Ok(())
+    }
+}
+
 impl OtpSent {
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::non_empty(self.req_id.expose(), "reqId is empty")?;
+        crate::flow::check::non_empty(&self.ref_id, "refId is empty")
+    }
+
     /// The OTP reference shown to the user.
     pub fn ref_id(&self) -> &str {
         &self.ref_id
@@ -126,6 +143,10 @@ impl OtpSent {
 }
 
 impl Verified {
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::header_safe(self.ticket.expose(), "reset ticket is not header-safe")
+    }
+
     /// The user name.
     pub fn username(&self) -> &str {
         &self.username
@@ -195,12 +216,12 @@ impl Step for RequestResetStep {
 
     fn on_success(self, response: &Response, _now: SystemTime) -> Result<OtpSent, Failed<Start>> {
         match parse_req_ref(response) {
-            Ok((req_id, Some(ref_id))) => Ok(OtpSent {
+            Ok((req_id, Some(ref_id))) if !ref_id.is_empty() => Ok(OtpSent {
                 username: self.state.username,
                 req_id,
                 ref_id,
             }),
-            Ok((_, None)) => Err(Failed::keep_unless_final(
+            Ok(_) => Err(Failed::keep_unless_final(
                 malformed(response, "refId is missing"),
                 self.state,
             )),
@@ -241,7 +262,7 @@ impl Step for VerifyOtpStep {
             TicketSource::VerifyReqId => Some(ResetTicket::new(req_id.expose())),
             TicketSource::VerifyRefId => ref_id.filter(|r| !r.is_empty()).map(ResetTicket::new),
         };
-        match ticket {
+        match ticket.filter(|t| crate::request::is_header_safe(t.expose())) {
             Some(ticket) => Ok(Verified {
                 username: self.state.username.clone(),
                 ticket,

@@ -39,6 +39,10 @@ impl Challenged {
         }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::non_empty(self.req_id.expose(), "reqId is empty")
+    }
+
     /// When `reqId` expires (the server answers 404 `expired` after it).
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at

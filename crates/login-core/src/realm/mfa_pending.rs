@@ -41,6 +41,10 @@ impl MfaPending {
         }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::non_empty(self.req_id.expose(), "reqId is empty")
+    }
+
     /// The OTP reference shown to the user beside the code, when the server gave one.
     pub fn ref_id(&self) -> Option<&str> {
         self.ref_id.as_deref()

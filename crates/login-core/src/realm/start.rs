@@ -28,6 +28,10 @@ impl Start {
         }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        crate::flow::check::non_empty(&self.username, "username is empty")
+    }
+
     /// The user name.
     pub fn username(&self) -> &str {
         &self.username

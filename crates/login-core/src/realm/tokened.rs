@@ -21,6 +21,10 @@ impl Tokened {
         Self { tokens }
     }
 
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        self.tokens.check()
+    }
+
     /// The tokens.
     pub fn tokens(&self) -> &TokenSet {
         &self.tokens
