@@ -48,6 +48,7 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                let _ = stream.set_nodelay(true);
                 acc.fetch_add(1, Ordering::SeqCst);
                 let h = handler.clone();
                 std::thread::spawn(move || h(stream));
@@ -125,7 +126,10 @@ pub fn respond<S: Write>(
         out.push_str(&format!("{n}: {v}\r\n"));
     }
     out.push_str("\r\n");
-    stream.write_all(out.as_bytes()).is_ok() && stream.write_all(body).is_ok()
+    // One write: a head and a body in two small segments would meet Nagle and delayed ACKs.
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes).is_ok()
 }
 
 /// Serves `status`/`body` to every request on every connection (keep-alive) until the client
