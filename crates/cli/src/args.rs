@@ -13,7 +13,13 @@ pub const CLIENT_SECRET_ENV: &str = "LOGINFLOW_CLIENT_SECRET";
 /// loginflow: log in to the realm and internet-banking bank APIs, or watch every flow run
 /// against the built-in sandbox with `loginflow demo`.
 #[derive(Debug, Parser)]
-#[command(name = "loginflow", version, about, long_about = None)]
+#[command(
+    name = "loginflow",
+    version,
+    after_help = "Exit codes: 0 success; 1 the server answered with an error status; 2 usage or \
+                  configuration error; 3 transport failure or an unusable answer.\n\
+                  Start with `loginflow demo`: every flow of both APIs against a built-in sandbox."
+)]
 pub struct Cli {
     /// Which API: `cap` (the realm API) or `ciam` (internet banking).
     #[arg(long, value_enum)]

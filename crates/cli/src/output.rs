@@ -238,7 +238,7 @@ pub fn print_result(format: OutputFormat, result: &Result<Outcome, CliError>) ->
         }
         (OutputFormat::Text, Err(e)) => {
             let _ = out.flush();
-            eprintln!("{}", text_error(e));
+            let _ = writeln!(std::io::stderr(), "{}", text_error(e));
             e.exit()
         }
     }

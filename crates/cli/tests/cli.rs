@@ -830,19 +830,13 @@ fn mermaid_diagram_is_the_committed_state_diagram_doc() {
 }
 
 #[test]
-fn sandbox_subcommand_serves_and_the_cli_logs_in_to_it() {
+fn sandbox_subcommand_serves_the_example_config_and_the_cli_logs_in_to_it() {
+    // The configuration the README's walkthrough uses.
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sandbox.example.json");
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sandbox.json");
-    std::fs::write(
-        &config,
-        r#"{"users": {"erin": {"password": "erin-password", "mfa": "otp", "channel": "email"}},
-            "realm": "cap", "clientId": "cli-test", "clientSecret": "test-client-secret",
-            "deviceTokens": ["test-device-token"], "redirectUris": ["https://app.example/cb"],
-            "anomaly": "never", "captchaRequired": false, "fixedOtp": "654321", "fixedCaptcha": null,
-            "argon2": {"memoryKib": 64, "iterations": 1, "parallelism": 1}}"#,
-    )
-    .unwrap();
     let jwk = dir.path().join("jwk.json");
+    let device = dir.path().join("device-token");
+    std::fs::write(&device, "dev-device-token\n").unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loginflow"))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -863,26 +857,62 @@ fn sandbox_subcommand_serves_and_the_cli_logs_in_to_it() {
             .to_owned();
         assert!(base.starts_with("http://127.0.0.1:"), "{base}");
         assert!(std::fs::read_to_string(&jwk).unwrap().contains("P-256"));
+        let session = dir.path().join("bob.session");
         loginflow()
-            .env("LOGINFLOW_CLIENT_SECRET", "test-client-secret")
+            .env("LOGINFLOW_CLIENT_SECRET", "dev-client-secret-not-real")
             .args([
                 "--api",
                 "cap",
                 "--base-url",
                 &format!("{base}/internal-api/centaur"),
             ])
-            .args(["--realm", "cap", "--client-id", "cli-test"])
+            .args(["--realm", "cap", "--client-id", "cap-mobile"])
             .args([
                 "login",
                 "--username",
-                "erin",
+                "bob",
                 "--password-stdin",
                 "--otp",
-                "654321",
+                "123456",
+                "--save-session",
             ])
-            .write_stdin("erin-password\n")
+            .arg(&session)
+            .write_stdin("bob-password\n")
             .assert()
             .code(0);
+        loginflow()
+            .args(["refresh", "--session"])
+            .arg(&session)
+            .assert()
+            .code(0);
+        // carol last logged in at Bangkok: from Singapore the rule asks for a second factor.
+        let ciam = || {
+            let mut cmd = loginflow();
+            cmd.args([
+                "--api",
+                "ciam",
+                "--base-url",
+                &base,
+                "--client-id",
+                "cap-mobile",
+            ])
+            .args([
+                "--redirect-uri",
+                "https://app.example/callback",
+                "--device-token-file",
+            ])
+            .arg(&device)
+            .arg("--server-key")
+            .arg(&jwk)
+            .args(["--lat", "1.3521", "--lon", "103.8198"])
+            .args(["login", "--username", "carol", "--password-stdin"])
+            .write_stdin("carol-password\n");
+            cmd
+        };
+        ciam().assert().code(2).stderr(
+            predicate::str::contains("sent by email").and(predicate::str::contains("--otp")),
+        );
+        ciam().args(["--otp", "123456"]).assert().code(0);
     });
     let _ = child.kill();
     let _ = child.wait();

@@ -184,7 +184,9 @@ pub fn run(quiet: bool) -> Result<Outcome, CliError> {
     );
     let tty = std::io::stdout().is_terminal();
     if !quiet {
-        println!(
+        // A closed stdout (`| head`) must not panic the demo: write errors are ignored.
+        let _ = writeln!(
+            std::io::stdout(),
             "loginflow demo: sandbox listening on {} (realm API under {})",
             sandbox.base_url(),
             sandbox.realm_base_url()
