@@ -77,6 +77,17 @@ pub struct OtpPrompt<'a> {
     pub ref_id: Option<&'a str>,
 }
 
+impl<'a> OtpPrompt<'a> {
+    /// A prompt (for testing an [`Interaction`] of your own).
+    pub fn new(api: Api, channel: Option<&'a str>, ref_id: Option<&'a str>) -> Self {
+        Self {
+            api,
+            channel,
+            ref_id,
+        }
+    }
+}
+
 /// A state a flow reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -85,6 +96,13 @@ pub struct StateChange {
     pub api: Api,
     /// The state reached.
     pub state: StateId,
+}
+
+impl StateChange {
+    /// A state change (for testing an [`Interaction`] of your own).
+    pub fn new(api: Api, state: StateId) -> Self {
+        Self { api, state }
+    }
 }
 
 /// An [`Interaction`] that answers nothing and ignores state changes.

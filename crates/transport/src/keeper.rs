@@ -44,8 +44,8 @@ pub enum KeeperError {
     Interrupted,
 }
 
-/// Called with every new token set, so the caller can persist it. Keep it quick: it runs while
-/// the keeper is locked.
+/// Called with every new token set, so the caller can persist it. Keep it quick, and do not
+/// call back into the keeper from it: it runs while the keeper is locked.
 pub type TokenCallback = Arc<dyn Fn(&TokenSet) + Send + Sync>;
 
 /// Options of a [`TokenKeeper`].

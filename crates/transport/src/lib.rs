@@ -13,6 +13,17 @@
 //! private root CAs, and no redirect following (a 3xx comes back as a response, which login-core
 //! classifies as `Error::Redirect`). Neither one retries anything: the drivers decide that.
 //!
+//! On top of the transports:
+//!
+//! - [`Driver`] and [`AsyncDriver`] run every flow of both APIs (realm login with or without OTP,
+//!   forgot password, internet-banking login with captcha and 2FA, refresh, revoke), asking an
+//!   [`Interaction`] for OTPs and captcha answers, repeating only throttled (429) calls within a
+//!   [`RetryPolicy`], and stopping with a [`Stopped`] that keeps the state on any failure.
+//! - [`TokenKeeper`] holds a session and hands out fresh access tokens, with one refresh request
+//!   however many tasks ask at once.
+//!
+//! See `docs/transport.md` for the choices behind each part and the measurements.
+//!
 //! # Plugging in your own client
 //!
 //! A transport turns a [`Request`] (method, path relative to the base URL, headers, body) into a

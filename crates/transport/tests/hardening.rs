@@ -82,6 +82,23 @@ mod cases {
         );
     }
 
+    pub fn a_connection_the_server_closed_between_calls_is_replaced<C: Client>() {
+        // One answer per connection, then the server closes (no `Connection: close` warning).
+        let server = Server::start(|mut s| {
+            if read_request(&mut s).is_some() {
+                respond(&mut s, 201, &[], b"{}");
+            }
+        });
+        let requests = [login_request(), login_request(), login_request()];
+        // Paced, so that the close reaches the client before the next call, as between steps.
+        let results = C::call_paced(cfg(&server.url()), &requests, Duration::from_millis(20));
+        for (i, result) in results.into_iter().enumerate() {
+            let response = result.unwrap_or_else(|e| panic!("{}: call {i}: {e}", C::NAME));
+            assert_eq!(response.status(), 201);
+        }
+        assert_eq!(server.accepted(), 3, "{}", C::NAME);
+    }
+
     pub fn refused_connection_is_connect<C: Client>() {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -370,6 +387,7 @@ macro_rules! every_case {
             [
                 sends_the_request_as_described_and_returns_any_status,
                 reuses_one_connection_across_calls,
+                a_connection_the_server_closed_between_calls_is_replaced,
                 refused_connection_is_connect,
                 connect_timeout_when_the_backlog_is_full,
                 header_timeout_when_the_server_never_answers,

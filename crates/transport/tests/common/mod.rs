@@ -170,6 +170,15 @@ pub trait Client {
     fn call_all(
         cfg: TransportConfig,
         requests: &[Request],
+    ) -> Vec<Result<Response, TransportError>> {
+        Self::call_paced(cfg, requests, Duration::ZERO)
+    }
+
+    /// As `call_all`, pausing `pause` after each call.
+    fn call_paced(
+        cfg: TransportConfig,
+        requests: &[Request],
+        pause: Duration,
     ) -> Vec<Result<Response, TransportError>>;
 
     fn call(cfg: TransportConfig, request: &Request) -> Result<Response, TransportError> {
@@ -181,12 +190,20 @@ pub struct Ureq;
 
 impl Client for Ureq {
     const NAME: &'static str = "ureq";
-    fn call_all(
+    fn call_paced(
         cfg: TransportConfig,
         requests: &[Request],
+        pause: Duration,
     ) -> Vec<Result<Response, TransportError>> {
         let t = UreqTransport::new(cfg).expect("ureq transport");
-        requests.iter().map(|r| t.send(r)).collect()
+        requests
+            .iter()
+            .map(|r| {
+                let out = t.send(r);
+                std::thread::sleep(pause);
+                out
+            })
+            .collect()
     }
 }
 
@@ -194,9 +211,10 @@ pub struct Hyper;
 
 impl Client for Hyper {
     const NAME: &'static str = "hyper";
-    fn call_all(
+    fn call_paced(
         cfg: TransportConfig,
         requests: &[Request],
+        pause: Duration,
     ) -> Vec<Result<Response, TransportError>> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -208,6 +226,7 @@ impl Client for Hyper {
             let mut out = Vec::new();
             for r in requests {
                 out.push(session.send(r).await);
+                tokio::time::sleep(pause).await;
             }
             out
         })
