@@ -606,6 +606,10 @@ impl<T: Transport> Driver<T> {
         &self.transport
     }
 
+    pub(crate) fn now(&self) -> SystemTime {
+        (self.settings.clock)()
+    }
+
     fn ctx(&self) -> Ctx<'_, BlockingExchange<'_, T>> {
         Ctx {
             exchange: BlockingExchange(&self.transport),

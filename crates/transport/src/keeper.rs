@@ -113,6 +113,69 @@ struct Slot {
     last: Option<Result<AccessToken, KeeperError>>,
 }
 
+impl Slot {
+    fn new(held: Held) -> Self {
+        Slot {
+            held: Some(held),
+            attempts: 0,
+            last: None,
+        }
+    }
+
+    /// What a caller that noted `seen` attempts before waiting does now that it holds the lock:
+    /// share an outcome, hand out the current token, or refresh (`None`).
+    fn answer(
+        &self,
+        seen: u64,
+        force: bool,
+        now: std::time::SystemTime,
+        margin: Duration,
+    ) -> Option<Result<AccessToken, KeeperError>> {
+        if self.attempts != seen {
+            if let Some(outcome) = &self.last {
+                return Some(outcome.clone());
+            }
+        }
+        let Some(held) = &self.held else {
+            return Some(Err(KeeperError::Ended));
+        };
+        if !force && !held.tokens().needs_refresh(now, margin) {
+            return Some(Ok(held.tokens().access_token().clone()));
+        }
+        None
+    }
+
+    /// Stores a refresh outcome for this caller and every waiter.
+    fn record(
+        &mut self,
+        outcome: Result<Held, (Error, Option<Held>)>,
+        options: &KeeperOptions,
+        attempts: &AtomicU64,
+    ) -> Result<AccessToken, KeeperError> {
+        let result = match outcome {
+            Ok(held) => {
+                if let Some(callback) = &options.on_new_tokens {
+                    callback(held.tokens());
+                }
+                let token = held.tokens().access_token().clone();
+                self.held = Some(held);
+                Ok(token)
+            }
+            Err((error, state)) => {
+                // A refused refresh token ends the session (no state survives); anything else
+                // keeps it for the next try.
+                self.held = state;
+                tracing::warn!(error = error.kind().as_str(), "token refresh failed");
+                Err(KeeperError::Refresh(error))
+            }
+        };
+        self.last = Some(result.clone());
+        self.attempts += 1;
+        attempts.store(self.attempts, Ordering::Release);
+        result
+    }
+}
+
 struct Shared<T> {
     driver: AsyncDriver<T>,
     api: Api,
@@ -262,15 +325,9 @@ impl<T: AsyncTransport + 'static> TokenKeeper<T> {
         // Noted before waiting: an attempt that ends while we wait is ours to share.
         let seen = self.shared.attempts.load(Ordering::Acquire);
         let slot = self.shared.slot.clone().lock_owned().await;
-        if slot.attempts != seen {
-            if let Some(outcome) = &slot.last {
-                return outcome.clone();
-            }
-        }
-        let held = slot.held.as_ref().ok_or(KeeperError::Ended)?;
         let now = self.shared.driver.now();
-        if !force && !held.tokens().needs_refresh(now, self.shared.options.margin) {
-            return Ok(held.tokens().access_token().clone());
+        if let Some(answer) = slot.answer(seen, force, now, self.shared.options.margin) {
+            return answer;
         }
         let shared = self.shared.clone();
         tokio::spawn(refresh_locked(shared, slot))
@@ -306,24 +363,172 @@ async fn refresh_locked<T: AsyncTransport>(
             return Err(KeeperError::Ended);
         }
     };
-    let outcome = outcome.map_err(|(error, state)| {
-        // A refused refresh token ends the session (no state survives); anything else keeps it.
-        slot.held = state;
-        KeeperError::Refresh(error)
-    });
-    let result = outcome.map(|held| {
-        if let Some(callback) = &shared.options.on_new_tokens {
+    slot.record(outcome, &shared.options, &shared.attempts)
+}
+
+/// The blocking counterpart of [`TokenKeeper`], over a blocking [`Transport`](crate::Transport):
+/// the same single flight (threads wait on a mutex; one refreshes; all share its outcome).
+///
+/// ```no_run
+/// use login_transport::{BlockingTokenKeeper, Driver, KeeperOptions, TransportConfig, UreqTransport};
+/// # fn run(cfg: login_core::realm::RealmConfig, tokened: login_core::realm::Tokened)
+/// #     -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = UreqTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
+/// let keeper = BlockingTokenKeeper::realm(Driver::new(transport), cfg, tokened, KeeperOptions::default());
+/// let bearer = keeper.access_token()?;
+/// # let _ = bearer; Ok(()) }
+/// ```
+pub struct BlockingTokenKeeper<T> {
+    shared: Arc<BlockingShared<T>>,
+}
+
+struct BlockingShared<T> {
+    driver: crate::Driver<T>,
+    api: Api,
+    options: KeeperOptions,
+    attempts: AtomicU64,
+    slot: std::sync::Mutex<Slot>,
+}
+
+impl<T> Clone for BlockingTokenKeeper<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for BlockingTokenKeeper<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingTokenKeeper")
+            .field("options", &self.shared.options)
+            .field(
+                "refresh_attempts",
+                &self.shared.attempts.load(Ordering::Acquire),
+            )
+            .finish()
+    }
+}
+
+impl<T: crate::Transport> BlockingTokenKeeper<T> {
+    /// Keeps a realm session.
+    pub fn realm(
+        driver: crate::Driver<T>,
+        cfg: RealmConfig,
+        session: realm::Tokened,
+        options: KeeperOptions,
+    ) -> Self {
+        Self::with(driver, Api::Realm(cfg), Held::Realm(session), options)
+    }
+
+    /// Keeps an internet-banking session.
+    pub fn ciam(
+        driver: crate::Driver<T>,
+        cfg: CiamConfig,
+        session: ciam::Tokened,
+        options: KeeperOptions,
+    ) -> Self {
+        Self::with(
+            driver,
+            Api::Ciam(Box::new(cfg)),
+            Held::Ciam(session),
+            options,
+        )
+    }
+
+    fn with(driver: crate::Driver<T>, api: Api, held: Held, options: KeeperOptions) -> Self {
+        Self {
+            shared: Arc::new(BlockingShared {
+                driver,
+                api,
+                options,
+                attempts: AtomicU64::new(0),
+                slot: std::sync::Mutex::new(Slot::new(held)),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
+        // A panic in a callback must not lock everyone out: the slot stays consistent.
+        self.shared
+            .slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many refreshes were attempted so far.
+    pub fn refresh_attempts(&self) -> u64 {
+        self.shared.attempts.load(Ordering::Acquire)
+    }
+
+    /// A fresh access token (see [`TokenKeeper::access_token`]).
+    pub fn access_token(&self) -> Result<AccessToken, KeeperError> {
+        self.get(false)
+    }
+
+    /// Refreshes now, sharing a refresh already under way.
+    pub fn refresh(&self) -> Result<AccessToken, KeeperError> {
+        self.get(true)
+    }
+
+    /// A copy of the current token set, if the session has not ended.
+    pub fn tokens(&self) -> Option<TokenSet> {
+        self.lock().held.as_ref().map(|h| h.tokens().clone())
+    }
+
+    /// Replaces the session with a new realm login; `false` for an internet-banking keeper.
+    pub fn replace_realm(&self, session: realm::Tokened) -> bool {
+        match self.shared.api {
+            Api::Realm(_) => self.replace(Held::Realm(session)),
+            Api::Ciam(_) => false,
+        }
+    }
+
+    /// Replaces the session with a new internet-banking login; `false` for a realm keeper.
+    pub fn replace_ciam(&self, session: ciam::Tokened) -> bool {
+        match self.shared.api {
+            Api::Ciam(_) => self.replace(Held::Ciam(session)),
+            Api::Realm(_) => false,
+        }
+    }
+
+    fn replace(&self, held: Held) -> bool {
+        let mut slot = self.lock();
+        if let Some(callback) = &self.shared.options.on_new_tokens {
             callback(held.tokens());
         }
-        let token = held.tokens().access_token().clone();
         slot.held = Some(held);
-        token
-    });
-    if let Err(e) = &result {
-        tracing::warn!(error = %e, "token refresh failed");
+        true
     }
-    slot.last = Some(result.clone());
-    slot.attempts += 1;
-    shared.attempts.store(slot.attempts, Ordering::Release);
-    result
+
+    fn get(&self, force: bool) -> Result<AccessToken, KeeperError> {
+        let seen = self.shared.attempts.load(Ordering::Acquire);
+        let mut slot = self.lock();
+        let now = self.shared.driver.now();
+        if let Some(answer) = slot.answer(seen, force, now, self.shared.options.margin) {
+            return answer;
+        }
+        let Some(held) = slot.held.take() else {
+            return Err(KeeperError::Ended);
+        };
+        let shared = &self.shared;
+        let outcome = match (held, &shared.api) {
+            (Held::Realm(t), Api::Realm(cfg)) => shared
+                .driver
+                .realm_refresh(cfg, t)
+                .map(Held::Realm)
+                .map_err(|f| (f.error, f.state.map(Held::Realm))),
+            (Held::Ciam(t), Api::Ciam(cfg)) => shared
+                .driver
+                .ciam_refresh(cfg, t)
+                .map(Held::Ciam)
+                .map_err(|f| (f.error, f.state.map(Held::Ciam))),
+            // Not reached: the constructors pair each session with its own API's configuration.
+            (other, _) => {
+                slot.held = Some(other);
+                return Err(KeeperError::Ended);
+            }
+        };
+        slot.record(outcome, &shared.options, &shared.attempts)
+    }
 }

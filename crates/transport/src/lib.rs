@@ -19,8 +19,8 @@
 //!   forgot password, internet-banking login with captcha and 2FA, refresh, revoke), asking an
 //!   [`Interaction`] for OTPs and captcha answers, repeating only throttled (429) calls within a
 //!   [`RetryPolicy`], and stopping with a [`Stopped`] that keeps the state on any failure.
-//! - [`TokenKeeper`] holds a session and hands out fresh access tokens, with one refresh request
-//!   however many tasks ask at once.
+//! - [`TokenKeeper`] (async) and [`BlockingTokenKeeper`] hold a session and hand out fresh
+//!   access tokens, with one refresh request however many tasks or threads ask at once.
 //!
 //! See `docs/transport.md` for the choices behind each part and the measurements.
 //!
@@ -92,7 +92,7 @@ pub use crate::driver::{
     Stopped,
 };
 pub use crate::hyper::{HyperSession, HyperTransport};
-pub use crate::keeper::{KeeperError, KeeperOptions, TokenKeeper};
+pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions, TokenKeeper};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
 pub use crate::ureq::UreqTransport;
 

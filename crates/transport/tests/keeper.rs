@@ -192,3 +192,57 @@ async fn a_fresh_token_is_handed_out_without_refreshing() {
     assert_eq!(keeper.refresh().await.unwrap().expose(), "fresh-access");
     assert_eq!(server.count("PATCH "), 1);
 }
+
+mod blocking {
+    use super::*;
+    use login_transport::{BlockingTokenKeeper, Driver, UreqTransport};
+
+    fn keeper(server: &Scripted) -> BlockingTokenKeeper<UreqTransport> {
+        let transport =
+            UreqTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+        let driver = Driver::new(transport);
+        let tokened = driver
+            .realm_login(
+                &cfg(),
+                realm::Start::new("alice", Password::new("test-password")),
+                &mut NoInteraction,
+            )
+            .unwrap();
+        BlockingTokenKeeper::realm(driver, cfg(), tokened, KeeperOptions::default())
+    }
+
+    #[test]
+    fn one_refresh_for_many_threads() {
+        let server = server(vec![Canned::new(200, FRESH)]);
+        let keeper = keeper(&server);
+        let threads: Vec<_> = (0..64)
+            .map(|_| {
+                let k = keeper.clone();
+                std::thread::spawn(move || k.access_token())
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap().expose(), "fresh-access");
+        }
+        assert_eq!(server.count("PATCH "), 1);
+        assert_eq!(keeper.refresh_attempts(), 1);
+    }
+
+    #[test]
+    fn a_failure_is_shared_and_the_keeper_stays_usable() {
+        let server = server(vec![Canned::new(503, "{}"), Canned::new(200, FRESH)]);
+        let keeper = keeper(&server);
+        let threads: Vec<_> = (0..32)
+            .map(|_| {
+                let k = keeper.clone();
+                std::thread::spawn(move || k.access_token())
+            })
+            .collect();
+        for t in threads {
+            assert!(matches!(t.join().unwrap(), Err(KeeperError::Refresh(_))));
+        }
+        assert_eq!(server.count("PATCH "), 1);
+        assert_eq!(keeper.access_token().unwrap().expose(), "fresh-access");
+        assert_eq!(server.count("PATCH "), 2);
+    }
+}
