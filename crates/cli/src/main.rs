@@ -38,7 +38,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(EXIT_OK);
             }
             if args::wants_json(&raw) {
-                let message = e.kind().to_string();
+                // clap's own first line ("error: unexpected argument '--bogus' found"), plain.
+                let rendered = e.render().to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
                 let err = CliError::usage(format!("{message}; see loginflow --help"));
                 return ExitCode::from(output::print_result(OutputFormat::Json, &Err(err)));
             }

@@ -121,7 +121,12 @@ impl CliError {
     /// The JSON text of [`to_json`](Self::to_json) with `state` first.
     pub fn to_json_string(&self) -> String {
         let v = self.to_json();
-        format!("{{\"state\":{},\"error\":{}}}", v["state"], v["error"])
+        let e = &v["error"];
+        // Keys in the issue's order; serde_json's `Map` would sort them.
+        format!(
+            "{{\"state\":{},\"error\":{{\"kind\":{},\"status\":{},\"message\":{}}}}}",
+            v["state"], e["kind"], e["status"], e["message"]
+        )
     }
 
     /// The JSON failure shape: `{"state": ..., "error": {"kind", "status", "message"}}`.
@@ -335,7 +340,10 @@ mod tests {
         let parsed: Value = serde_json::from_str(&o.to_json_string()).unwrap();
         assert_eq!(parsed, o.to_json());
         let e = CliError::usage("x").to_json_string();
-        assert!(e.starts_with(r#"{"state":null,"error":{"#), "{e}");
+        assert_eq!(
+            e,
+            r#"{"state":null,"error":{"kind":"usage","status":null,"message":"x"}}"#
+        );
         assert_eq!(
             serde_json::from_str::<Value>(&e).unwrap(),
             CliError::usage("x").to_json()
