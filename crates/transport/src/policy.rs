@@ -28,7 +28,7 @@ use rustls::pki_types::pem::PemObject;
 
 /// Default connect timeout (DNS excluded: the system resolver has its own).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default time from the request written to the end of the response headers.
+/// Default time from sending the request to the end of the response headers.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound on one whole call: connect, send, headers and body.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -259,7 +259,7 @@ impl RetryPolicy {
 pub struct Timeouts {
     /// Establishing a connection (TCP and TLS).
     pub connect: Duration,
-    /// From the request written to the end of the response headers.
+    /// From sending the request to the end of the response headers.
     pub headers: Duration,
     /// The whole call.
     pub call: Duration,
@@ -320,7 +320,7 @@ impl TransportConfig {
         self
     }
 
-    /// Bound from the request written to the end of the response headers. Zero is raised to 1 ms.
+    /// Bound from sending the request to the end of the response headers. Zero is raised to 1 ms.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout.max(Duration::from_millis(1));
         self
