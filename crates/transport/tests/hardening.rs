@@ -99,6 +99,26 @@ mod cases {
         assert_eq!(server.accepted(), 3, "{}", C::NAME);
     }
 
+    pub fn chunked_and_close_delimited_bodies_are_read_whole<C: Client>() {
+        let chunked = Server::start(|mut s| {
+            if read_request(&mut s).is_some() {
+                let _ = s.write_all(
+                    b"HTTP/1.1 201 X\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n",
+                );
+            }
+        });
+        let response = C::call(cfg(&chunked.url()), &login_request()).expect("chunked");
+        assert_eq!(response.body(), b"{\"a\":1}", "{}", C::NAME);
+
+        let delimited = Server::start(|mut s| {
+            if read_request(&mut s).is_some() {
+                let _ = s.write_all(b"HTTP/1.1 201 X\r\nconnection: close\r\n\r\n{\"b\":2}");
+            }
+        });
+        let response = C::call(cfg(&delimited.url()), &login_request()).expect("close-delimited");
+        assert_eq!(response.body(), b"{\"b\":2}", "{}", C::NAME);
+    }
+
     pub fn refused_connection_is_connect<C: Client>() {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -388,6 +408,7 @@ macro_rules! every_case {
                 sends_the_request_as_described_and_returns_any_status,
                 reuses_one_connection_across_calls,
                 a_connection_the_server_closed_between_calls_is_replaced,
+                chunked_and_close_delimited_bodies_are_read_whole,
                 refused_connection_is_connect,
                 connect_timeout_when_the_backlog_is_full,
                 header_timeout_when_the_server_never_answers,
