@@ -75,11 +75,28 @@ trait Flows {
         pw: Password,
         s: &mut Script,
     ) -> Result<forgot::PasswordReset, Stopped<forgot::State>>;
+    fn env(&self) -> &Env;
+    fn ciam_login_with(
+        &self,
+        cfg: &CiamConfig,
+        creds: Credentials,
+        s: &mut Script,
+    ) -> Result<ciam::Tokened, Stopped<ciam::State>>;
     fn ciam_login(
         &self,
         creds: Credentials,
         s: &mut Script,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>>;
+    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
+        self.ciam_login_with(&self.env().ciam, creds, s)
+    }
+    /// The same on the seed's second route set (`/ciamauthsrvc/...`).
+    fn ciam_login_service_routes(
+        &self,
+        creds: Credentials,
+        s: &mut Script,
+    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
+        self.ciam_login_with(&self.env().ciam_service, creds, s)
+    }
     fn ciam_finish_mfa(
         &self,
         mfa: ciam::MfaPending,
@@ -93,6 +110,7 @@ struct Env {
     sandbox: BlockingSandbox,
     realm: RealmConfig,
     ciam: CiamConfig,
+    ciam_service: CiamConfig,
     sealer: JweSealer,
 }
 
@@ -107,6 +125,12 @@ impl Env {
                 TEST_REDIRECT_URI,
                 DeviceToken::new(TEST_DEVICE_TOKEN),
             ),
+            ciam_service: CiamConfig::new(
+                TEST_CLIENT_ID,
+                TEST_REDIRECT_URI,
+                DeviceToken::new(TEST_DEVICE_TOKEN),
+            )
+            .routes(ciam::Routes::service()),
             sealer,
             sandbox,
         }
@@ -157,13 +181,16 @@ impl Flows for Blocking<'_> {
     ) -> Result<forgot::PasswordReset, Stopped<forgot::State>> {
         self.realm.forgot_password(&self.env.realm, start, pw, s)
     }
-    fn ciam_login(
+    fn env(&self) -> &Env {
+        self.env
+    }
+    fn ciam_login_with(
         &self,
+        cfg: &CiamConfig,
         creds: Credentials,
         s: &mut Script,
     ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ciam
-            .ciam_login(&self.env.ciam, &self.env.sealer, creds, s)
+        self.ciam.ciam_login(cfg, &self.env.sealer, creds, s)
     }
     fn ciam_finish_mfa(
         &self,
@@ -243,14 +270,17 @@ impl Flows for Async<'_> {
             d.forgot_password(&self.env.realm, start, pw, s).await
         })
     }
-    fn ciam_login(
+    fn env(&self) -> &Env {
+        self.env
+    }
+    fn ciam_login_with(
         &self,
+        cfg: &CiamConfig,
         creds: Credentials,
         s: &mut Script,
     ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
         self.run(&self.ciam, async |d| {
-            d.ciam_login(&self.env.ciam, &self.env.sealer, creds, s)
-                .await
+            d.ciam_login(cfg, &self.env.sealer, creds, s).await
         })
     }
     fn ciam_finish_mfa(
@@ -418,6 +448,21 @@ mod cases {
         assert!(refused.state.is_none());
     }
 
+    pub fn ciam_login_on_the_service_routes(f: &impl Flows) {
+        let mut script = Script::default();
+        let tokened = f
+            .ciam_login_service_routes(
+                Credentials::new("alice", Password::new("alice-password")),
+                &mut script,
+            )
+            .unwrap();
+        assert!(!tokened.tokens().access_token().is_empty());
+        assert_eq!(
+            script.states,
+            [StateId::Authorized, StateId::Challenged, StateId::Tokened]
+        );
+    }
+
     pub fn ciam_login_with_captcha_when_the_server_asks(f: &impl Flows) {
         let mut script = Script {
             captcha: Some("ABCD"),
@@ -555,6 +600,7 @@ macro_rules! flow_suite {
                 let f = $flows::new(&env);
                 cases::ciam_login_plain_then_refresh_then_revoke(&f);
                 cases::ciam_login_with_captcha_first(&f);
+                cases::ciam_login_on_the_service_routes(&f);
                 check_connections(&f);
             }
 
