@@ -102,6 +102,11 @@ trait Flows {
         mfa: ciam::MfaPending,
         otp: Otp,
     ) -> Result<ciam::Tokened, Stopped<ciam::State>>;
+    fn realm_finish_mfa(
+        &self,
+        mfa: realm::MfaPending,
+        otp: Otp,
+    ) -> Result<realm::Tokened, Stopped<realm::State>>;
     fn ciam_refresh(&self, t: ciam::Tokened) -> Result<ciam::Tokened, Failed<ciam::Tokened>>;
     fn ciam_revoke(&self, t: ciam::Tokened) -> Result<ciam::Revoked, Failed<ciam::Tokened>>;
 }
@@ -199,6 +204,13 @@ impl Flows for Blocking<'_> {
     ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
         self.ciam.ciam_finish_mfa(&self.env.ciam, mfa, otp)
     }
+    fn realm_finish_mfa(
+        &self,
+        mfa: realm::MfaPending,
+        otp: Otp,
+    ) -> Result<realm::Tokened, Stopped<realm::State>> {
+        self.realm.realm_finish_mfa(&self.env.realm, mfa, otp)
+    }
     fn ciam_refresh(&self, t: ciam::Tokened) -> Result<ciam::Tokened, Failed<ciam::Tokened>> {
         self.ciam.ciam_refresh(&self.env.ciam, t)
     }
@@ -292,6 +304,15 @@ impl Flows for Async<'_> {
             d.ciam_finish_mfa(&self.env.ciam, mfa, otp).await
         })
     }
+    fn realm_finish_mfa(
+        &self,
+        mfa: realm::MfaPending,
+        otp: Otp,
+    ) -> Result<realm::Tokened, Stopped<realm::State>> {
+        self.run(&self.realm, async |d| {
+            d.realm_finish_mfa(&self.env.realm, mfa, otp).await
+        })
+    }
     fn ciam_refresh(&self, t: ciam::Tokened) -> Result<ciam::Tokened, Failed<ciam::Tokened>> {
         self.run(&self.ciam, async |d| {
             d.ciam_refresh(&self.env.ciam, t).await
@@ -370,6 +391,38 @@ mod cases {
             .unwrap_err();
         assert_eq!(stopped.kind(), Some(ErrorKind::InvalidOtp), "{stopped}");
         assert!(matches!(stopped.state, Some(realm::State::MfaPending(_))));
+    }
+
+    pub fn realm_otp_suspends_and_finishes_later(f: &impl Flows) {
+        let stopped = f
+            .realm_login(
+                realm::Start::new("bob", Password::new("bob-password")),
+                &mut Script::default(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(stopped.reason, StopReason::NoAnswer(Prompt::Otp)),
+            "{stopped}"
+        );
+        let Some(realm::State::MfaPending(mfa)) = stopped.state else {
+            panic!("waits at MfaPending")
+        };
+        let tokened = f.realm_finish_mfa(mfa, Otp::new("123456")).unwrap();
+        assert!(!tokened.tokens().access_token().is_empty());
+    }
+
+    pub fn ciam_captcha_without_an_answer_waits_at_authorized(f: &impl Flows) {
+        let stopped = f
+            .ciam_login(
+                Credentials::new("alice", Password::new("alice-password")),
+                &mut Script::default(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(stopped.reason, StopReason::NoAnswer(Prompt::Captcha)),
+            "{stopped}"
+        );
+        assert!(matches!(stopped.state, Some(ciam::State::Authorized(_))));
     }
 
     pub fn realm_wrong_password_is_typed(f: &impl Flows) {
@@ -590,6 +643,7 @@ macro_rules! flow_suite {
                 cases::realm_login_with_otp_then_refresh_then_local_revoke(&f, &env);
                 cases::realm_wrong_otp_keeps_the_state(&f);
                 cases::realm_wrong_password_is_typed(&f);
+                cases::realm_otp_suspends_and_finishes_later(&f);
                 cases::forgot_password_then_login_with_the_new_one(&f, &env);
                 check_connections(&f);
             }
@@ -612,6 +666,7 @@ macro_rules! flow_suite {
                 let f = $flows::new(&env);
                 cases::ciam_login_with_captcha_when_the_server_asks(&f);
                 cases::ciam_login_with_wrong_captcha_stops_after_bounded_rounds(&f);
+                cases::ciam_captcha_without_an_answer_waits_at_authorized(&f);
             }
 
             #[test]
