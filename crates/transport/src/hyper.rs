@@ -185,25 +185,19 @@ impl HyperSession {
         let mut http_request = build_request(config, request)?;
         let mut slot = self.conn.lock().await;
         loop {
-            let usable = match slot.as_mut() {
+            let reused = match slot.as_mut() {
                 Some(conn) => conn.is_usable().await,
                 None => false,
             };
-            let reused = match usable {
-                true => true,
-                false => {
-                    *slot = None;
-                    let connect_by = deadline.min(Instant::now() + timeouts.connect);
-                    let conn = tokio::time::timeout_at(connect_by, self.dial())
-                        .await
-                        .map_err(|_| {
-                            timeout("connecting", timeouts.connect.min(timeouts.call))
-                        })??;
-                    self.dialed.fetch_add(1, Ordering::Relaxed);
-                    *slot = Some(conn);
-                    false
-                }
-            };
+            if !reused {
+                *slot = None;
+                let connect_by = deadline.min(Instant::now() + timeouts.connect);
+                let conn = tokio::time::timeout_at(connect_by, self.dial())
+                    .await
+                    .map_err(|_| timeout("connecting", timeouts.connect))??;
+                self.dialed.fetch_add(1, Ordering::Relaxed);
+                *slot = Some(conn);
+            }
             let Some(conn) = slot.as_mut() else {
                 return Err(TransportError::new(
                     TransportErrorKind::Other,
