@@ -7,6 +7,9 @@
 //!  "flow":{"v":1,"api":"ciam","flow":{"state":"Tokened","data":{...}}}}
 //! ```
 //!
+//! `fuzz/fuzz_targets/session_file.rs` compiles this file by path with a stand-in for
+//! `CliError::config`: keep its imports to login-core, serde, serde_json, zeroize and tempfile.
+//!
 //! The file holds tokens: it is written with mode 0600, atomically (a temporary file in the
 //! same directory, synced, then renamed over the target), so a reader never sees half a file
 //! and a crash never leaves a token-bearing file with wider permissions.

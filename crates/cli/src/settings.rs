@@ -135,9 +135,7 @@ pub fn transport(cfg: &SessionConfig) -> Result<UreqTransport, CliError> {
     }
     // Refused before any call when plain HTTP goes to a non-loopback host without
     // --allow-http: a configuration error, reported as such.
-    tc.check_url().map_err(|e| {
-        CliError::usage(e.detail.clone()).in_state(login_core::table::StateId::Start)
-    })?;
+    tc.check_url().map_err(|e| CliError::usage(e.detail))?;
     UreqTransport::new(tc).map_err(|e| CliError::config(e.to_string()))
 }
 
