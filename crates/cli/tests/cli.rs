@@ -973,3 +973,66 @@ fn demo_runs_every_flow_and_exits_0() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["flows"].as_array().unwrap().len(), 13);
 }
+
+#[test]
+fn a_failed_refresh_or_revoke_leaves_the_session_file_untouched() {
+    let env = Env::new();
+    let session = env.path("ciam.session");
+    env.ciam()
+        .args([
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--save-session",
+        ])
+        .arg(&session)
+        .write_stdin("alice-password\n")
+        .assert()
+        .code(0);
+    let before = std::fs::read(&session).unwrap();
+    let closed = closed_port_url();
+    for command in ["refresh", "revoke"] {
+        let out = loginflow()
+            .args([
+                "--base-url",
+                &closed,
+                "--output",
+                "json",
+                command,
+                "--session",
+            ])
+            .arg(&session)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{command}: {out:?}");
+        let v = json_of(&out);
+        assert_eq!(v["state"], "Tokened");
+        assert_eq!(v["error"]["kind"], "connect");
+        assert_eq!(
+            std::fs::read(&session).unwrap(),
+            before,
+            "{command} kept the file"
+        );
+    }
+    // The session still works against the real server, and revoking twice is harmless.
+    loginflow()
+        .args(["revoke", "--session"])
+        .arg(&session)
+        .assert()
+        .code(0);
+    let out = loginflow()
+        .args(["--output", "json", "revoke", "--session"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["alreadyRevoked"], true);
+    // --api must match the session.
+    loginflow()
+        .args(["--api", "cap", "refresh", "--session"])
+        .arg(&session)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not match"));
+}
