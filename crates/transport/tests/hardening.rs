@@ -119,6 +119,21 @@ mod cases {
         assert_eq!(response.body(), b"{\"b\":2}", "{}", C::NAME);
     }
 
+    pub fn oversized_response_headers_are_refused<C: Client>() {
+        let server = Server::start(|mut s| {
+            if read_request(&mut s).is_some() {
+                let mut head = String::from("HTTP/1.1 200 OK\r\n");
+                for i in 0..2000 {
+                    head.push_str(&format!("x-filler-{i}: {}\r\n", "v".repeat(60)));
+                }
+                head.push_str("content-length: 2\r\n\r\n{}");
+                let _ = s.write_all(head.as_bytes());
+            }
+        });
+        let err = C::call(cfg(&server.url()), &login_request()).unwrap_err();
+        assert_eq!(err.kind, TransportErrorKind::Other, "{}: {err}", C::NAME);
+    }
+
     pub fn refused_connection_is_connect<C: Client>() {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -409,6 +424,7 @@ macro_rules! every_case {
                 reuses_one_connection_across_calls,
                 a_connection_the_server_closed_between_calls_is_replaced,
                 chunked_and_close_delimited_bodies_are_read_whole,
+                oversized_response_headers_are_refused,
                 refused_connection_is_connect,
                 connect_timeout_when_the_backlog_is_full,
                 header_timeout_when_the_server_never_answers,
