@@ -1036,3 +1036,48 @@ fn a_failed_refresh_or_revoke_leaves_the_session_file_untouched() {
         .code(2)
         .stderr(predicate::str::contains("does not match"));
 }
+
+#[test]
+fn a_locked_account_exits_1_with_status_423() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let out = env
+            .cap()
+            .args([
+                "--output",
+                "json",
+                "login",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ])
+            .write_stdin("wrong-password\n")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let v = json_of(&out);
+        seen.push(v["error"]["kind"].as_str().unwrap().to_owned());
+        if v["error"]["kind"] == "locked" {
+            assert_eq!(v["error"]["status"], 423);
+            break;
+        }
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("locked"), "{seen:?}");
+    // While locked, even the right password is refused with the lock.
+    let out = env
+        .cap()
+        .args([
+            "--output",
+            "json",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ])
+        .write_stdin("alice-password\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["error"]["kind"], "locked");
+}

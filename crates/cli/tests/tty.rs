@@ -210,3 +210,23 @@ fn password_typed_at_the_terminal_is_not_echoed() {
     );
     assert!(transcript.contains("Tokened"), "{transcript}");
 }
+
+#[test]
+fn forgot_password_otp_is_prompted_on_a_terminal() {
+    let env = Env::new();
+    let (code, transcript) = on_tty(
+        &env,
+        &cap_flags(&env),
+        &[
+            "forgot-password",
+            "--username",
+            "alice",
+            "--new-password-stdin",
+        ],
+        "alice-new-password",
+        "123456\n",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(transcript.contains("(reference "), "{transcript}");
+    assert!(transcript.contains("PasswordReset"), "{transcript}");
+}
