@@ -196,6 +196,28 @@ fn no_secret_reaches_stdout_or_stderr() {
     .map(String::from)
     .to_vec();
     assert_eq!(tokens.len(), 16);
+    // The session files' non-secret part holds none of the secrets (the tokens live only in
+    // the snapshot, and revoked files hold none).
+    let mut files = 0;
+    for entry in std::fs::read_dir(env.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap())
+        else {
+            continue;
+        };
+        if v["format"] != "loginflow-session" {
+            continue;
+        }
+        files += 1;
+        let config = v["config"].to_string();
+        for s in secrets.iter().chain(tokens.iter()) {
+            assert!(!config.contains(s.as_str()), "{s} in {}", path.display());
+        }
+    }
+    assert_eq!(
+        files, 6,
+        "realm, ciam and the ciam copy, for both output formats"
+    );
     secrets.extend(tokens);
     t.assert_free_of(&secrets);
 }
