@@ -22,7 +22,19 @@ use clap::error::ErrorKind as ClapErrorKind;
 use crate::args::{Cli, Command, OutputFormat};
 use crate::output::{CliError, EXIT_OK, EXIT_USAGE};
 
+/// Environment variable with a tracing filter (e.g. `info`, `login_transport=debug`): the
+/// driver's per-step spans (api, step, method, path, status, duration, retries; never a header,
+/// body or token) go to stderr.
+const LOG_ENV: &str = "LOGINFLOW_LOG";
+
 fn main() -> ExitCode {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .init();
+    }
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&raw) {
         Ok(cli) => cli,

@@ -40,7 +40,12 @@ struct Transcript(Vec<(String, String)>);
 
 impl Transcript {
     fn run(&mut self, mut cmd: assert_cmd::Command, stdin: &str) -> (i32, String, String) {
-        let out = cmd.write_stdin(stdin.to_owned()).output().unwrap();
+        // Every span and event the driver and the transports emit goes to stderr too.
+        let out = cmd
+            .env("LOGINFLOW_LOG", "trace")
+            .write_stdin(stdin.to_owned())
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         self.0.push((stdout.clone(), stderr.clone()));
@@ -48,6 +53,10 @@ impl Transcript {
     }
 
     fn assert_free_of(&self, secrets: &[String]) {
+        assert!(
+            self.0.iter().any(|(_, err)| err.contains("login_step")),
+            "the tracing output was captured"
+        );
         for (stdout, stderr) in &self.0 {
             for s in secrets {
                 assert!(!stdout.contains(s.as_str()), "{s} on stdout: {stdout}");
