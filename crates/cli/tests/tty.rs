@@ -192,7 +192,7 @@ fn password_typed_at_the_terminal_is_not_echoed() {
     );
     // Type only after the prompt has turned echo off: a generous pause, then the password.
     let pipeline = format!(
-        "(sleep 3; printf 'alice-password\\n') | script -qfec \"{}\" /dev/null",
+        "(sleep 5; printf 'alice-password\\n') | script -qfec \"{}\" /dev/null",
         inner.replace('"', "\\\"")
     );
     let out = assert_cmd::Command::new("sh")
