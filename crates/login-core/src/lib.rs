@@ -56,8 +56,3 @@ pub use pending::{Failed, Pending, Step, SuccessStatus};
 pub use request::{Header, Method, Request};
 pub use response::Response;
 pub use token::TokenSet;
-
-// The README's examples run as doc tests, so the README cannot drift from the code.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeExamples;

@@ -51,3 +51,16 @@ fn terminal_states_have_no_outgoing_rows() {
         assert!(!tr.from.is_terminal(), "{tr:?} leaves a terminal state");
     }
 }
+
+#[test]
+fn readme_shows_the_current_diagrams() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .unwrap_or_default();
+    for api in [Api::Realm, Api::ForgotPassword, Api::Ciam] {
+        let block = format!("```mermaid\n{}```", table::mermaid(api));
+        assert!(
+            readme.contains(&block),
+            "README.md's {api:?} diagram is stale: copy it from docs/state-diagram.md"
+        );
+    }
+}

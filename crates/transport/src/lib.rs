@@ -151,3 +151,9 @@ impl<T: AsyncTransport> AsyncTransport for Arc<T> {
         (**self).send(request)
     }
 }
+
+// The README's examples run as doc tests here (this crate has the sandbox as a dev-dependency),
+// so the README cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
