@@ -1,0 +1,818 @@
+//! Hostile servers, for every step of both APIs and both drivers (blocking ureq, async hyper).
+//!
+//! Each case puts a loopback proxy (`hostile/proxy.rs`) in front of the in-process sandbox. The
+//! proxy forwards everything, so the flow is real up to the chosen step, where it misbehaves
+//! instead of forwarding (the server never sees that request). Each case asserts:
+//!
+//! - the typed error kind (or success, for unknown float fields and a single 429),
+//! - that the driver returns within the configured timeout plus slack,
+//! - that the state the flow can go on from is kept (the state before the hostile step), and
+//!   that the flow really goes on from it to the end once the proxy behaves (a real resume
+//!   against the sandbox, not only a state id),
+//! - for the 64 MiB bodies, that the transport stopped reading near its body cap,
+//! - for the redirect, that the other origin was never contacted,
+//! - and no panic (a panic in a case thread is reported as that case's failure).
+//!
+//! The table: one test per misbehaviour; inside, all 14 steps × 2 drivers run in parallel
+//! threads, and failures are collected with a `driver/step/misbehaviour` name.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "hostile/proxy.rs"]
+mod proxy;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use login_core::ciam::{self, CiamConfig, Credentials, LoginOutcome};
+use login_core::entropy::OsEntropy;
+use login_core::realm::{self, RealmConfig};
+use login_core::seal::JweSealer;
+use login_core::secret::{CaptchaAnswer, ClientSecret, DeviceToken, Otp, Password};
+use login_core::table::StateId;
+use login_core::{ErrorKind, Failed, Flow, TransportErrorKind, forgot};
+use login_sandbox::config::{
+    AnomalyMode, Channel, Mfa, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_DEVICE_TOKEN,
+    TEST_REDIRECT_URI, UserConfig,
+};
+use login_sandbox::{BlockingSandbox, SandboxConfig, spawn_blocking_sandbox};
+use login_transport::{
+    AsyncDriver, Driver, HyperTransport, Interaction, OtpPrompt, Stopped, TransportConfig,
+    UreqTransport,
+};
+use proxy::{Misbehaviour, Proxy};
+
+const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+const BODY_CAP: usize = 1024 * 1024;
+/// Scheduling slack on a shared 2-core machine (the steps before the hostile one take ms).
+const SLACK: Duration = Duration::from_millis(2500);
+const OTP: &str = "123456";
+const CAPTCHA: &str = "ABCD";
+/// The forgot-password user (its password changes; nobody logs in as it).
+const RESET_USER: &str = "dave";
+
+/// Every step of both APIs, by the request the proxy intercepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepCase {
+    RealmRequestLogin,
+    RealmToken,
+    RealmTokenOtp,
+    RealmRefresh,
+    ForgotRequest,
+    ForgotVerify,
+    ForgotReset,
+    CiamAuthorize,
+    CiamCaptcha,
+    CiamLoginChallenge,
+    CiamPreLoginVerify,
+    CiamAccessToken,
+    CiamRefresh,
+    CiamRevoke,
+}
+
+impl StepCase {
+    const ALL: [StepCase; 14] = [
+        StepCase::RealmRequestLogin,
+        StepCase::RealmToken,
+        StepCase::RealmTokenOtp,
+        StepCase::RealmRefresh,
+        StepCase::ForgotRequest,
+        StepCase::ForgotVerify,
+        StepCase::ForgotReset,
+        StepCase::CiamAuthorize,
+        StepCase::CiamCaptcha,
+        StepCase::CiamLoginChallenge,
+        StepCase::CiamPreLoginVerify,
+        StepCase::CiamAccessToken,
+        StepCase::CiamRefresh,
+        StepCase::CiamRevoke,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            StepCase::RealmRequestLogin => "realm.request_login",
+            StepCase::RealmToken => "realm.token",
+            StepCase::RealmTokenOtp => "realm.token_otp",
+            StepCase::RealmRefresh => "realm.refresh",
+            StepCase::ForgotRequest => "forgot.request",
+            StepCase::ForgotVerify => "forgot.verify",
+            StepCase::ForgotReset => "forgot.reset",
+            StepCase::CiamAuthorize => "ciam.authorize",
+            StepCase::CiamCaptcha => "ciam.captcha",
+            StepCase::CiamLoginChallenge => "ciam.login_challenge",
+            StepCase::CiamPreLoginVerify => "ciam.pre_login_verify",
+            StepCase::CiamAccessToken => "ciam.access_token",
+            StepCase::CiamRefresh => "ciam.refresh",
+            StepCase::CiamRevoke => "ciam.revoke",
+        }
+    }
+
+    /// The request the proxy intercepts: method and full path.
+    fn request(self) -> (&'static str, &'static str) {
+        match self {
+            StepCase::RealmRequestLogin => ("POST", "/internal-api/centaur/auth/realm/cap/request"),
+            StepCase::RealmToken | StepCase::RealmTokenOtp => {
+                ("POST", "/internal-api/centaur/auth/realm/cap/token")
+            }
+            StepCase::RealmRefresh => ("PATCH", "/internal-api/centaur/auth/realm/cap/token"),
+            StepCase::ForgotRequest => (
+                "POST",
+                "/internal-api/centaur/realm/admin/cap/user/forgotPassword",
+            ),
+            StepCase::ForgotVerify => (
+                "POST",
+                "/internal-api/centaur/realm/admin/cap/user/verifyOtp",
+            ),
+            StepCase::ForgotReset => (
+                "POST",
+                "/internal-api/centaur/realm/admin/cap/user/resetPassword",
+            ),
+            StepCase::CiamAuthorize => ("POST", "/api/v1/authorize"),
+            StepCase::CiamCaptcha => ("GET", "/api/v1/captcha"),
+            StepCase::CiamLoginChallenge => ("POST", "/api/v1/login-challenge"),
+            StepCase::CiamPreLoginVerify => ("POST", "/api/v1/pre-login-verify"),
+            StepCase::CiamAccessToken => ("POST", "/api/v1/access-token"),
+            StepCase::CiamRefresh => ("POST", "/api/v1/refresh-token"),
+            StepCase::CiamRevoke => ("POST", "/api/v1/revoke-token"),
+        }
+    }
+
+    /// The state a failure of this step must give back.
+    fn state_before(self) -> StateId {
+        match self {
+            StepCase::RealmRequestLogin | StepCase::CiamAuthorize => StateId::Start,
+            StepCase::RealmToken | StepCase::CiamAccessToken => StateId::Challenged,
+            StepCase::RealmTokenOtp | StepCase::CiamPreLoginVerify => StateId::MfaPending,
+            StepCase::RealmRefresh | StepCase::CiamRefresh | StepCase::CiamRevoke => {
+                StateId::Tokened
+            }
+            StepCase::ForgotRequest => StateId::ResetStart,
+            StepCase::ForgotVerify => StateId::OtpSent,
+            StepCase::ForgotReset => StateId::Verified,
+            StepCase::CiamCaptcha | StepCase::CiamLoginChallenge => StateId::Authorized,
+        }
+    }
+
+    /// Steps whose success body is `{success}`, where an empty body or a non-`false` value counts.
+    fn success_body_only(self) -> bool {
+        matches!(self, StepCase::ForgotReset | StepCase::CiamRevoke)
+    }
+
+    /// The internet-banking 2FA step needs a sandbox that always sees an anomaly.
+    fn needs_anomaly(self) -> bool {
+        self == StepCase::CiamPreLoginVerify
+    }
+}
+
+/// What a case must end in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Success,
+    Kind(ErrorKind),
+}
+
+fn expected(m: Misbehaviour, step: StepCase) -> Expect {
+    use Misbehaviour as M;
+    let transport = |k| Expect::Kind(ErrorKind::Transport(k));
+    match m {
+        M::Garbage200 | M::TruncatedJson => Expect::Kind(ErrorKind::MalformedResponse),
+        M::Empty200 | M::WrongTypes if step.success_body_only() => Expect::Success,
+        M::Empty200 | M::WrongTypes => Expect::Kind(ErrorKind::MalformedResponse),
+        M::Html500 => Expect::Kind(ErrorKind::ServerError),
+        M::Huge64MiB | M::Huge64MiBUnannounced => transport(TransportErrorKind::BodyTooLarge),
+        M::SlowHeaders | M::SlowBody => transport(TransportErrorKind::Timeout),
+        M::ResetMidHeaders | M::CutBody => transport(TransportErrorKind::Reset),
+        M::RedirectElsewhere => Expect::Kind(ErrorKind::Redirect),
+        M::TooManyRequestsAlways => Expect::Kind(ErrorKind::RateLimited),
+        M::TooManyRequestsOnce | M::ExtraFloatFields => Expect::Success,
+    }
+}
+
+/// How long a case may take: the timeout (or wait) the misbehaviour runs into, plus slack.
+fn time_bound(m: Misbehaviour) -> Duration {
+    let budget = match m {
+        Misbehaviour::SlowHeaders => HEADER_TIMEOUT,
+        Misbehaviour::SlowBody => CALL_TIMEOUT,
+        // One retry after `Retry-After: 1`.
+        Misbehaviour::TooManyRequestsOnce | Misbehaviour::TooManyRequestsAlways => {
+            Duration::from_secs(1)
+        }
+        _ => Duration::ZERO,
+    };
+    budget + SLACK
+}
+
+/// Two sandboxes: the usual one and one that always asks for 2FA. Throttles off (the cases log
+/// in as the same users in parallel), plus a user for the password resets.
+struct Env {
+    plain: BlockingSandbox,
+    anomaly: BlockingSandbox,
+}
+
+fn sandbox_config(anomaly: AnomalyMode) -> SandboxConfig {
+    let mut config = SandboxConfig::for_tests();
+    config.anomaly = anomaly;
+    config.throttle.login_per_user = None;
+    config.throttle.otp_send_per_user = None;
+    config.users.insert(
+        RESET_USER.to_owned(),
+        UserConfig {
+            password: login_sandbox::secret::Secret::new("dave-password"),
+            mfa: Mfa::None,
+            channel: Channel::Email,
+            last_location: None,
+        },
+    );
+    config
+}
+
+impl Env {
+    fn start() -> Env {
+        Env {
+            plain: spawn_blocking_sandbox(sandbox_config(AnomalyMode::Never)).expect("sandbox"),
+            anomaly: spawn_blocking_sandbox(sandbox_config(AnomalyMode::Always)).expect("sandbox"),
+        }
+    }
+}
+
+/// A user who answers the OTP and the captcha, and fetches a captcha first when asked to.
+struct User {
+    captcha_first: bool,
+}
+
+impl Interaction for User {
+    fn otp(&mut self, _prompt: &OtpPrompt<'_>) -> Option<Otp> {
+        Some(Otp::new(OTP))
+    }
+    fn captcha(&mut self, _image_png: &[u8]) -> Option<CaptchaAnswer> {
+        Some(CaptchaAnswer::new(CAPTCHA))
+    }
+    fn captcha_first(&self) -> bool {
+        self.captcha_first
+    }
+}
+
+/// What one case's flow came to.
+struct Outcome {
+    result: Result<(), Failure>,
+    elapsed: Duration,
+}
+
+struct Failure {
+    kind: Option<ErrorKind>,
+    text: String,
+    retry_after: Option<Duration>,
+    kept: Option<Flow>,
+}
+
+/// A state a driver hands back, as a `Flow`.
+trait Kept {
+    fn flow(self) -> Flow;
+}
+
+impl Kept for realm::State {
+    fn flow(self) -> Flow {
+        Flow::Realm(self)
+    }
+}
+
+impl Kept for forgot::State {
+    fn flow(self) -> Flow {
+        Flow::ForgotPassword(self)
+    }
+}
+
+impl Kept for ciam::State {
+    fn flow(self) -> Flow {
+        Flow::Ciam(self)
+    }
+}
+
+impl Kept for realm::Tokened {
+    fn flow(self) -> Flow {
+        Flow::Realm(realm::State::Tokened(self))
+    }
+}
+
+impl Kept for ciam::Tokened {
+    fn flow(self) -> Flow {
+        Flow::Ciam(ciam::State::Tokened(self))
+    }
+}
+
+impl<S: Kept> From<Stopped<S>> for Failure {
+    fn from(s: Stopped<S>) -> Self {
+        Failure {
+            kind: s.kind(),
+            text: format!("{:?} / {}", s.reason, s.reason),
+            retry_after: s.error().and_then(login_core::Error::retry_after),
+            kept: s.state.map(Kept::flow),
+        }
+    }
+}
+
+impl<S: Kept> From<Failed<S>> for Failure {
+    fn from(f: Failed<S>) -> Self {
+        Failure {
+            kind: Some(f.error.kind()),
+            text: format!("{:?} / {}", f.error, f.error),
+            retry_after: f.error.retry_after(),
+            kept: f.state.map(Kept::flow),
+        }
+    }
+}
+
+struct Configs {
+    realm: RealmConfig,
+    ciam: CiamConfig,
+    sealer: JweSealer,
+    realm_transport: TransportConfig,
+    ciam_transport: TransportConfig,
+}
+
+impl Configs {
+    fn new(proxy: &Proxy, sandbox: &BlockingSandbox) -> Configs {
+        let transport = |url: String| {
+            TransportConfig::new(&url)
+                .expect("loopback URL")
+                .connect_timeout(HEADER_TIMEOUT)
+                .header_timeout(HEADER_TIMEOUT)
+                .call_timeout(CALL_TIMEOUT)
+                .body_cap(BODY_CAP)
+        };
+        Configs {
+            realm: RealmConfig::new("cap", TEST_CLIENT_ID, ClientSecret::new(TEST_CLIENT_SECRET)),
+            ciam: CiamConfig::new(
+                TEST_CLIENT_ID,
+                TEST_REDIRECT_URI,
+                DeviceToken::new(TEST_DEVICE_TOKEN),
+            ),
+            sealer: JweSealer::from_jwk(&sandbox.public_jwk_json()).expect("sandbox JWK"),
+            realm_transport: transport(format!("{}/internal-api/centaur", proxy.url())),
+            ciam_transport: transport(proxy.url()),
+        }
+    }
+}
+
+fn alice() -> Credentials {
+    Credentials::new("alice", Password::new("alice-password"))
+}
+
+fn realm_user(step: StepCase) -> realm::Start {
+    if step == StepCase::RealmTokenOtp {
+        realm::Start::new("bob", Password::new("bob-password"))
+    } else {
+        realm::Start::new("alice", Password::new("alice-password"))
+    }
+}
+
+fn new_password() -> Password {
+    Password::new(format!("new-password-{}", rand_suffix()))
+}
+
+fn rand_suffix() -> u128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+/// Runs `step`'s scenario with the blocking driver; times the part that meets the hostile step.
+fn run_blocking(step: StepCase, c: &Configs) -> Outcome {
+    let realm_driver = Driver::new(UreqTransport::new(c.realm_transport.clone()).unwrap());
+    let ciam_driver = Driver::new(UreqTransport::new(c.ciam_transport.clone()).unwrap());
+    let mut user = User {
+        captcha_first: step == StepCase::CiamCaptcha,
+    };
+    let start = Instant::now();
+    let timed = |start: Instant, result: Result<(), Failure>| Outcome {
+        result,
+        elapsed: start.elapsed(),
+    };
+    match step {
+        StepCase::RealmRequestLogin | StepCase::RealmToken | StepCase::RealmTokenOtp => timed(
+            start,
+            realm_driver
+                .realm_login(&c.realm, realm_user(step), &mut user)
+                .map(drop)
+                .map_err(Into::into),
+        ),
+        StepCase::RealmRefresh => {
+            let tokened = realm_driver
+                .realm_login(&c.realm, realm_user(step), &mut user)
+                .expect("setup login");
+            let start = Instant::now();
+            timed(
+                start,
+                realm_driver
+                    .realm_refresh(&c.realm, tokened)
+                    .map(drop)
+                    .map_err(Into::into),
+            )
+        }
+        StepCase::ForgotRequest | StepCase::ForgotVerify | StepCase::ForgotReset => timed(
+            start,
+            realm_driver
+                .forgot_password(
+                    &c.realm,
+                    forgot::Start::new(RESET_USER),
+                    new_password(),
+                    &mut user,
+                )
+                .map(drop)
+                .map_err(Into::into),
+        ),
+        StepCase::CiamRefresh | StepCase::CiamRevoke => {
+            let tokened = ciam_driver
+                .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
+                .expect("setup login");
+            let start = Instant::now();
+            let result = if step == StepCase::CiamRefresh {
+                ciam_driver
+                    .ciam_refresh(&c.ciam, tokened)
+                    .map(drop)
+                    .map_err(Into::into)
+            } else {
+                ciam_driver
+                    .ciam_revoke(&c.ciam, tokened)
+                    .map(drop)
+                    .map_err(Into::into)
+            };
+            timed(start, result)
+        }
+        _ => timed(
+            start,
+            ciam_driver
+                .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
+                .map(drop)
+                .map_err(Into::into),
+        ),
+    }
+}
+
+/// The same with the async driver: one hyper session (one connection) per flow.
+fn run_async(step: StepCase, c: &Configs) -> Outcome {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let realm_transport = HyperTransport::new(c.realm_transport.clone()).unwrap();
+    let ciam_transport = HyperTransport::new(c.ciam_transport.clone()).unwrap();
+    let mut user = User {
+        captcha_first: step == StepCase::CiamCaptcha,
+    };
+    rt.block_on(async {
+        let realm_driver = AsyncDriver::new(realm_transport.session());
+        let ciam_driver = AsyncDriver::new(ciam_transport.session());
+        let start = Instant::now();
+        let result: Result<(), Failure>;
+        let mut timed_from = start;
+        match step {
+            StepCase::RealmRequestLogin | StepCase::RealmToken | StepCase::RealmTokenOtp => {
+                result = realm_driver
+                    .realm_login(&c.realm, realm_user(step), &mut user)
+                    .await
+                    .map(drop)
+                    .map_err(Into::into);
+            }
+            StepCase::RealmRefresh => {
+                let tokened = realm_driver
+                    .realm_login(&c.realm, realm_user(step), &mut user)
+                    .await
+                    .expect("setup login");
+                timed_from = Instant::now();
+                result = realm_driver
+                    .realm_refresh(&c.realm, tokened)
+                    .await
+                    .map(drop)
+                    .map_err(Into::into);
+            }
+            StepCase::ForgotRequest | StepCase::ForgotVerify | StepCase::ForgotReset => {
+                result = realm_driver
+                    .forgot_password(
+                        &c.realm,
+                        forgot::Start::new(RESET_USER),
+                        new_password(),
+                        &mut user,
+                    )
+                    .await
+                    .map(drop)
+                    .map_err(Into::into);
+            }
+            StepCase::CiamRefresh | StepCase::CiamRevoke => {
+                let tokened = ciam_driver
+                    .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
+                    .await
+                    .expect("setup login");
+                timed_from = Instant::now();
+                result = if step == StepCase::CiamRefresh {
+                    ciam_driver
+                        .ciam_refresh(&c.ciam, tokened)
+                        .await
+                        .map(drop)
+                        .map_err(Into::into)
+                } else {
+                    ciam_driver
+                        .ciam_revoke(&c.ciam, tokened)
+                        .await
+                        .map(drop)
+                        .map_err(Into::into)
+                };
+            }
+            _ => {
+                result = ciam_driver
+                    .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
+                    .await
+                    .map(drop)
+                    .map_err(Into::into);
+            }
+        }
+        Outcome {
+            result,
+            elapsed: timed_from.elapsed(),
+        }
+    })
+}
+
+/// Goes on from a kept state to the end of the flow (through the proxy, now forwarding).
+fn resume(step: StepCase, kept: Flow, c: &Configs) -> Result<(), String> {
+    let realm_driver = Driver::new(UreqTransport::new(c.realm_transport.clone()).unwrap());
+    let ciam_driver = Driver::new(UreqTransport::new(c.ciam_transport.clone()).unwrap());
+    let mut user = User {
+        captcha_first: false,
+    };
+    let err = |e: &dyn std::fmt::Debug| format!("resume failed: {e:?}");
+    match kept {
+        Flow::Realm(realm::State::Start(s)) => realm_driver
+            .realm_login(&c.realm, s, &mut user)
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::Realm(realm::State::Challenged(s)) => {
+            let (request, pending) = s.exchange(&c.realm);
+            realm_driver
+                .step(request, pending)
+                .map(drop)
+                .map_err(|e| err(&e))
+        }
+        Flow::Realm(realm::State::MfaPending(s)) => realm_driver
+            .realm_finish_mfa(&c.realm, s, Otp::new(OTP))
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::Realm(realm::State::Tokened(s)) => realm_driver
+            .realm_refresh(&c.realm, s)
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::ForgotPassword(forgot::State::Start(s)) => realm_driver
+            .forgot_password(&c.realm, s, new_password(), &mut user)
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::ForgotPassword(forgot::State::OtpSent(s)) => {
+            let (request, pending) = s.verify(&c.realm, Otp::new(OTP));
+            let verified = realm_driver.step(request, pending).map_err(|e| err(&e))?;
+            let (request, pending) = verified.reset(&c.realm, new_password());
+            realm_driver
+                .step(request, pending)
+                .map(drop)
+                .map_err(|e| err(&e))
+        }
+        Flow::ForgotPassword(forgot::State::Verified(s)) => {
+            let (request, pending) = s.reset(&c.realm, new_password());
+            realm_driver
+                .step(request, pending)
+                .map(drop)
+                .map_err(|e| err(&e))
+        }
+        Flow::Ciam(ciam::State::Start(_)) => ciam_driver
+            .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::Ciam(ciam::State::Authorized(s)) => {
+            let (request, pending) = s
+                .submit_credentials(
+                    &c.ciam,
+                    &c.sealer,
+                    &alice(),
+                    &mut OsEntropy,
+                    SystemTime::now(),
+                )
+                .map_err(|e| err(&e))?;
+            match ciam_driver.step(request, pending).map_err(|e| err(&e))? {
+                LoginOutcome::Challenged(s) => {
+                    let (request, pending) = s.exchange(&c.ciam);
+                    ciam_driver
+                        .step(request, pending)
+                        .map(drop)
+                        .map_err(|e| err(&e))
+                }
+                LoginOutcome::MfaPending(s) => ciam_driver
+                    .ciam_finish_mfa(&c.ciam, s, Otp::new(OTP))
+                    .map(drop)
+                    .map_err(|e| err(&e)),
+                other => Err(format!("unexpected outcome {other:?}")),
+            }
+        }
+        Flow::Ciam(ciam::State::MfaPending(s)) => ciam_driver
+            .ciam_finish_mfa(&c.ciam, s, Otp::new(OTP))
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::Ciam(ciam::State::Challenged(s)) => {
+            let (request, pending) = s.exchange(&c.ciam);
+            ciam_driver
+                .step(request, pending)
+                .map(drop)
+                .map_err(|e| err(&e))
+        }
+        Flow::Ciam(ciam::State::Tokened(s)) if step == StepCase::CiamRevoke => ciam_driver
+            .ciam_revoke(&c.ciam, s)
+            .map(drop)
+            .map_err(|e| err(&e)),
+        Flow::Ciam(ciam::State::Tokened(s)) => ciam_driver
+            .ciam_refresh(&c.ciam, s)
+            .map(drop)
+            .map_err(|e| err(&e)),
+        other => Err(format!("no resume written for {:?}", other.state_id())),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DriverKind {
+    Blocking,
+    Async,
+}
+
+/// One case; `Err` holds what went wrong, for the report.
+fn check_case(
+    env: &Env,
+    driver: DriverKind,
+    step: StepCase,
+    m: Misbehaviour,
+) -> Result<(), String> {
+    let sandbox = if step.needs_anomaly() {
+        &env.anomaly
+    } else {
+        &env.plain
+    };
+    let (method, path) = step.request();
+    let proxy = Proxy::start(sandbox.local_addr(), method, path, m);
+    let configs = Configs::new(&proxy, sandbox);
+    let outcome = match driver {
+        DriverKind::Blocking => run_blocking(step, &configs),
+        DriverKind::Async => run_async(step, &configs),
+    };
+    // Figures for docs/reliability.md (`cargo test --test hostile -- --nocapture`).
+    eprintln!(
+        "case {driver:?}/{}/{m:?}: {:?}, 64 MiB bytes written {}",
+        step.name(),
+        outcome.elapsed,
+        proxy.huge_bytes_written()
+    );
+    let mut problems = Vec::new();
+    if outcome.elapsed > time_bound(m) {
+        problems.push(format!(
+            "took {:?}, bound {:?}",
+            outcome.elapsed,
+            time_bound(m)
+        ));
+    }
+    if proxy.hostile_hits() == 0 {
+        problems.push("the hostile step was never reached".to_owned());
+    }
+    match (expected(m, step), outcome.result) {
+        (Expect::Success, Ok(())) => {}
+        (Expect::Success, Err(f)) => {
+            problems.push(format!("expected success, got {:?}: {}", f.kind, f.text))
+        }
+        (Expect::Kind(k), Ok(())) => problems.push(format!("expected {k:?}, got success")),
+        (Expect::Kind(k), Err(f)) => {
+            if f.kind != Some(k) {
+                problems.push(format!("expected {k:?}, got {:?}: {}", f.kind, f.text));
+            }
+            if m == Misbehaviour::TooManyRequestsAlways {
+                if f.retry_after != Some(Duration::from_secs(1)) {
+                    problems.push(format!(
+                        "rate_limited without the server's delay: {:?}",
+                        f.retry_after
+                    ));
+                }
+                // The default policy: one repeat after Retry-After, then report.
+                if proxy.hostile_hits() != 2 {
+                    problems.push(format!(
+                        "{} 429s answered, expected 2 (one retry)",
+                        proxy.hostile_hits()
+                    ));
+                }
+            }
+            match f.kept {
+                None => problems.push("no state kept to go on from".to_owned()),
+                Some(kept) if kept.state_id() != step.state_before() => problems.push(format!(
+                    "kept {:?}, expected {:?}",
+                    kept.state_id(),
+                    step.state_before()
+                )),
+                Some(kept) => {
+                    proxy.disarm();
+                    if let Err(e) = resume(step, kept, &configs) {
+                        problems.push(e);
+                    }
+                }
+            }
+        }
+    }
+    if matches!(
+        m,
+        Misbehaviour::Huge64MiB | Misbehaviour::Huge64MiBUnannounced
+    ) {
+        // The client stops at the cap; what else got written sits in socket buffers.
+        let written = proxy.huge_bytes_written();
+        if written > 24 * 1024 * 1024 {
+            problems.push(format!(
+                "the server wrote {written} bytes before the client gave up"
+            ));
+        }
+    }
+    if m == Misbehaviour::RedirectElsewhere {
+        std::thread::sleep(Duration::from_millis(50));
+        if proxy.elsewhere_hits() != 0 {
+            problems.push("the redirect was followed to another origin".to_owned());
+        }
+    }
+    if m == Misbehaviour::TooManyRequestsOnce && proxy.hostile_hits() != 1 {
+        problems.push(format!(
+            "{} 429s answered, expected 1",
+            proxy.hostile_hits()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Every step × both drivers for `m`, in parallel; fails listing every failing case by name.
+fn run_table(m: Misbehaviour) {
+    let env = Env::start();
+    let mut failures = Vec::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = StepCase::ALL
+            .iter()
+            .flat_map(|&step| [DriverKind::Blocking, DriverKind::Async].map(|d| (d, step)))
+            .map(|(driver, step)| {
+                let env = &env;
+                let name = format!("{driver:?}/{}/{m:?}", step.name());
+                (name, scope.spawn(move || check_case(env, driver, step, m)))
+            })
+            .collect();
+        for (name, handle) in handles {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(why)) => failures.push(format!("{name}: {why}")),
+                Err(_) => failures.push(format!("{name}: PANICKED")),
+            }
+        }
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        StepCase::ALL.len() * 2,
+        failures.join("\n")
+    );
+}
+
+macro_rules! table {
+    ($($test:ident => $m:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_table(Misbehaviour::$m);
+            }
+        )*
+
+        /// The table names every misbehaviour exactly once.
+        #[test]
+        fn every_misbehaviour_has_a_test() {
+            let tested = [$(Misbehaviour::$m),*];
+            for m in Misbehaviour::ALL {
+                assert_eq!(tested.iter().filter(|t| **t == m).count(), 1, "{m:?}");
+            }
+        }
+    };
+}
+
+table! {
+    garbage_200 => Garbage200,
+    html_500 => Html500,
+    empty_200 => Empty200,
+    truncated_json => TruncatedJson,
+    wrong_json_types => WrongTypes,
+    body_64_mib_announced => Huge64MiB,
+    body_64_mib_until_close => Huge64MiBUnannounced,
+    slow_headers => SlowHeaders,
+    body_one_byte_per_second => SlowBody,
+    reset_mid_headers => ResetMidHeaders,
+    body_cut_short => CutBody,
+    redirect_to_another_origin => RedirectElsewhere,
+    too_many_requests_once_then_ok => TooManyRequestsOnce,
+    too_many_requests_always => TooManyRequestsAlways,
+    unknown_float_fields_succeed => ExtraFloatFields,
+}
