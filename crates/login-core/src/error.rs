@@ -260,6 +260,11 @@ fn bounded_text(v: Option<serde_json::Value>) -> Option<String> {
 
 /// Cuts to [`MAX_SERVER_TEXT`] characters and drops control characters.
 pub(crate) fn bound(s: &str) -> String {
+    // Fast path for what servers send almost always (ids, tokens, codes): short printable
+    // ASCII, which has no control characters and cannot exceed the cap in characters.
+    if s.len() <= MAX_SERVER_TEXT && crate::request::all_bytes_in(s, 0x20, 0x7e) {
+        return s.to_owned();
+    }
     s.chars()
         .filter(|c| !c.is_control())
         .take(MAX_SERVER_TEXT)

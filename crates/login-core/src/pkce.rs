@@ -49,9 +49,7 @@ impl Pkce {
     /// # Errors
     /// [`Error::Entropy`] when the randomness source fails.
     pub fn generate(entropy: &mut dyn Entropy) -> Result<Pkce, Error> {
-        let mut bytes = Zeroizing::new([0u8; VERIFIER_BYTES]);
-        entropy.fill(bytes.as_mut())?;
-        let verifier = PkceVerifier::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()));
+        let verifier = random_verifier(entropy)?;
         let challenge = s256_challenge(verifier.expose());
         Ok(Pkce {
             verifier,
@@ -106,6 +104,13 @@ impl Pkce {
 /// ```
 pub fn s256_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+/// A fresh verifier alone, for callers that hash it later (one SHA-256 per flow, not two).
+pub(crate) fn random_verifier(entropy: &mut dyn Entropy) -> Result<PkceVerifier, Error> {
+    let mut bytes = Zeroizing::new([0u8; VERIFIER_BYTES]);
+    entropy.fill(bytes.as_mut())?;
+    Ok(PkceVerifier::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
 }
 
 /// A fresh OAuth `state`: 16 random bytes (128 bits), 22 base64url characters.

@@ -39,15 +39,31 @@ impl std::fmt::Display for Method {
 #[derive(Clone)]
 pub struct Header {
     name: &'static str,
-    value: Zeroizing<String>,
+    value: Value,
     sensitive: bool,
+}
+
+/// A header value: a constant needs no allocation (and holds nothing to zero).
+#[derive(Clone)]
+enum Value {
+    Static(&'static str),
+    Owned(Zeroizing<String>),
 }
 
 impl Header {
     pub(crate) fn plain(name: &'static str, value: impl Into<String>) -> Self {
         Self {
             name,
-            value: Zeroizing::new(value.into()),
+            value: Value::Owned(Zeroizing::new(value.into())),
+            sensitive: false,
+        }
+    }
+
+    /// A header whose value is a constant.
+    pub(crate) fn fixed(name: &'static str, value: &'static str) -> Self {
+        Self {
+            name,
+            value: Value::Static(value),
             sensitive: false,
         }
     }
@@ -55,9 +71,18 @@ impl Header {
     pub(crate) fn sensitive(name: &'static str, value: impl Into<String>) -> Self {
         Self {
             name,
-            value: Zeroizing::new(value.into()),
+            value: Value::Owned(Zeroizing::new(value.into())),
             sensitive: true,
         }
+    }
+
+    /// `Authorization: Bearer <token>`, built in one allocation of the exact size.
+    pub(crate) fn bearer(token: &str) -> Self {
+        const SCHEME: &str = "Bearer ";
+        let mut value = String::with_capacity(SCHEME.len() + token.len());
+        value.push_str(SCHEME);
+        value.push_str(token);
+        Self::sensitive("Authorization", value)
     }
 
     /// The header name exactly as the contract spells it (HTTP treats it case-insensitively).
@@ -67,7 +92,10 @@ impl Header {
 
     /// The header value. For sensitive headers this exposes a credential.
     pub fn value(&self) -> &str {
-        &self.value
+        match &self.value {
+            Value::Static(v) => v,
+            Value::Owned(v) => v,
+        }
     }
 
     /// Whether the value is a credential.
@@ -81,7 +109,7 @@ impl std::fmt::Debug for Header {
         if self.sensitive {
             write!(f, "{}: <redacted>", self.name)
         } else {
-            write!(f, "{}: {:?}", self.name, &*self.value)
+            write!(f, "{}: {:?}", self.name, self.value())
         }
     }
 }
@@ -89,7 +117,54 @@ impl std::fmt::Debug for Header {
 /// Whether a server-issued value can be sent back in a header: non-empty visible ASCII, so a
 /// hostile server cannot split headers (`\r\n`) or smuggle bytes HTTP libraries reject.
 pub(crate) fn is_header_safe(value: &str) -> bool {
-    !value.is_empty() && value.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    !value.is_empty() && all_bytes_in(value, 0x21, 0x7e)
+}
+
+/// Whether every byte of `s` is in `lo..=hi`. No early exit, so the loop vectorizes: these
+/// checks run over every token of every response, and the answer is almost always yes.
+pub(crate) fn all_bytes_in(s: &str, lo: u8, hi: u8) -> bool {
+    s.bytes().fold(true, |ok, b| ok & (lo..=hi).contains(&b))
+}
+
+/// Most bodies fit (a realm login is about 110 bytes); the sealed login challenge grows once.
+/// Small, because the whole capacity is zeroed byte by byte when the body is dropped.
+const INITIAL_BODY_CAPACITY: usize = 256;
+
+/// A `Vec` writer that never leaves a copy behind: when the buffer (which may hold a password)
+/// must grow, the old one is zeroed before it is freed, instead of `Vec`'s `realloc`.
+struct WipingWriter(Vec<u8>);
+
+impl WipingWriter {
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, extra: usize) {
+        let needed = self.0.len() + extra;
+        let mut bigger = Vec::with_capacity(needed.max(self.0.capacity() * 2));
+        bigger.extend_from_slice(&self.0);
+        let old = std::mem::replace(&mut self.0, bigger);
+        drop(Zeroizing::new(old));
+    }
+}
+
+impl std::io::Write for WipingWriter {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.len() > self.0.capacity() - self.0.len() {
+            self.grow(bytes.len());
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A request description: everything a transport needs to perform one step.
@@ -131,15 +206,14 @@ impl Request {
 
     /// Serializes `body` as the JSON body and sets `Content-Type`.
     pub(crate) fn json<T: serde::Serialize>(mut self, body: &T) -> Self {
-        // Pre-sized so the buffer (which may hold a password) is not reallocated and left behind.
-        let mut buf = Vec::with_capacity(1024);
+        let mut buf = WipingWriter(Vec::with_capacity(INITIAL_BODY_CAPACITY));
         // Serializing our own plain structs into a Vec cannot fail.
         if serde_json::to_writer(&mut buf, body).is_err() {
-            buf.clear();
+            buf.0.clear();
         }
         self.headers
-            .push(Header::plain("Content-Type", "application/json"));
-        self.body = Some(SecretBytes::new(buf));
+            .push(Header::fixed("Content-Type", "application/json"));
+        self.body = Some(SecretBytes::new(buf.0));
         self
     }
 

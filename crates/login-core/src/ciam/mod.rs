@@ -327,5 +327,5 @@ impl CiamConfig {
 }
 
 pub(crate) fn bearer(token: &str) -> Header {
-    Header::sensitive("Authorization", format!("Bearer {token}"))
+    Header::bearer(token)
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Authorized, CiamConfig};
 use crate::entropy::Entropy;
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
-use crate::pkce::{Pkce, random_state, s256_challenge};
+use crate::pkce::{Pkce, random_state, random_verifier, s256_challenge};
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
 use crate::{Error, Request, Response};
@@ -23,12 +23,10 @@ pub struct Start {
 impl Start {
     /// Draws a PKCE verifier (32 bytes) and a `state` (16 bytes) from `entropy`.
     pub fn new(entropy: &mut dyn Entropy) -> Result<Self, Error> {
-        let pkce = Pkce::generate(entropy)?;
+        // The challenge is computed where it is sent (authorize), not here as well.
+        let verifier = random_verifier(entropy)?;
         let state = random_state(entropy)?;
-        Ok(Self {
-            verifier: pkce.verifier().clone(),
-            state,
-        })
+        Ok(Self { verifier, state })
     }
 
     pub(crate) fn check(&self) -> crate::flow::check::Result {

@@ -141,44 +141,47 @@ impl RealmConfig {
 
     /// Builds the request for a step: the one place that knows this API's paths.
     pub(crate) fn request(&self, step: StepId) -> Request {
-        let realm = percent_encode(&self.realm_id);
-        let (method, path) = match step {
-            StepId::RealmRequestLogin => (Method::Post, format!("/auth/realm/{realm}/request")),
-            StepId::RealmToken => (Method::Post, format!("/auth/realm/{realm}/token")),
-            StepId::RealmRefresh => (Method::Patch, format!("/auth/realm/{realm}/token")),
-            StepId::ResetRequest => (
-                Method::Post,
-                format!("/realm/admin/{realm}/user/forgotPassword"),
-            ),
-            StepId::ResetVerifyOtp => {
-                (Method::Post, format!("/realm/admin/{realm}/user/verifyOtp"))
-            }
-            StepId::ResetPassword => (
-                Method::Post,
-                format!("/realm/admin/{realm}/user/resetPassword"),
-            ),
+        let (method, prefix, suffix) = match step {
+            StepId::RealmRequestLogin => (Method::Post, "/auth/realm/", "/request"),
+            StepId::RealmToken => (Method::Post, "/auth/realm/", "/token"),
+            StepId::RealmRefresh => (Method::Patch, "/auth/realm/", "/token"),
+            StepId::ResetRequest => (Method::Post, "/realm/admin/", "/user/forgotPassword"),
+            StepId::ResetVerifyOtp => (Method::Post, "/realm/admin/", "/user/verifyOtp"),
+            StepId::ResetPassword => (Method::Post, "/realm/admin/", "/user/resetPassword"),
             // Not a realm call: callers never pass these (the match keeps the table in one place).
-            other => (Method::Post, format!("/unsupported/{}", other.as_str())),
+            other => {
+                return Request::new(
+                    step,
+                    Method::Post,
+                    format!("/unsupported/{}", other.as_str()),
+                );
+            }
         };
+        // One allocation per path: this runs on every step.
+        let mut path = String::with_capacity(prefix.len() + self.realm_id.len() + suffix.len());
+        path.push_str(prefix);
+        push_percent_encoded(&mut path, &self.realm_id);
+        path.push_str(suffix);
         Request::new(step, method, path)
     }
 
     pub(crate) fn bearer(token: &str) -> Header {
-        Header::sensitive("Authorization", format!("Bearer {token}"))
+        Header::bearer(token)
     }
 }
 
-/// Percent-encodes a path segment (RFC 3986 unreserved characters pass).
-pub(crate) fn percent_encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
+/// Appends a percent-encoded path segment to `out` (RFC 3986 unreserved characters pass).
+pub(crate) fn push_percent_encoded(out: &mut String, segment: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
         }
     }
-    out
 }
 
 #[cfg(test)]
