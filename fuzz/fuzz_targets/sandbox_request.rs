@@ -1,8 +1,9 @@
 //! The sandbox's request handling, in process: its axum router (body limit, fallbacks, every
-//! route of both APIs) called with `tower::ServiceExt::oneshot` on a sequence of arbitrary
-//! requests. A request is either raw bytes or a JSON object built from the contract's field names
-//! with arbitrary, known-good or earlier-response values (so later requests reach past parsing:
-//! a real `loginChallenge`, `reqId`, `code`, a sealed credential envelope, ...).
+//! route of both APIs) called with `tower::ServiceExt::oneshot` on a sequence of up to four
+//! arbitrary requests (enough for authorize, login challenge, access token, refresh). A request
+//! is either raw bytes or a JSON object built from the contract's field names with arbitrary,
+//! known-good or earlier-response values (so later requests reach past parsing: a real
+//! `loginChallenge`, `reqId`, `code`, a sealed credential envelope, ...).
 //!
 //! Checked on every answer: no panic, no 5xx, every refusal is a JSON `{"error": "<code>", ...}`
 //! body, and no refusal echoes a value the client sent (the marker below).
@@ -222,7 +223,7 @@ fuzz_target!(|calls: Vec<Call>| {
         server.sealer = sealer;
     }
     let mut seen: Vec<String> = Vec::new();
-    for call in calls.iter().take(8) {
+    for call in calls.iter().take(4) {
         let (method, path) = ROUTES[usize::from(call.route) % ROUTES.len()];
         let body: Vec<u8> = match &call.body {
             BodyIn::Raw(bytes) => bytes.clone(),
