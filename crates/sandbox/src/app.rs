@@ -190,20 +190,29 @@ impl App {
         now: Timestamp,
     ) -> Result<UserRecord, ApiError> {
         self.throttle(ThrottleKind::Login, username, now).await?;
-        self.ensure_not_locked(username, now).await?;
+        self.reserve_attempt(username, now).await?;
         self.verify_password(username, password, now).await
     }
 
-    /// 423 when `username` is locked now.
+    /// 423 when `username` is locked now; otherwise counts this attempt as a wrong password
+    /// *before* the hash is compared (a right password clears the count again). Checking and
+    /// counting in one step means a parallel burst of guesses cannot all pass the check before
+    /// any of them is counted: at most `threshold` guesses are ever judged.
     ///
     /// # Errors
     /// 423 `locked`.
-    pub async fn ensure_not_locked(&self, username: &str, now: Timestamp) -> Result<(), ApiError> {
+    pub async fn reserve_attempt(&self, username: &str, now: Timestamp) -> Result<(), ApiError> {
+        let policy = &self.lockout;
         let locked = self
             .store
             .lockouts()
             .update(username, |slot| {
-                slot.as_ref().and_then(|c| c.locked_for(now))
+                let counter = slot.get_or_insert_with(LockoutCounter::default);
+                let locked = counter.locked_for(now);
+                if locked.is_none() {
+                    counter.record_failure(policy, now);
+                }
+                locked
             })
             .await;
         match locked {
@@ -212,7 +221,8 @@ impl App {
         }
     }
 
-    /// argon2id check of `password`, counting a wrong one toward the lockout.
+    /// argon2id check of `password`, after [`reserve_attempt`](Self::reserve_attempt) counted
+    /// the attempt; a right password clears the count.
     ///
     /// # Errors
     /// 401 `invalid_credentials`, 500 when hashing fails.
@@ -220,7 +230,7 @@ impl App {
         &self,
         username: &str,
         password: &Secret,
-        now: Timestamp,
+        _now: Timestamp,
     ) -> Result<UserRecord, ApiError> {
         let user = self.store.users().get(username).await;
         let ok = self
@@ -233,17 +243,7 @@ impl App {
                 self.store.lockouts().take(username).await;
                 Ok(user)
             }
-            _ => {
-                let policy = &self.lockout;
-                self.store
-                    .lockouts()
-                    .update(username, |slot| {
-                        slot.get_or_insert_with(LockoutCounter::default)
-                            .record_failure(policy, now)
-                    })
-                    .await;
-                Err(ApiError::invalid_credentials("wrong username or password"))
-            }
+            _ => Err(ApiError::invalid_credentials("wrong username or password")),
         }
     }
 

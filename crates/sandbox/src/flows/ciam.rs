@@ -449,7 +449,7 @@ impl App {
             })
             .await;
         self.check_captcha(captcha.as_ref(), &creds, now)?;
-        self.ensure_not_locked(&creds.username, now).await?;
+        self.reserve_attempt(&creds.username, now).await?;
         let user = self
             .verify_password(&creds.username, &creds.password, now)
             .await?;
