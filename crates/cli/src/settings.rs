@@ -183,3 +183,121 @@ pub fn api_of(cfg: &SessionConfig) -> Result<ApiArg, CliError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use login_core::Response;
+    use login_core::ciam::{Credentials, Start};
+    use login_core::entropy::{DeterministicEntropy, Entropy};
+    use login_core::seal::CredentialSealer;
+    use login_core::secret::{FlowSecret, Password};
+
+    struct Unsealed;
+    impl CredentialSealer for Unsealed {
+        fn seal(&self, _: &[u8], _: &mut dyn Entropy) -> Result<FlowSecret, login_core::Error> {
+            Ok(FlowSecret::new("jwe"))
+        }
+    }
+
+    fn header<'a>(req: &'a login_core::Request, name: &str) -> Option<&'a str> {
+        req.headers()
+            .iter()
+            .find(|h| h.name() == name)
+            .map(|h| h.value())
+    }
+
+    /// `--routes`, `--lat`/`--lon` and `--event-id` end up in the requests the engine emits.
+    #[test]
+    fn routes_location_and_event_flags_reach_the_wire() {
+        let cli = Cli::try_parse_from([
+            "loginflow",
+            "--api",
+            "ciam",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "ib",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--device-token-file",
+            "/dev/null",
+            "--server-key",
+            "/dev/null",
+            "--routes",
+            "service",
+            "--lat",
+            "13.75",
+            "--lon",
+            "100.5",
+            "--event-id",
+            "ev-9",
+            "diagram",
+        ])
+        .expect("flags parse");
+        let cfg = from_flags(&cli, &[], None, true).expect("valid flags");
+        let ciam = ciam_config(&cfg, DeviceToken::new("device"));
+        let mut rng = DeterministicEntropy::new(1);
+
+        let (req, pending) = Start::new(&mut rng).expect("entropy").authorize(&ciam);
+        assert_eq!(req.path(), "/ciamauthsrvc/internetBanking/oauth/authorize");
+        assert_eq!(header(&req, "locLatitude"), Some("13.75"));
+        assert_eq!(header(&req, "locLongitude"), Some("100.5"));
+        assert_eq!(
+            header(&req, "eventId"),
+            None,
+            "authorize's row lists no eventId"
+        );
+
+        let reply = Response::new(200, br#"{"loginChallenge":"lc","authToken":"at"}"#.to_vec());
+        let authorized = pending
+            .receive(&reply, std::time::SystemTime::now())
+            .expect("authorized");
+        let creds = Credentials::new("alice", Password::new("pw"));
+        let (req, _) = authorized
+            .submit_credentials(
+                &ciam,
+                &Unsealed,
+                &creds,
+                &mut rng,
+                std::time::SystemTime::now(),
+            )
+            .map_err(|f| f.error)
+            .expect("request");
+        assert_eq!(
+            req.path(),
+            "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge"
+        );
+        assert_eq!(header(&req, "eventId"), Some("ev-9"));
+        assert_eq!(header(&req, "locLatitude"), Some("13.75"));
+    }
+
+    #[test]
+    fn gateway_routes_and_no_optional_headers_by_default() {
+        let cli = Cli::try_parse_from([
+            "loginflow",
+            "--api",
+            "ciam",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "ib",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--device-token-file",
+            "/dev/null",
+            "--server-key",
+            "/dev/null",
+            "diagram",
+        ])
+        .expect("flags parse");
+        let cfg = from_flags(&cli, &[], None, true).expect("valid flags");
+        let ciam = ciam_config(&cfg, DeviceToken::new("device"));
+        let (req, _) = Start::new(&mut DeterministicEntropy::new(1))
+            .expect("entropy")
+            .authorize(&ciam);
+        assert_eq!(req.path(), "/api/v1/authorize");
+        assert_eq!(header(&req, "locLatitude"), None);
+    }
+}
