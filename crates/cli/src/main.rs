@@ -28,7 +28,22 @@ use crate::output::{CliError, EXIT_OK, EXIT_USAGE};
 const LOG_ENV: &str = "LOGINFLOW_LOG";
 
 fn main() -> ExitCode {
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+    if let Ok(mut filter) = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+        // The HTTP stack's own TRACE/DEBUG output dumps request heads and response bodies
+        // (bearer tokens, token responses): whatever the user asks for, those crates stay at
+        // `info`, which holds no wire data. Our own spans carry no secret at any level.
+        for directive in [
+            "ureq_proto=info",
+            "ureq=info",
+            "hyper=info",
+            "hyper_util=info",
+            "rustls=info",
+            "h2=info",
+        ] {
+            if let Ok(d) = directive.parse() {
+                filter = filter.add_directive(d);
+            }
+        }
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_env_filter(filter)
