@@ -1,0 +1,459 @@
+//! `bench`: the load driver and measurements of docs/performance.md.
+//!
+//! - `bench quick`: everything small, under a minute (CI).
+//! - `bench item4 [--api ciam] [--ns 100,1000,10000]`: concurrent logins, engine vs floor.
+//! - `bench item6 [--secs 5]`: sandbox requests/s vs a bare axum handler; argon2 logins/s.
+//! - `bench allocs`: heap allocations per core flow vs the serde floor.
+//!
+//! The servers run as child processes of this binary (`serve-sandbox`, `serve-bare`) pinned to
+//! core 0 with `taskset`; the clients (`load`, `rps`, `logins`) run pinned to core 1.
+
+mod allocs;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use loginflow_bench::load::{self, Api, Client, LoadResult, LoadSpec};
+use loginflow_bench::procstat;
+use loginflow_bench::setup::{self, Argon2, ChildServer, Scratch};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+#[derive(Debug, Parser)]
+#[command(name = "bench", about = "loginflow measurements (docs/performance.md)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Everything small: item 4 at N=100, item 6 for 1 s each, allocations. Under a minute.
+    Quick,
+    /// Item 4: N concurrent logins, engine (AsyncDriver) vs floor (hyper-util pool).
+    Item4 {
+        /// Which login.
+        #[arg(long, value_enum, default_value = "ciam")]
+        api: Api,
+        /// Concurrency levels.
+        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+        ns: Vec<usize>,
+        /// Logins per measurement at least (rounds of N).
+        #[arg(long, default_value_t = 4000)]
+        flows: usize,
+        /// Alternating engine/floor repetitions per N.
+        #[arg(long, default_value_t = 1)]
+        reps: usize,
+    },
+    /// Item 6: sandbox GET /api/v1/jwks.json vs a bare axum handler; OWASP argon2 logins/s.
+    Item6 {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+        /// Client connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// Heap allocations per core flow (canned responses) against the serde floor.
+    Allocs,
+    /// (child) One load run against a running server; prints one JSON line.
+    Load {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        jwk_file: PathBuf,
+        #[arg(long, value_enum)]
+        api: Api,
+        #[arg(long, value_enum)]
+        client: Client,
+        #[arg(long)]
+        n: usize,
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+    },
+    /// (child) GET requests/s against a running server; prints `ok failed`.
+    Rps {
+        #[arg(long)]
+        addr: String,
+        #[arg(long, default_value = "/api/v1/jwks.json")]
+        path: String,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long)]
+        secs: f64,
+    },
+    /// (child) Realm logins/s against a running server; prints `ok failed`.
+    Logins {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        concurrency: usize,
+        #[arg(long)]
+        secs: f64,
+    },
+    /// (child) The sandbox, as `login-sandbox` runs it.
+    ServeSandbox {
+        #[command(flatten)]
+        args: login_sandbox::cli::SandboxArgs,
+    },
+    /// (child) The bare axum floor server.
+    ServeBare {
+        #[arg(long)]
+        jwk_file: PathBuf,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    // Default worker count: one per core this process may run on (1 under `taskset -c N`).
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cmd: Cmd) -> Result<(), String> {
+    match cmd {
+        Cmd::Quick => {
+            let t = std::time::Instant::now();
+            allocs::report()?;
+            for api in [Api::Realm, Api::Ciam] {
+                item4(api, &[100], 300, 1)?;
+            }
+            item6(1.0, 16, true)?;
+            println!("quick run took {:.1} s", t.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Cmd::Item4 {
+            api,
+            ns,
+            flows,
+            reps,
+        } => item4(api, &ns, flows, reps),
+        Cmd::Item6 { secs, connections } => item6(secs, connections, false),
+        Cmd::Allocs => allocs::report(),
+        Cmd::Load {
+            base,
+            jwk_file,
+            api,
+            client,
+            n,
+            rounds,
+        } => {
+            let jwk = std::fs::read_to_string(&jwk_file).map_err(|e| e.to_string())?;
+            let spec = LoadSpec {
+                base,
+                jwk,
+                api,
+                client,
+                n,
+                rounds,
+            };
+            let result = runtime()?.block_on(load::run(&spec))?;
+            println!(
+                "{}",
+                serde_json::to_string(&result).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        Cmd::Rps {
+            addr,
+            path,
+            connections,
+            secs,
+        } => {
+            let (ok, failed) = runtime()?.block_on(loginflow_bench::rps::get_rps(
+                &addr,
+                &path,
+                connections,
+                secs,
+            ))?;
+            println!("{ok} {failed}");
+            Ok(())
+        }
+        Cmd::Logins {
+            base,
+            concurrency,
+            secs,
+        } => {
+            let (ok, failed) =
+                runtime()?.block_on(loginflow_bench::rps::login_rate(&base, concurrency, secs))?;
+            println!("{ok} {failed}");
+            Ok(())
+        }
+        Cmd::ServeSandbox { args } => runtime()?
+            .block_on(login_sandbox::cli::run(args))
+            .map_err(|e| e.to_string()),
+        Cmd::ServeBare { jwk_file } => {
+            let jwk = std::fs::read_to_string(&jwk_file).map_err(|e| e.to_string())?;
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            runtime()?
+                .block_on(setup::serve_bare(addr, jwk))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn exe() -> Result<PathBuf, String> {
+    std::env::current_exe().map_err(|e| e.to_string())
+}
+
+/// Runs this binary with `args` pinned to `cpu` and returns its stdout.
+fn child(cpu: usize, args: &[String]) -> Result<String, String> {
+    let out = Command::new("taskset")
+        .arg("-c")
+        .arg(cpu.to_string())
+        .arg(exe()?)
+        .args(args)
+        .output()
+        .map_err(|e| format!("running taskset: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn strs(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The sandbox as a child on core 0, its config and key in `scratch`.
+fn sandbox(scratch: &Scratch, argon2: Argon2) -> Result<(ChildServer, PathBuf), String> {
+    let name = format!("sandbox-{argon2:?}.json");
+    let config = scratch.write_config(&name, &setup::sandbox_config(argon2))?;
+    let jwk = scratch.path(&format!("jwk-{argon2:?}.json"));
+    let args = vec![
+        "serve-sandbox".to_owned(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--jwk-out".into(),
+        jwk.display().to_string(),
+    ];
+    let server = ChildServer::spawn(&exe()?, &args, Some(0))?;
+    Ok((server, jwk))
+}
+
+fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String> {
+    let scratch = Scratch::new().map_err(|e| e.to_string())?;
+    let (server, jwk) = sandbox(&scratch, Argon2::Cheap)?;
+    println!(
+        "item 4 ({api:?}), server on core 0, client on core 1, load {:.2}",
+        procstat::load_average()
+    );
+    println!(
+        "| N | client | logins/s | p50 ms | p99 ms | KiB/flow | threads | conns opened/flow | peak open/flow | client CPU µs/login | server CPU µs/login | failures |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for &n in ns {
+        let rounds = flows.div_ceil(n).max(1);
+        let mut pair: Vec<(Client, Vec<LoadResult>)> = vec![
+            (Client::Floor, Vec::new()),
+            (Client::Engine, Vec::new()),
+            (Client::EngineKeep, Vec::new()),
+        ];
+        // With one round there is nothing to keep between flows.
+        let clients = if rounds > 1 { 3 } else { 2 };
+        for rep in 0..reps {
+            // Alternate the order so drift does not favour one.
+            let mut order: Vec<usize> = (0..clients).collect();
+            if rep % 2 == 1 {
+                order.reverse();
+            }
+            for i in order {
+                let client = pair[i].0;
+                let server_cpu = procstat::cpu_time(&server.pid().to_string());
+                let out = child(
+                    1,
+                    &strs(&[
+                        "load",
+                        "--base",
+                        &server.base,
+                        "--jwk-file",
+                        &jwk.display().to_string(),
+                        "--api",
+                        api_name(api),
+                        "--client",
+                        match client {
+                            Client::Engine => "engine",
+                            Client::Floor => "floor",
+                            Client::EngineKeep => "engine-keep",
+                        },
+                        "--n",
+                        &n.to_string(),
+                        "--rounds",
+                        &rounds.to_string(),
+                    ]),
+                )?;
+                let server_cpu =
+                    procstat::cpu_time(&server.pid().to_string()).saturating_sub(server_cpu);
+                let result: LoadResult =
+                    serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+                // The warm-up login is included in the server's CPU; it is one in thousands.
+                let server_us =
+                    server_cpu.as_secs_f64() * 1e6 / (result.n * result.rounds + 1) as f64;
+                println!(
+                    "| {n} | {:?} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.0} | {:.0} | {}{} |",
+                    client,
+                    result.logins_per_s,
+                    result.p50_ms,
+                    result.p99_ms,
+                    result.kib_per_flow,
+                    result.threads,
+                    result.conns_per_flow,
+                    result.peak_open_per_flow,
+                    result.client_cpu_us,
+                    server_us,
+                    result.failures,
+                    result
+                        .first_failure
+                        .as_deref()
+                        .map(|f| format!(" ({f})"))
+                        .unwrap_or_default()
+                );
+                pair[i].1.push(result);
+                // Let TIME_WAIT sockets and the server settle between runs.
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+        let mean =
+            |v: &[LoadResult]| v.iter().map(|r| r.logins_per_s).sum::<f64>() / v.len() as f64;
+        let keep = if pair[2].1.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", engine-keep/floor {:.3}x",
+                mean(&pair[2].1) / mean(&pair[0].1)
+            )
+        };
+        println!(
+            "N={n}: engine/floor throughput {:.3}x{keep} (load {:.2})",
+            mean(&pair[1].1) / mean(&pair[0].1),
+            procstat::load_average()
+        );
+    }
+    Ok(())
+}
+
+fn api_name(api: Api) -> &'static str {
+    match api {
+        Api::Realm => "realm",
+        Api::Ciam => "ciam",
+    }
+}
+
+fn rate(out: &str, secs: f64) -> Result<(f64, u64), String> {
+    let mut it = out.split_whitespace();
+    let ok: u64 = it
+        .next()
+        .and_then(|v| v.parse().ok())
+        .ok_or(out.to_owned())?;
+    let failed: u64 = it
+        .next()
+        .and_then(|v| v.parse().ok())
+        .ok_or(out.to_owned())?;
+    Ok((ok as f64 / secs, failed))
+}
+
+fn item6(secs: f64, connections: usize, quick: bool) -> Result<(), String> {
+    let scratch = Scratch::new().map_err(|e| e.to_string())?;
+    println!(
+        "item 6, servers on core 0, client on core 1, load {:.2}",
+        procstat::load_average()
+    );
+    let (sandbox_server, jwk) = sandbox(&scratch, Argon2::Cheap)?;
+    let bare = ChildServer::spawn(
+        &exe()?,
+        &strs(&["serve-bare", "--jwk-file", &jwk.display().to_string()]),
+        Some(0),
+    )?;
+    let addr = |base: &str| base.trim_start_matches("http://").to_owned();
+    let secs_s = secs.to_string();
+    let conns = connections.to_string();
+    let mut results = Vec::new();
+    let mut cpu_per_request = [0.0f64; 4];
+    for (i, (name, base, pid)) in [
+        ("bare axum", &bare.base, bare.pid()),
+        ("sandbox", &sandbox_server.base, sandbox_server.pid()),
+        ("bare axum", &bare.base, bare.pid()),
+        ("sandbox", &sandbox_server.base, sandbox_server.pid()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let cpu0 = procstat::cpu_time(&pid.to_string());
+        let out = child(
+            1,
+            &strs(&[
+                "rps",
+                "--addr",
+                &addr(base),
+                "--connections",
+                &conns,
+                "--secs",
+                &secs_s,
+            ]),
+        )?;
+        let cpu = procstat::cpu_time(&pid.to_string()).saturating_sub(cpu0);
+        let (rps, failed) = rate(&out, secs)?;
+        cpu_per_request[i] = cpu.as_secs_f64() * 1e6 / (rps * secs).max(1.0);
+        println!(
+            "GET /api/v1/jwks.json, {name}: {rps:.0} requests/s ({failed} failed), server CPU {:.1} µs/request, server core busy {:.0}%",
+            cpu_per_request[i],
+            cpu.as_secs_f64() * 100.0 / secs
+        );
+        results.push(rps);
+    }
+    println!(
+        "sandbox/bare: {:.3}x requests/s, {:.3}x server CPU per request (load {:.2})",
+        (results[1] + results[3]) / (results[0] + results[2]),
+        (cpu_per_request[1] + cpu_per_request[3]) / (cpu_per_request[0] + cpu_per_request[2]),
+        procstat::load_average()
+    );
+    drop(bare);
+    drop(sandbox_server);
+    // argon2id at the OWASP defaults: realm logins (each one verification) with the server on
+    // one core. Two clients in flight keep the hasher busy.
+    let (owasp, _) = sandbox(&scratch, Argon2::Owasp)?;
+    let secs = if quick { secs.max(2.0) } else { secs.max(10.0) };
+    let server_cpu = procstat::cpu_time(&owasp.pid().to_string());
+    let out = child(
+        1,
+        &strs(&[
+            "logins",
+            "--base",
+            &owasp.base,
+            "--concurrency",
+            "4",
+            "--secs",
+            &secs.to_string(),
+        ]),
+    )?;
+    let server_cpu = procstat::cpu_time(&owasp.pid().to_string()).saturating_sub(server_cpu);
+    let (per_s, failed) = rate(&out, secs)?;
+    println!(
+        "password logins (argon2id m=19456 KiB t=2 p=1), server on one core: {per_s:.1}/s ({failed} failed), server CPU {:.1} ms/login; vs 15/s per vCPU: {:.2}x (load {:.2})",
+        server_cpu.as_secs_f64() * 1e3 / (per_s * secs).max(1.0),
+        per_s / 15.0,
+        procstat::load_average()
+    );
+    Ok(())
+}
