@@ -1,7 +1,6 @@
 //! The request description a transition emits: method, path relative to the configured base URL,
 //! headers and an optional JSON body. A transport sends it as is.
 
-use crate::secret::SecretBytes;
 use crate::table::StepId;
 use zeroize::Zeroizing;
 
@@ -127,8 +126,25 @@ pub(crate) fn all_bytes_in(s: &str, lo: u8, hi: u8) -> bool {
 }
 
 /// Most bodies fit (a realm login is about 110 bytes); the sealed login challenge grows once.
-/// Small, because the whole capacity is zeroed byte by byte when the body is dropped.
 const INITIAL_BODY_CAPACITY: usize = 256;
+
+/// A request body, zeroed on drop. Only [`WipingWriter`] fills it and nothing else gets mutable
+/// access, so no byte beyond `len` was ever written: zeroing `len` bytes (not the whole
+/// capacity, as `Zeroizing<Vec>` must for vectors of unknown history) leaves nothing behind.
+#[derive(Clone)]
+struct Body(Vec<u8>);
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(self.0.as_mut_slice());
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
+    }
+}
 
 /// A `Vec` writer that never leaves a copy behind: when the buffer (which may hold a password)
 /// must grow, the old one is zeroed before it is freed, instead of `Vec`'s `realloc`.
@@ -185,7 +201,7 @@ pub struct Request {
     method: Method,
     path: String,
     headers: Vec<Header>,
-    body: Option<SecretBytes>,
+    body: Option<Body>,
 }
 
 impl Request {
@@ -209,11 +225,12 @@ impl Request {
         let mut buf = WipingWriter(Vec::with_capacity(INITIAL_BODY_CAPACITY));
         // Serializing our own plain structs into a Vec cannot fail.
         if serde_json::to_writer(&mut buf, body).is_err() {
-            buf.0.clear();
+            // Zeroes the whole capacity: a partial body may sit beyond the cleared length.
+            zeroize::Zeroize::zeroize(&mut buf.0);
         }
         self.headers
             .push(Header::fixed("Content-Type", "application/json"));
-        self.body = Some(SecretBytes::new(buf.0));
+        self.body = Some(Body(std::mem::take(&mut buf.0)));
         self
     }
 
@@ -239,7 +256,7 @@ impl Request {
 
     /// The JSON body, if any. May contain secrets.
     pub fn body(&self) -> Option<&[u8]> {
-        self.body.as_ref().map(SecretBytes::expose)
+        self.body.as_ref().map(|b| b.0.as_slice())
     }
 
     /// Whether repeating this request after a server fault (5xx) or a lost response is safe:
