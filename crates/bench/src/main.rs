@@ -259,6 +259,7 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String
         "item 4 ({api:?}), server on core 0, client on core 1, load {:.2}",
         procstat::load_average()
     );
+    let mut failures = 0;
     println!(
         "| N | client | logins/s | p50 ms | p99 ms | KiB/flow | threads | conns opened/flow | peak open/flow | client CPU µs/login | server CPU µs/login | failures |"
     );
@@ -329,6 +330,7 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String
                         .map(|f| format!(" ({f})"))
                         .unwrap_or_default()
                 );
+                failures += result.failures;
                 pair[i].1.push(result);
                 // Let TIME_WAIT sockets and the server settle between runs.
                 std::thread::sleep(Duration::from_millis(500));
@@ -349,6 +351,9 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String
             mean(&pair[1].1) / mean(&pair[0].1),
             procstat::load_average()
         );
+    }
+    if failures > 0 {
+        return Err(format!("{failures} logins failed"));
     }
     Ok(())
 }
