@@ -17,7 +17,9 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use libfuzzer_sys::fuzz_target;
 use login_core::seal::{CredentialSealer, JweSealer};
-use login_sandbox::config::{TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_DEVICE_TOKEN, TEST_REDIRECT_URI};
+use login_sandbox::config::{
+    TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_DEVICE_TOKEN, TEST_REDIRECT_URI,
+};
 use login_sandbox::{SandboxConfig, app::App, jwe::ServerKey, store::MemoryStore};
 use tower::ServiceExt as _;
 
@@ -31,9 +33,18 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/internal-api/centaur/auth/realm/cap/request"),
     ("POST", "/internal-api/centaur/auth/realm/cap/token"),
     ("PATCH", "/internal-api/centaur/auth/realm/cap/token"),
-    ("POST", "/internal-api/centaur/realm/admin/cap/user/forgotPassword"),
-    ("POST", "/internal-api/centaur/realm/admin/cap/user/verifyOtp"),
-    ("POST", "/internal-api/centaur/realm/admin/cap/user/resetPassword"),
+    (
+        "POST",
+        "/internal-api/centaur/realm/admin/cap/user/forgotPassword",
+    ),
+    (
+        "POST",
+        "/internal-api/centaur/realm/admin/cap/user/verifyOtp",
+    ),
+    (
+        "POST",
+        "/internal-api/centaur/realm/admin/cap/user/resetPassword",
+    ),
     ("POST", "/internal-api/centaur/auth/realm/other/request"),
     ("POST", "/api/v1/authorize"),
     ("GET", "/api/v1/captcha"),
@@ -43,11 +54,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/revoke-token"),
     ("POST", "/api/v1/refresh-token"),
     ("POST", "/ciamauthsrvc/internetBanking/oauth/authorize"),
-    ("POST", "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge"),
+    (
+        "POST",
+        "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge",
+    ),
     ("POST", "/ciamauthsrvc/auth/mfa/prelogin/verify"),
     ("POST", "/ciamauthsrvc/internetBanking/oauth/accessToken"),
     ("POST", "/ciamauthsrvc/internetBanking/oauth/revoke"),
-    ("POST", "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh"),
+    (
+        "POST",
+        "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh",
+    ),
     ("GET", "/api/v1/jwks.json"),
     ("GET", "/_sandbox/outbox"),
     ("DELETE", "/api/v1/authorize"),
@@ -55,16 +72,44 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 const FIELDS: &[&str] = &[
-    "username", "password", "clientId", "clientSecret", "reqId", "refId", "otp", "scope",
-    "refreshToken", "newPassword", "codeChallenge", "codeChallengeMethod", "state", "authToken",
-    "loginVerifier", "loginChallenge", "additionalAuthentication", "consentOtp", "mfaChallenge",
-    "code", "codeVerifier", "grantType", "redirectUri",
+    "username",
+    "password",
+    "clientId",
+    "clientSecret",
+    "reqId",
+    "refId",
+    "otp",
+    "scope",
+    "refreshToken",
+    "newPassword",
+    "codeChallenge",
+    "codeChallengeMethod",
+    "state",
+    "authToken",
+    "loginVerifier",
+    "loginChallenge",
+    "additionalAuthentication",
+    "consentOtp",
+    "mfaChallenge",
+    "code",
+    "codeVerifier",
+    "grantType",
+    "redirectUri",
 ];
 
 /// Response fields whose values later requests may reuse.
 const ECHOABLE: &[&str] = &[
-    "reqId", "refId", "loginChallenge", "authToken", "captchaId", "mfaChallenge", "code", "token",
-    "accessToken", "refreshToken", "state",
+    "reqId",
+    "refId",
+    "loginChallenge",
+    "authToken",
+    "captchaId",
+    "mfaChallenge",
+    "code",
+    "token",
+    "accessToken",
+    "refreshToken",
+    "state",
 ];
 
 /// A fixed PKCE pair (RFC 7636 Appendix B).
@@ -77,7 +122,12 @@ enum Val {
     Marker,
     Known(u8),
     Echo(u8),
-    Envelope { user: u8, echo: u8, captcha: bool, iat_skew: i16 },
+    Envelope {
+        user: u8,
+        echo: u8,
+        captcha: bool,
+        iat_skew: i16,
+    },
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -115,19 +165,35 @@ struct Server {
 
 fn build(runtime: &tokio::runtime::Runtime) -> (Router, JweSealer) {
     let key = ServerKey::generate();
-    let sealer = JweSealer::from_jwk(key.public_jwk()).expect("the sandbox's own public JWK parses");
+    let sealer =
+        JweSealer::from_jwk(key.public_jwk()).expect("the sandbox's own public JWK parses");
     let app = runtime
-        .block_on(App::new(SandboxConfig::for_tests(), std::sync::Arc::new(MemoryStore::default()), key))
+        .block_on(App::new(
+            SandboxConfig::for_tests(),
+            std::sync::Arc::new(MemoryStore::default()),
+            key,
+        ))
         .expect("the test configuration builds");
-    (login_sandbox::openapi::router(std::sync::Arc::new(app)), sealer)
+    (
+        login_sandbox::openapi::router(std::sync::Arc::new(app)),
+        sealer,
+    )
 }
 
 fn server() -> &'static Mutex<Server> {
     static SERVER: OnceLock<Mutex<Server>> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let (router, sealer) = build(&runtime);
-        Mutex::new(Server { runtime, router, sealer, runs: 0 })
+        Mutex::new(Server {
+            runtime,
+            router,
+            sealer,
+            runs: 0,
+        })
     })
 }
 
@@ -150,11 +216,19 @@ fn known(n: u8) -> serde_json::Value {
         14 => "plain",
         _ => "stateSTATEstateSTATE0123",
     };
-    if n >= 240 { serde_json::json!([v]) } else { serde_json::Value::String(v.to_owned()) }
+    if n >= 240 {
+        serde_json::json!([v])
+    } else {
+        serde_json::Value::String(v.to_owned())
+    }
 }
 
 fn echo(seen: &[String], n: u8) -> String {
-    if seen.is_empty() { String::new() } else { seen[usize::from(n) % seen.len()].clone() }
+    if seen.is_empty() {
+        String::new()
+    } else {
+        seen[usize::from(n) % seen.len()].clone()
+    }
 }
 
 fn value(v: &Val, seen: &[String], sealer: &JweSealer, depth: u8) -> serde_json::Value {
@@ -164,7 +238,12 @@ fn value(v: &Val, seen: &[String], sealer: &JweSealer, depth: u8) -> serde_json:
         Val::Marker => J::String(MARKER.to_owned()),
         Val::Known(n) => known(*n),
         Val::Echo(n) => J::String(echo(seen, *n)),
-        Val::Envelope { user, echo: e, captcha, iat_skew } => {
+        Val::Envelope {
+            user,
+            echo: e,
+            captcha,
+            iat_skew,
+        } => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
@@ -190,19 +269,35 @@ fn value(v: &Val, seen: &[String], sealer: &JweSealer, depth: u8) -> serde_json:
             }
         }
         Val::Int(i) => J::from(*i),
-        Val::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Val::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Val::Bool(b) => J::Bool(*b),
         Val::Null => J::Null,
-        Val::List(items) if depth < 4 => J::Array(items.iter().take(8).map(|i| value(i, seen, sealer, depth + 1)).collect()),
+        Val::List(items) if depth < 4 => J::Array(
+            items
+                .iter()
+                .take(8)
+                .map(|i| value(i, seen, sealer, depth + 1))
+                .collect(),
+        ),
         Val::Object(fields) if depth < 4 => object(fields, seen, sealer, depth + 1),
         Val::List(_) | Val::Object(_) => J::Null,
     }
 }
 
-fn object(fields: &[(u8, Val)], seen: &[String], sealer: &JweSealer, depth: u8) -> serde_json::Value {
+fn object(
+    fields: &[(u8, Val)],
+    seen: &[String],
+    sealer: &JweSealer,
+    depth: u8,
+) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for (name, v) in fields.iter().take(16) {
-        let key = FIELDS.get(usize::from(*name)).copied().unwrap_or("extraField");
+        let key = FIELDS
+            .get(usize::from(*name))
+            .copied()
+            .unwrap_or("extraField");
         map.insert(key.to_owned(), value(v, seen, sealer, depth));
     }
     serde_json::Value::Object(map)
@@ -227,10 +322,16 @@ fuzz_target!(|calls: Vec<Call>| {
         let (method, path) = ROUTES[usize::from(call.route) % ROUTES.len()];
         let body: Vec<u8> = match &call.body {
             BodyIn::Raw(bytes) => bytes.clone(),
-            BodyIn::Fields(fields) => object(fields, &seen, &server.sealer, 0).to_string().into_bytes(),
-            BodyIn::Huge(fill) => vec![b'a'.wrapping_add(*fill % 26); 64 * 1024 + 1 + usize::from(*fill)],
+            BodyIn::Fields(fields) => object(fields, &seen, &server.sealer, 0)
+                .to_string()
+                .into_bytes(),
+            BodyIn::Huge(fill) => {
+                vec![b'a'.wrapping_add(*fill % 26); 64 * 1024 + 1 + usize::from(*fill)]
+            }
         };
-        let mut builder = Request::builder().method(Method::from_bytes(method.as_bytes()).expect("fixed method")).uri(path);
+        let mut builder = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("fixed method"))
+            .uri(path);
         if call.content_type {
             builder = builder.header("content-type", "application/json");
         }
@@ -251,21 +352,36 @@ fuzz_target!(|calls: Vec<Call>| {
             }
         }
         if let Some((lat, lon)) = &call.location {
-            builder = builder.header("loclatitude", lat.as_str()).header("loclongitude", lon.as_str());
+            builder = builder
+                .header("loclatitude", lat.as_str())
+                .header("loclongitude", lon.as_str());
         }
         let marker_sent = sent_marker(call, &body);
         // Header values the http crate refuses never reach a server: skip them.
-        let Ok(request) = builder.body(Body::from(body)) else { continue };
+        let Ok(request) = builder.body(Body::from(body)) else {
+            continue;
+        };
         let router = server.router.clone();
         let (status, bytes) = server.runtime.block_on(async move {
-            let response = router.oneshot(request).await.expect("axum routers are infallible");
+            let response = router
+                .oneshot(request)
+                .await
+                .expect("axum routers are infallible");
             let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.expect("the sandbox's answer is small");
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+                .await
+                .expect("the sandbox's answer is small");
             (status, bytes)
         });
-        assert!(!status.is_server_error(), "{method} {path}: {status} {}", String::from_utf8_lossy(&bytes));
+        assert!(
+            !status.is_server_error(),
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
         if status.is_success() {
-            if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            if let Ok(serde_json::Value::Object(map)) =
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+            {
                 for name in ECHOABLE {
                     if let Some(serde_json::Value::String(s)) = map.get(*name) {
                         seen.push(s.clone());
@@ -273,12 +389,21 @@ fuzz_target!(|calls: Vec<Call>| {
                 }
             }
         } else {
-            let parsed: serde_json::Value = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("{method} {path}: {status} body is not JSON ({e}): {bytes:?}"));
-            assert!(parsed.get("error").is_some_and(serde_json::Value::is_string), "{method} {path}: {status} without an error code: {parsed}");
+            let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!("{method} {path}: {status} body is not JSON ({e}): {bytes:?}")
+            });
+            assert!(
+                parsed
+                    .get("error")
+                    .is_some_and(serde_json::Value::is_string),
+                "{method} {path}: {status} without an error code: {parsed}"
+            );
             if marker_sent {
                 let text = String::from_utf8_lossy(&bytes);
-                assert!(!text.contains(MARKER), "{method} {path}: {status} echoes a sent value: {text}");
+                assert!(
+                    !text.contains(MARKER),
+                    "{method} {path}: {status} echoes a sent value: {text}"
+                );
             }
         }
     }

@@ -43,7 +43,13 @@ mod session;
 enum Input<'a> {
     Raw(&'a [u8]),
     /// One of the valid files, with `bytes` written over it from `at`, or inserted there.
-    Spliced { base: u8, at: u16, insert: bool, cut: u16, bytes: &'a [u8] },
+    Spliced {
+        base: u8,
+        at: u16,
+        insert: bool,
+        cut: u16,
+        bytes: &'a [u8],
+    },
 }
 
 fn config(api: &str) -> session::SessionConfig {
@@ -71,20 +77,29 @@ fn bases() -> &'static [Vec<u8>] {
         for (api, pick) in [("cap", 1u8), ("ciam", 2u8)] {
             let mut world = common::World::new(7);
             let mut flow: Flow = if pick == 1 {
-                login_core::realm::Start::new("alice", login_core::secret::Password::new("pw")).into()
+                login_core::realm::Start::new("alice", login_core::secret::Password::new("pw"))
+                    .into()
             } else {
-                login_core::ciam::Start::new(&mut world.rng).expect("entropy").into()
+                login_core::ciam::Start::new(&mut world.rng)
+                    .expect("entropy")
+                    .into()
             };
             for i in 0..6u8 {
                 let tokened = matches!(
                     flow,
-                    Flow::Realm(login_core::realm::State::Tokened(_)) | Flow::Ciam(login_core::ciam::State::Tokened(_))
+                    Flow::Realm(login_core::realm::State::Tokened(_))
+                        | Flow::Ciam(login_core::ciam::State::Tokened(_))
                 );
                 if tokened {
                     out.push(session::encode(&config(api), &flow).to_vec());
                 }
                 let choice = if tokened { 0 } else { 1 };
-                let op = common::Op { choice, reply: common::Reply::Success(i * 2), suspend: false, advance_secs: 0 };
+                let op = common::Op {
+                    choice,
+                    reply: common::Reply::Success(i * 2),
+                    suspend: false,
+                    advance_secs: 0,
+                };
                 flow = common::step(&mut world, flow, &op);
             }
             out.push(session::encode(&config(api), &flow).to_vec());
@@ -96,7 +111,13 @@ fn bases() -> &'static [Vec<u8>] {
 fuzz_target!(|input: Input<'_>| {
     let bytes: Vec<u8> = match input {
         Input::Raw(b) => b.to_vec(),
-        Input::Spliced { base, at, insert, cut, bytes } => {
+        Input::Spliced {
+            base,
+            at,
+            insert,
+            cut,
+            bytes,
+        } => {
             let bases = bases();
             let mut file = bases[usize::from(base) % bases.len()].clone();
             let at = usize::from(at) % (file.len() + 1);
