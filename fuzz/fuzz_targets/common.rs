@@ -10,7 +10,9 @@ use login_core::entropy::DeterministicEntropy;
 use login_core::realm::{self, RealmConfig};
 use login_core::seal::JweSealer;
 use login_core::secret::{CaptchaAnswer, ClientSecret, DeviceToken, Otp, Password};
-use login_core::{Failed, Flow, Pending, Response, Step, TransportError, TransportErrorKind, forgot};
+use login_core::{
+    Failed, Flow, Pending, Response, Step, TransportError, TransportErrorKind, forgot,
+};
 
 /// Every secret handed in contains this; no `Debug` may show it.
 pub const SECRET: &str = "FUZZSECRET";
@@ -32,10 +34,18 @@ impl World {
             key.public_key().to_jwk_string()
         });
         Self {
-            realm: RealmConfig::new("cap", "cap-mobile", ClientSecret::new(format!("{SECRET}-cs"))),
-            ciam: CiamConfig::new("ib", "https://app.example/cb", DeviceToken::new(format!("{SECRET}-dev")))
-                .location("13.7", "100.5")
-                .event_id("ev-1"),
+            realm: RealmConfig::new(
+                "cap",
+                "cap-mobile",
+                ClientSecret::new(format!("{SECRET}-cs")),
+            ),
+            ciam: CiamConfig::new(
+                "ib",
+                "https://app.example/cb",
+                DeviceToken::new(format!("{SECRET}-dev")),
+            )
+            .location("13.7", "100.5")
+            .event_id("ev-1"),
             sealer: JweSealer::from_jwk(jwk).expect("fixed key"),
             rng: DeterministicEntropy::new(seed),
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
@@ -65,26 +75,49 @@ pub struct Op {
 }
 
 const CODES: [&str; 10] = [
-    "invalid_credentials", "invalid_otp", "invalid_captcha", "captcha_required", "invalid_token",
-    "expired", "not_found", "locked", "invalid_request", "x",
+    "invalid_credentials",
+    "invalid_otp",
+    "invalid_captcha",
+    "captcha_required",
+    "invalid_token",
+    "expired",
+    "not_found",
+    "locked",
+    "invalid_request",
+    "x",
 ];
 
 fn tokens(n: u8) -> String {
-    format!(r#"{{"accessToken":"{SECRET}-at{n}","refreshToken":"{SECRET}-rt{n}","expires":300.5,"refreshExpires":1800,"scope":"openid","tokenType":"Bearer","extra":[1,2]}}"#)
+    format!(
+        r#"{{"accessToken":"{SECRET}-at{n}","refreshToken":"{SECRET}-rt{n}","expires":300.5,"refreshExpires":1800,"scope":"openid","tokenType":"Bearer","extra":[1,2]}}"#
+    )
 }
 
-fn answer<S: Step>(pending: Pending<S>, reply: &Reply, success: impl FnOnce(u8) -> (u16, String), now: SystemTime) -> Result<S::Next, Failed<S::State>> {
+fn answer<S: Step>(
+    pending: Pending<S>,
+    reply: &Reply,
+    success: impl FnOnce(u8) -> (u16, String),
+    now: SystemTime,
+) -> Result<S::Next, Failed<S::State>> {
     let response = match reply {
         Reply::Success(b) => {
             let (status, body) = success(*b);
             Response::new(status, body.into_bytes())
         }
-        Reply::Raw { status, body } => Response::new(*status, body.clone()).with_header("Retry-After", "1"),
+        Reply::Raw { status, body } => {
+            Response::new(*status, body.clone()).with_header("Retry-After", "1")
+        }
         Reply::Refusal { status, code } => Response::new(
             400 + (*status % 200),
-            format!(r#"{{"error":"{}","message":"m"}}"#, CODES[*code as usize % CODES.len()]).into_bytes(),
+            format!(
+                r#"{{"error":"{}","message":"m"}}"#,
+                CODES[*code as usize % CODES.len()]
+            )
+            .into_bytes(),
         ),
-        Reply::Transport => return Err(pending.fail(TransportError::new(TransportErrorKind::Reset, "reset"))),
+        Reply::Transport => {
+            return Err(pending.fail(TransportError::new(TransportErrorKind::Reset, "reset")));
+        }
     };
     pending.receive(&response, now)
 }
@@ -110,7 +143,9 @@ fn forgot_start() -> Flow {
 }
 
 fn ciam_start(w: &mut World) -> Flow {
-    ciam::Start::new(&mut w.rng).expect("deterministic entropy").into()
+    ciam::Start::new(&mut w.rng)
+        .expect("deterministic entropy")
+        .into()
 }
 
 /// Takes one transition of `flow` and answers it with `op.reply`.
@@ -121,11 +156,23 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
         Flow::Realm(realm::State::Start(s)) => {
             let (req, p) = s.request_login(&w.realm);
             check_debug(&req);
-            match answer(p, &op.reply, |b| (201, if b % 2 == 0 {
-                format!(r#"{{"reqId":"{SECRET}-r","exp":300,"mfa":"none"}}"#)
-            } else {
-                format!(r#"{{"reqId":"{SECRET}-r","exp":"300","mfa":"otp","refId":"K1"}}"#)
-            }), now) {
+            match answer(
+                p,
+                &op.reply,
+                |b| {
+                    (
+                        201,
+                        if b % 2 == 0 {
+                            format!(r#"{{"reqId":"{SECRET}-r","exp":300,"mfa":"none"}}"#)
+                        } else {
+                            format!(
+                                r#"{{"reqId":"{SECRET}-r","exp":"300","mfa":"otp","refId":"K1"}}"#
+                            )
+                        },
+                    )
+                },
+                now,
+            ) {
                 Ok(realm::LoginStarted::Challenged(c)) => c.into(),
                 Ok(realm::LoginStarted::MfaPending(m)) => m.into(),
                 Ok(_) => realm_start(),
@@ -163,7 +210,12 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
         Flow::ForgotPassword(forgot::State::Start(s)) => {
             let (req, p) = s.request_reset(&w.realm);
             check_debug(&req);
-            match answer(p, &op.reply, |_| (201, format!(r#"{{"reqId":"{SECRET}-q","refId":"R1"}}"#)), now) {
+            match answer(
+                p,
+                &op.reply,
+                |_| (201, format!(r#"{{"reqId":"{SECRET}-q","refId":"R1"}}"#)),
+                now,
+            ) {
                 Ok(n) => n.into(),
                 Err(f) => or_restart(f, forgot_start()),
             }
@@ -171,7 +223,17 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
         Flow::ForgotPassword(forgot::State::OtpSent(s)) => {
             let (req, p) = s.verify(&w.realm, otp());
             check_debug(&req);
-            match answer(p, &op.reply, |_| (201, format!(r#"{{"reqId":"{SECRET}-ticket","refId":"R1"}}"#)), now) {
+            match answer(
+                p,
+                &op.reply,
+                |_| {
+                    (
+                        201,
+                        format!(r#"{{"reqId":"{SECRET}-ticket","refId":"R1"}}"#),
+                    )
+                },
+                now,
+            ) {
                 Ok(n) => n.into(),
                 Err(f) => or_restart(f, forgot_start()),
             }
@@ -179,7 +241,21 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
         Flow::ForgotPassword(forgot::State::Verified(s)) => {
             let (req, p) = s.reset(&w.realm, Password::new(format!("{SECRET}-new")));
             check_debug(&req);
-            match answer(p, &op.reply, |b| (200, if b % 2 == 0 { r#"{"success":true}"#.into() } else { String::new() }), now) {
+            match answer(
+                p,
+                &op.reply,
+                |b| {
+                    (
+                        200,
+                        if b % 2 == 0 {
+                            r#"{"success":true}"#.into()
+                        } else {
+                            String::new()
+                        },
+                    )
+                },
+                now,
+            ) {
                 Ok(n) => n.into(),
                 Err(f) => or_restart(f, forgot_start()),
             }
@@ -189,11 +265,25 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
             let (req, p) = s.authorize(&w.ciam);
             check_debug(&req);
             let fresh = ciam_start(w);
-            match answer(p, &op.reply, |b| (200, if b % 2 == 0 {
-                format!(r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at"}}"#)
-            } else {
-                format!(r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at","state":"{state}"}}"#)
-            }), now) {
+            match answer(
+                p,
+                &op.reply,
+                |b| {
+                    (
+                        200,
+                        if b % 2 == 0 {
+                            format!(
+                                r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at"}}"#
+                            )
+                        } else {
+                            format!(
+                                r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at","state":"{state}"}}"#
+                            )
+                        },
+                    )
+                },
+                now,
+            ) {
                 Ok(n) => n.into(),
                 Err(f) => or_restart(f, fresh),
             }
@@ -203,7 +293,12 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
             if op.choice % 3 == 0 {
                 let (req, p) = s.fetch_captcha(&w.ciam);
                 check_debug(&req);
-                match answer(p, &op.reply, |_| (200, r#"{"captchaId":"c1","image":"iVBORw0KGgo="}"#.into()), now) {
+                match answer(
+                    p,
+                    &op.reply,
+                    |_| (200, r#"{"captchaId":"c1","image":"iVBORw0KGgo="}"#.into()),
+                    now,
+                ) {
                     Ok(n) => n.into(),
                     Err(f) => or_restart(f, fresh),
                 }
@@ -215,11 +310,25 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
                 match s.submit_credentials(&w.ciam, &w.sealer, &creds, &mut w.rng, now) {
                     Ok((req, p)) => {
                         check_debug(&req);
-                        match answer(p, &op.reply, |b| (200, if b % 2 == 0 {
-                            format!(r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#)
-                        } else {
-                            format!(r#"{{"mfaChallenge":"{SECRET}-mfa","channel":"sms","refId":"R2"}}"#)
-                        }), now) {
+                        match answer(
+                            p,
+                            &op.reply,
+                            |b| {
+                                (
+                                    200,
+                                    if b % 2 == 0 {
+                                        format!(
+                                            r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#
+                                        )
+                                    } else {
+                                        format!(
+                                            r#"{{"mfaChallenge":"{SECRET}-mfa","channel":"sms","refId":"R2"}}"#
+                                        )
+                                    },
+                                )
+                            },
+                            now,
+                        ) {
                             Ok(ciam::LoginOutcome::Challenged(c)) => c.into(),
                             Ok(ciam::LoginOutcome::MfaPending(m)) => m.into(),
                             Ok(_) => fresh,
@@ -234,7 +343,17 @@ pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
             let (req, p) = s.verify(&w.ciam, otp());
             check_debug(&req);
             let fresh = ciam_start(w);
-            match answer(p, &op.reply, |_| (200, format!(r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#)), now) {
+            match answer(
+                p,
+                &op.reply,
+                |_| {
+                    (
+                        200,
+                        format!(r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#),
+                    )
+                },
+                now,
+            ) {
                 Ok(n) => n.into(),
                 Err(f) => or_restart(f, fresh),
             }
