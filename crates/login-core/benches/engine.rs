@@ -357,6 +357,35 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(Flow::from_snapshot(snap.expose()).expect("resume")))
     });
     g.finish();
+
+    // The same at internet-banking MfaPending (the larger state: verifier, state, challenge).
+    let mut rng = DeterministicEntropy::new(9);
+    let (_r, p) = ciam::Start::new(&mut rng)
+        .expect("entropy")
+        .authorize(&ciam_cfg);
+    let a = p.receive(&replies.authorize, now).expect("authorize");
+    let creds = ciam::Credentials::new("alice", Password::new("alice-password"));
+    let Ok((_r, p)) = a.submit_credentials(&ciam_cfg, &NoSeal, &creds, &mut rng, now) else {
+        panic!("seal")
+    };
+    let mfa = Response::new(
+        200,
+        &br#"{"mfaChallenge":"m-5f1e-2d3c-4b5a","channel":"sms","refId":"K2P9"}"#[..],
+    );
+    let Ok(ciam::LoginOutcome::MfaPending(m)) = p.receive(&mfa, now) else {
+        panic!("mfa")
+    };
+    let flow = Flow::from(m);
+    let snap = flow.to_snapshot();
+    eprintln!("internet-banking MfaPending snapshot: {} bytes", snap.len());
+    let mut g = c.benchmark_group("snapshot");
+    g.bench_function("suspend_ciam_mfa", |b| {
+        b.iter(|| black_box(flow.to_snapshot()))
+    });
+    g.bench_function("resume_ciam_mfa", |b| {
+        b.iter(|| black_box(Flow::from_snapshot(snap.expose()).expect("resume")))
+    });
+    g.finish();
     let _ = Otp::new("x");
 }
 

@@ -199,17 +199,19 @@ impl std::io::Write for WipingWriter {
 pub struct Request {
     step: StepId,
     method: Method,
-    path: String,
+    path: std::sync::Arc<str>,
     headers: Vec<Header>,
     body: Option<Body>,
 }
 
 impl Request {
-    pub(crate) fn new(step: StepId, method: Method, path: String) -> Self {
+    /// `path` is shared with the configuration that built it (a reference count, not a copy
+    /// per request).
+    pub(crate) fn new(step: StepId, method: Method, path: impl Into<std::sync::Arc<str>>) -> Self {
         Self {
             step,
             method,
-            path,
+            path: path.into(),
             headers: Vec::new(),
             body: None,
         }

@@ -65,6 +65,7 @@ use crate::pending::SuccessStatus;
 use crate::request::{Header, Method, Request};
 use crate::secret::{DeviceToken, FlowSecret};
 use crate::table::StepId;
+use std::sync::Arc;
 
 /// The paths of the seven calls. Two sets come ready (the seed gives both); each path can be
 /// overridden on its own.
@@ -77,7 +78,8 @@ use crate::table::StepId;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routes {
-    paths: [String; 7],
+    // Shared with every request built from them (a reference count, not a copy per request).
+    paths: [Arc<str>; 7],
 }
 
 fn route_index(step: StepId) -> Option<usize> {
@@ -106,7 +108,7 @@ impl Routes {
                 "/api/v1/revoke-token",
                 "/api/v1/refresh-token",
             ]
-            .map(String::from),
+            .map(Arc::from),
         }
     }
 
@@ -123,7 +125,7 @@ impl Routes {
                 "/ciamauthsrvc/internetBanking/oauth/revoke",
                 "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh",
             ]
-            .map(String::from),
+            .map(Arc::from),
         }
     }
 
@@ -134,16 +136,14 @@ impl Routes {
             if !p.starts_with('/') {
                 p.insert(0, '/');
             }
-            self.paths[i] = p;
+            self.paths[i] = Arc::from(p);
         }
         self
     }
 
     /// The path of a step (`""` for a step of another API).
     pub fn path(&self, step: StepId) -> &str {
-        route_index(step)
-            .map(|i| self.paths[i].as_str())
-            .unwrap_or("")
+        route_index(step).map(|i| &*self.paths[i]).unwrap_or("")
     }
 }
 
@@ -304,7 +304,11 @@ impl CiamConfig {
         } else {
             Method::Post
         };
-        let mut request = Request::new(step, method, self.routes.path(step).to_owned());
+        let path = match route_index(step) {
+            Some(i) => self.routes.paths[i].clone(),
+            None => Arc::from(""),
+        };
+        let mut request = Request::new(step, method, path);
         if let Some((lat, lon)) = &self.location {
             request = request
                 .header(Header::plain("locLatitude", lat))

@@ -40,6 +40,7 @@ use crate::pending::SuccessStatus;
 use crate::request::{Header, Method, Request};
 use crate::secret::ClientSecret;
 use crate::table::StepId;
+use std::sync::Arc;
 
 /// Where the reset-password bearer ticket comes from (wire contract reading: the `reqId` that
 /// verify OTP returns).
@@ -58,6 +59,8 @@ pub enum TicketSource {
 #[derive(Clone)]
 pub struct RealmConfig {
     realm_id: String,
+    /// Each step's path with the encoded realm id, built once (indexed by [`route`]).
+    paths: [Arc<str>; 6],
     client_id: String,
     client_secret: ClientSecret,
     scope: Vec<String>,
@@ -85,8 +88,28 @@ impl RealmConfig {
         client_id: impl Into<String>,
         client_secret: ClientSecret,
     ) -> Self {
+        let realm_id: String = realm_id.into();
+        let paths = [
+            StepId::RealmRequestLogin,
+            StepId::RealmToken,
+            StepId::RealmRefresh,
+            StepId::ResetRequest,
+            StepId::ResetVerifyOtp,
+            StepId::ResetPassword,
+        ]
+        .map(|step| match route(step) {
+            Some((_, _, prefix, suffix)) => {
+                let mut path = String::with_capacity(prefix.len() + realm_id.len() + suffix.len());
+                path.push_str(prefix);
+                push_percent_encoded(&mut path, &realm_id);
+                path.push_str(suffix);
+                Arc::from(path)
+            }
+            None => Arc::from(""),
+        });
         Self {
-            realm_id: realm_id.into(),
+            realm_id,
+            paths,
             client_id: client_id.into(),
             client_secret,
             scope: vec!["openid".to_owned()],
@@ -141,33 +164,34 @@ impl RealmConfig {
 
     /// Builds the request for a step: the one place that knows this API's paths.
     pub(crate) fn request(&self, step: StepId) -> Request {
-        let (method, prefix, suffix) = match step {
-            StepId::RealmRequestLogin => (Method::Post, "/auth/realm/", "/request"),
-            StepId::RealmToken => (Method::Post, "/auth/realm/", "/token"),
-            StepId::RealmRefresh => (Method::Patch, "/auth/realm/", "/token"),
-            StepId::ResetRequest => (Method::Post, "/realm/admin/", "/user/forgotPassword"),
-            StepId::ResetVerifyOtp => (Method::Post, "/realm/admin/", "/user/verifyOtp"),
-            StepId::ResetPassword => (Method::Post, "/realm/admin/", "/user/resetPassword"),
-            // Not a realm call: callers never pass these (the match keeps the table in one place).
-            other => {
-                return Request::new(
-                    step,
-                    Method::Post,
-                    format!("/unsupported/{}", other.as_str()),
-                );
-            }
-        };
-        // One allocation per path: this runs on every step.
-        let mut path = String::with_capacity(prefix.len() + self.realm_id.len() + suffix.len());
-        path.push_str(prefix);
-        push_percent_encoded(&mut path, &self.realm_id);
-        path.push_str(suffix);
-        Request::new(step, method, path)
+        match route(step) {
+            Some((i, method, _, _)) => Request::new(step, method, self.paths[i].clone()),
+            // Not a realm call: callers never pass these.
+            None => Request::new(
+                step,
+                Method::Post,
+                format!("/unsupported/{}", step.as_str()),
+            ),
+        }
     }
 
     pub(crate) fn bearer(token: &str) -> Header {
         Header::bearer(token)
     }
+}
+
+/// The one place that knows this API's paths: index into `RealmConfig::paths`, method, and the
+/// path around the realm id.
+fn route(step: StepId) -> Option<(usize, Method, &'static str, &'static str)> {
+    Some(match step {
+        StepId::RealmRequestLogin => (0, Method::Post, "/auth/realm/", "/request"),
+        StepId::RealmToken => (1, Method::Post, "/auth/realm/", "/token"),
+        StepId::RealmRefresh => (2, Method::Patch, "/auth/realm/", "/token"),
+        StepId::ResetRequest => (3, Method::Post, "/realm/admin/", "/user/forgotPassword"),
+        StepId::ResetVerifyOtp => (4, Method::Post, "/realm/admin/", "/user/verifyOtp"),
+        StepId::ResetPassword => (5, Method::Post, "/realm/admin/", "/user/resetPassword"),
+        _ => return None,
+    })
 }
 
 /// Appends a percent-encoded path segment to `out` (RFC 3986 unreserved characters pass).
