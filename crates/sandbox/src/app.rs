@@ -41,6 +41,38 @@ pub struct App {
     pub lockout: LockoutPolicy,
     /// Token lifetimes.
     pub family_life: FamilyLifetimes,
+    /// Password checks of one username run one at a time (see [`App::check_password`]).
+    pub password_stripes: PasswordStripes,
+}
+
+/// Striped locks that serialize the password checks of one username: the lock check, the
+/// comparison and the count then happen as one step, so a parallel burst of guesses is judged
+/// one after another and at most the lockout threshold is ever judged, while concurrent right
+/// passwords simply wait their turn (no lock from legitimate parallel logins). A fixed number of
+/// stripes keeps memory bounded whatever usernames arrive. This serializes within one process;
+/// a store shared by several server instances would need the same atomicity in the store.
+pub struct PasswordStripes(Box<[tokio::sync::Mutex<()>]>);
+
+impl PasswordStripes {
+    const STRIPES: usize = 64;
+
+    fn stripe(&self, username: &str) -> &tokio::sync::Mutex<()> {
+        // FNV-1a: a stable spread over the stripes; no secret is involved.
+        let h = username.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        &self.0[(h % Self::STRIPES as u64) as usize]
+    }
+}
+
+impl Default for PasswordStripes {
+    fn default() -> Self {
+        Self(
+            (0..Self::STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        )
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -123,6 +155,7 @@ impl App {
                 refresh: secs(lt.refresh_token_secs),
             },
             passwords,
+            password_stripes: PasswordStripes::default(),
             key,
             store,
             config,
@@ -175,7 +208,8 @@ impl App {
             .map_err(ApiError::rate_limited)
     }
 
-    /// The credential check both APIs share: throttle, lockout, then argon2id.
+    /// The credential check both APIs share: throttle, then lockout and argon2id as one step
+    /// per username ([`PasswordStripes`]).
     ///
     /// Unknown usernames take the same path (a dummy hash, the same counters, the same 401), so
     /// no answer tells whether a username exists. Returns the user on success and clears the
@@ -190,29 +224,37 @@ impl App {
         now: Timestamp,
     ) -> Result<UserRecord, ApiError> {
         self.throttle(ThrottleKind::Login, username, now).await?;
-        self.reserve_attempt(username, now).await?;
+        self.check_password_unthrottled(username, password, now)
+            .await
+    }
+
+    /// Lockout and argon2id, one username at a time: the lock is checked, the password compared
+    /// and a wrong one counted while this username's stripe is held, so a parallel burst cannot
+    /// pass the lock check before any guess is counted.
+    ///
+    /// # Errors
+    /// 423 locked, 401 `invalid_credentials`, 500 when hashing fails.
+    pub async fn check_password_unthrottled(
+        &self,
+        username: &str,
+        password: &Secret,
+        now: Timestamp,
+    ) -> Result<UserRecord, ApiError> {
+        let _turn = self.password_stripes.stripe(username).lock().await;
+        self.ensure_not_locked(username, now).await?;
         self.verify_password(username, password, now).await
     }
 
-    /// 423 when `username` is locked now; otherwise counts this attempt as a wrong password
-    /// *before* the hash is compared (a right password clears the count again). Checking and
-    /// counting in one step means a parallel burst of guesses cannot all pass the check before
-    /// any of them is counted: at most `threshold` guesses are ever judged.
+    /// 423 when `username` is locked now.
     ///
     /// # Errors
     /// 423 `locked`.
-    pub async fn reserve_attempt(&self, username: &str, now: Timestamp) -> Result<(), ApiError> {
-        let policy = &self.lockout;
+    async fn ensure_not_locked(&self, username: &str, now: Timestamp) -> Result<(), ApiError> {
         let locked = self
             .store
             .lockouts()
             .update(username, |slot| {
-                let counter = slot.get_or_insert_with(LockoutCounter::default);
-                let locked = counter.locked_for(now);
-                if locked.is_none() {
-                    counter.record_failure(policy, now);
-                }
-                locked
+                slot.as_ref().and_then(|c| c.locked_for(now))
             })
             .await;
         match locked {
@@ -221,16 +263,12 @@ impl App {
         }
     }
 
-    /// argon2id check of `password`, after [`reserve_attempt`](Self::reserve_attempt) counted
-    /// the attempt; a right password clears the count.
-    ///
-    /// # Errors
-    /// 401 `invalid_credentials`, 500 when hashing fails.
-    pub async fn verify_password(
+    /// argon2id check of `password`, counting a wrong one toward the lockout.
+    async fn verify_password(
         &self,
         username: &str,
         password: &Secret,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<UserRecord, ApiError> {
         let user = self.store.users().get(username).await;
         let ok = self
@@ -243,7 +281,17 @@ impl App {
                 self.store.lockouts().take(username).await;
                 Ok(user)
             }
-            _ => Err(ApiError::invalid_credentials("wrong username or password")),
+            _ => {
+                let policy = &self.lockout;
+                self.store
+                    .lockouts()
+                    .update(username, |slot| {
+                        slot.get_or_insert_with(LockoutCounter::default)
+                            .record_failure(policy, now)
+                    })
+                    .await;
+                Err(ApiError::invalid_credentials("wrong username or password"))
+            }
         }
     }
 

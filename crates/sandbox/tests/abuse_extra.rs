@@ -70,8 +70,8 @@ fn brute_force_through_the_envelope_locks_both_apis_and_hides_unknown_users() {
     ciam_login(&h.client, GATEWAY, &h.jwk, "bob", "bob-password").assert_status(200);
 }
 
-/// The attempt is counted before the hash is compared (as OTP attempts are), so a parallel
-/// burst cannot pass the lock check before any guess is counted. (Found here: with
+/// The password checks of one username run one at a time (lock check, comparison, count), so a
+/// parallel burst cannot pass the lock check before any guess is counted. (Found here: with
 /// check-then-count, 24 of 24 parallel guesses were judged with a threshold of 3.)
 #[test]
 fn a_parallel_guessing_burst_gets_no_more_guesses_than_the_threshold() {
@@ -372,4 +372,26 @@ fn ciam_mfa_challenge_cannot_be_verified_from_the_captcha_route_or_twice() {
     access_token(&h.client, GATEWAY, &auth, &v.str("code"), &v.str("token")).assert_status(200);
     access_token(&h.client, GATEWAY, &auth, &v.str("code"), &v.str("token"))
         .assert_error(401, "invalid_token");
+}
+
+/// Parallel logins with the right password are not mistaken for guessing: none is refused,
+/// whatever the lockout threshold (a count-before-compare lock would lock the account here).
+#[test]
+fn parallel_right_passwords_never_lock_the_account() {
+    const THRESHOLD: u32 = 3;
+    let h = start(lockout_config(THRESHOLD));
+    let refused = Arc::new(AtomicUsize::new(0));
+    std::thread::scope(|s| {
+        for _ in 0..12 {
+            let (client, refused) = (h.client.clone(), refused.clone());
+            s.spawn(move || {
+                let r = realm_request(&client, "alice", "alice-password");
+                if r.status != 201 {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    assert_eq!(refused.load(Ordering::SeqCst), 0);
+    realm_request(&h.client, "alice", "alice-password").assert_status(201);
 }

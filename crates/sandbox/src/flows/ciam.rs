@@ -449,9 +449,8 @@ impl App {
             })
             .await;
         self.check_captcha(captcha.as_ref(), &creds, now)?;
-        self.reserve_attempt(&creds.username, now).await?;
         let user = self
-            .verify_password(&creds.username, &creds.password, now)
+            .check_password_unthrottled(&creds.username, &creds.password, now)
             .await?;
 
         // The challenge is done: take it, so a concurrent success cannot use it too.
