@@ -29,7 +29,9 @@ use crate::policy::{ConfigError, MAX_HEADER_BYTES, TransportConfig, fixed_addres
 /// ```no_run
 /// use login_transport::{Transport, TransportConfig, UreqTransport};
 /// let transport = UreqTransport::new(TransportConfig::new("https://bank.example")?)?;
-/// # let request: login_core::Request = unimplemented!();
+/// let cfg = login_core::forgot::Start::new("alice");
+/// let realm = login_core::realm::RealmConfig::new("cap", "cap-mobile", login_core::secret::ClientSecret::new("from-env"));
+/// let (request, _pending) = cfg.request_reset(&realm);
 /// let response = transport.send(&request)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
