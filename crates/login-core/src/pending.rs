@@ -51,7 +51,20 @@ impl<S> Failed<S> {
         Self { error, state: None }
     }
 
-    /// Maps the surviving state.
+    /// Maps the surviving state, e.g. into the [`Flow`](crate::Flow) a service stores.
+    ///
+    /// ```
+    /// use login_core::{Failed, Flow, realm, secret::{ClientSecret, Otp, Password}, Response};
+    /// # use std::time::SystemTime;
+    /// let cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+    /// let (_r, p) = realm::Start::new("bob", Password::new("pw")).request_login(&cfg);
+    /// let reply = Response::new(201, br#"{"reqId":"r1","exp":300,"mfa":"otp"}"#.to_vec());
+    /// let Ok(realm::LoginStarted::MfaPending(m)) = p.receive(&reply, SystemTime::now()) else { panic!() };
+    /// let (_r, p) = m.submit_otp(&cfg, Otp::new("000000"));
+    /// let wrong = Response::new(401, br#"{"error":"invalid_otp"}"#.to_vec());
+    /// let failed: Failed<Flow> = p.receive(&wrong, SystemTime::now()).unwrap_err().map_state(Flow::from);
+    /// assert_eq!(failed.state.map(|f| f.state_id()), Some(login_core::table::StateId::MfaPending));
+    /// ```
     pub fn map_state<T>(self, f: impl FnOnce(S) -> T) -> Failed<T> {
         Failed {
             error: self.error,
