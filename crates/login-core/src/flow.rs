@@ -201,6 +201,8 @@ impl Flow {
         if bytes.len() > MAX_SNAPSHOT_BYTES {
             return Err(SnapshotError::TooLarge(bytes.len()));
         }
+        // Two passes on purpose: the version is read alone first, so a snapshot of another format
+        // version is reported as such instead of as a shape error.
         let version: VersionOnly = serde_json::from_slice(bytes)
             .map_err(|e| SnapshotError::Corrupt(format!("no format version ({})", category(&e))))?;
         if version.v != SNAPSHOT_VERSION {
