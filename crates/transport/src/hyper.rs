@@ -3,17 +3,21 @@
 //! Why not a pooled client: a pool hands connections to whichever request asks next, and at high
 //! concurrency hyper-util's pool opened 1.7 to 1.9 connections per in-flight flow here. A flow is
 //! a short sequence of calls to one host, so [`HyperSession`] holds exactly one connection for
-//! the flow and re-dials only when it is gone. The connection's future is polled inside the
-//! flow's own task alongside each call (no `tokio::spawn`, no thread, no `spawn_blocking`;
-//! only DNS for names that are not IP literals or `localhost` goes to tokio's resolver).
+//! the flow and re-dials only when it is gone. When the session ends, its connection (if idle
+//! and healthy) goes to a small LIFO shelf on the [`HyperTransport`], where the next session
+//! takes it instead of dialing: connections are shared between flows one after another, never
+//! between flows at the same time. The connection's future is polled inside the flow's own task
+//! alongside each call (no `tokio::spawn`, no thread, no `spawn_blocking`; only DNS for names
+//! that are not IP literals or `localhost` goes to tokio's resolver).
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -58,6 +62,39 @@ pub struct HyperTransport {
 struct Shared {
     config: TransportConfig,
     tls: Option<TlsConnector>,
+    /// Idle connections of finished sessions, newest last; at most `config.max_idle_connections()`.
+    shelf: SyncMutex<VecDeque<Conn>>,
+}
+
+impl Shared {
+    /// The newest shelved connection, if any.
+    fn take_shelved(&self) -> Option<Conn> {
+        self.shelf
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_back()
+    }
+
+    /// Shelves a finished session's connection if it can carry another request. Connections
+    /// past their idle age are dropped from the old end first, so the shelf does not keep
+    /// sockets the server has long closed.
+    fn shelve(&self, conn: Conn) {
+        let cap = self.config.max_idle_connections();
+        if cap == 0 || !conn.idle || conn.driver.is_none() || conn.sender.is_closed() {
+            return;
+        }
+        let mut shelf = self.shelf.lock().unwrap_or_else(PoisonError::into_inner);
+        while shelf
+            .front()
+            .is_some_and(|old| old.idle_since.elapsed() >= MAX_IDLE)
+        {
+            shelf.pop_front();
+        }
+        if shelf.len() >= cap {
+            shelf.pop_front();
+        }
+        shelf.push_back(conn);
+    }
 }
 
 impl std::fmt::Debug for HyperTransport {
@@ -76,7 +113,11 @@ impl HyperTransport {
             Scheme::Https => Some(tls_connector(&config)?),
         };
         Ok(Self {
-            inner: Arc::new(Shared { config, tls }),
+            inner: Arc::new(Shared {
+                config,
+                tls,
+                shelf: SyncMutex::new(VecDeque::new()),
+            }),
         })
     }
 
@@ -85,8 +126,10 @@ impl HyperTransport {
         &self.inner.config
     }
 
-    /// A session for one flow: it opens one connection on its first call and reuses it for
-    /// every later call, re-dialing only when the server closed it or it sat idle too long.
+    /// A session for one flow: on its first call it takes an idle connection a finished session
+    /// left behind or opens one, and reuses it for every later call, re-dialing only when the
+    /// server closed it or it sat idle too long. Dropping the session shelves its connection
+    /// for the next one (see [`TransportConfig::idle_connections`]).
     pub fn session(&self) -> HyperSession {
         HyperSession {
             shared: self.inner.clone(),
@@ -118,7 +161,8 @@ fn tls_connector(config: &TransportConfig) -> Result<TlsConnector, ConfigError> 
 }
 
 /// One flow's connection: an [`AsyncTransport`] that keeps a single HTTP/1.1 keep-alive
-/// connection for all the flow's calls. Calls on one session run one at a time.
+/// connection for all the flow's calls. Calls on one session run one at a time. On drop, an
+/// idle healthy connection goes back to the transport for the next session.
 pub struct HyperSession {
     shared: Arc<Shared>,
     conn: Mutex<Option<Conn>>,
@@ -144,6 +188,10 @@ struct Conn {
     /// The connection's I/O future, polled alongside each call; `None` once it has ended.
     driver: Option<Pin<Box<Driver>>>,
     idle_since: Instant,
+    /// True between exchanges that ended with a whole response. False while a call is under
+    /// way, so a call abandoned halfway (its future dropped) leaves a connection that is never
+    /// reused: its next bytes may be the rest of the abandoned response.
+    idle: bool,
 }
 
 impl Conn {
@@ -158,7 +206,15 @@ impl Conn {
             })
         })
         .await;
-        running && !self.sender.is_closed() && self.idle_since.elapsed() < MAX_IDLE
+        running && self.idle && !self.sender.is_closed() && self.idle_since.elapsed() < MAX_IDLE
+    }
+}
+
+impl Drop for HyperSession {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.get_mut().take() {
+            self.shared.shelve(conn);
+        }
     }
 }
 
@@ -171,8 +227,8 @@ enum Exchange {
 }
 
 impl HyperSession {
-    /// How many connections this session has opened (1 for a flow that never lost its
-    /// connection).
+    /// How many connections this session has dialed: 1 for a flow that never lost its
+    /// connection, 0 for one that took a connection a finished session left.
     pub fn connections_opened(&self) -> u64 {
         self.dialed.load(Ordering::Relaxed)
     }
@@ -185,10 +241,20 @@ impl HyperSession {
         let mut http_request = build_request(config, request)?;
         let mut slot = self.conn.lock().await;
         loop {
-            let reused = match slot.as_mut() {
+            let mut reused = match slot.as_mut() {
                 Some(conn) => conn.is_usable().await,
                 None => false,
             };
+            // A session without a connection first tries the ones finished sessions left.
+            while !reused {
+                let Some(mut conn) = self.shared.take_shelved() else {
+                    break;
+                };
+                if conn.is_usable().await {
+                    *slot = Some(conn);
+                    reused = true;
+                }
+            }
             if !reused {
                 *slot = None;
                 let connect_by = deadline.min(Instant::now() + timeouts.connect);
@@ -204,9 +270,11 @@ impl HyperSession {
                     "no connection",
                 ));
             };
+            conn.idle = false;
             match exchange(conn, http_request, config, deadline).await {
                 Ok(Exchange::Done(response, reusable)) => {
                     if reusable {
+                        conn.idle = true;
                         conn.idle_since = Instant::now();
                     } else {
                         *slot = None;
@@ -304,6 +372,7 @@ impl HyperSession {
             sender,
             driver: Some(Box::pin(driver)),
             idle_since: Instant::now(),
+            idle: true,
         })
     }
 }

@@ -36,6 +36,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(20);
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
 /// Default bound on response header bytes.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Default number of idle connections a transport keeps for later calls and flows.
+pub const DEFAULT_IDLE_CONNECTIONS: usize = 32;
 
 /// A configuration that could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,6 +280,7 @@ pub struct TransportConfig {
     pub(crate) custom_roots: Vec<CertificateDer<'static>>,
     retry: RetryPolicy,
     user_agent: String,
+    idle_connections: usize,
 }
 
 impl std::fmt::Debug for TransportConfig {
@@ -292,6 +295,7 @@ impl std::fmt::Debug for TransportConfig {
             .field("custom_roots", &self.custom_roots.len())
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("idle_connections", &self.idle_connections)
             .finish()
     }
 }
@@ -299,7 +303,8 @@ impl std::fmt::Debug for TransportConfig {
 impl TransportConfig {
     /// A configuration for `base_url` (`https://host[:port][/prefix]`) with the defaults: connect
     /// 5 s, response headers 10 s, whole call 20 s, body cap 1 MiB, plain HTTP only to loopback
-    /// hosts, Mozilla's root certificates, one 429 retry waiting at most 10 s.
+    /// hosts, Mozilla's root certificates, one 429 retry waiting at most 10 s, up to 32 idle
+    /// connections kept.
     pub fn new(base_url: &str) -> Result<Self, ConfigError> {
         Ok(Self {
             base: BaseUrl::parse(base_url)?,
@@ -311,6 +316,7 @@ impl TransportConfig {
             custom_roots: Vec::new(),
             retry: RetryPolicy::default(),
             user_agent: concat!("loginflow/", env!("CARGO_PKG_VERSION")).to_string(),
+            idle_connections: DEFAULT_IDLE_CONNECTIONS,
         })
     }
 
@@ -372,6 +378,21 @@ impl TransportConfig {
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
+    }
+
+    /// How many idle keep-alive connections the transport keeps for later calls (default 32).
+    /// The async transport hands a finished flow's connection to the next flow instead of
+    /// dialing, so this bounds the connections kept between bursts of concurrent logins; 0
+    /// makes every async flow dial its own. The blocking transport keeps at least one, so the
+    /// steps of a flow share a connection. Idle connections older than 15 s are never reused.
+    pub fn idle_connections(mut self, connections: usize) -> Self {
+        self.idle_connections = connections;
+        self
+    }
+
+    /// The most idle connections kept (see [`idle_connections`](Self::idle_connections)).
+    pub fn max_idle_connections(&self) -> usize {
+        self.idle_connections
     }
 
     /// The base URL, normalised (lower-case host, no trailing slash).

