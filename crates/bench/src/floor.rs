@@ -134,14 +134,14 @@ impl Pkce {
     }
 }
 
-fn seal(sealer: &JweSealer, auth_token: &str) -> Result<String, FloorError> {
+fn seal(sealer: &JweSealer, auth_token: &str, username: &str) -> Result<String, FloorError> {
     let iat = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let plain = serde_json::to_vec(&Envelope {
         auth_token,
-        username: creds::USER,
+        username,
         password: creds::PASSWORD,
         iat,
     })
@@ -272,7 +272,7 @@ impl BlockingFloor {
         let url = format!("{}/api/v1/authorize", self.base);
         let (status, reply) = self.post("authorize", &url, Some(&self.device_bearer), body)?;
         let authorized: AuthorizeReply = parse("authorize", status, &reply)?;
-        let envelope = seal(sealer, &authorized.auth_token)?;
+        let envelope = seal(sealer, &authorized.auth_token, creds::USER)?;
         let body = json(
             "login challenge",
             &LoginChallenge {
@@ -456,12 +456,12 @@ impl AsyncFloor {
     }
 
     /// A realm login.
-    pub async fn realm_login(&self) -> Result<usize, FloorError> {
+    pub async fn realm_login(&self, username: &str) -> Result<usize, FloorError> {
         let url = format!("{}/auth/realm/{}/request", self.realm_base, creds::REALM);
         let body = json(
             "request login",
             &RealmLogin {
-                username: creds::USER,
+                username,
                 password: creds::PASSWORD,
                 client_id: creds::CLIENT_ID,
                 client_secret: creds::CLIENT_SECRET,
@@ -483,7 +483,11 @@ impl AsyncFloor {
     }
 
     /// An internet-banking login.
-    pub async fn ciam_login(&self, sealer: &JweSealer) -> Result<usize, FloorError> {
+    pub async fn ciam_login(
+        &self,
+        sealer: &JweSealer,
+        username: &str,
+    ) -> Result<usize, FloorError> {
         let pkce = Pkce::new()?;
         let body = json(
             "authorize",
@@ -500,7 +504,7 @@ impl AsyncFloor {
             .post("authorize", &url, Some(&self.device_bearer), body)
             .await?;
         let authorized: AuthorizeReply = parse("authorize", status, &reply)?;
-        let envelope = seal(sealer, &authorized.auth_token)?;
+        let envelope = seal(sealer, &authorized.auth_token, username)?;
         let body = json(
             "login challenge",
             &LoginChallenge {

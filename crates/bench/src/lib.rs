@@ -1,5 +1,6 @@
 //! loginflow-bench: the measurements of docs/performance.md.
 //!
+//! - [`blocking`]: sequential blocking logins in a process of their own (item 3, per process).
 //! - [`floor`]: hand-written clients sending the engine's requests (the floors of items 3, 4).
 //! - [`load`]: N concurrent logins with the async driver or the floor (item 4).
 //! - [`rps`]: requests/s of one endpoint and password logins/s (item 6).
@@ -8,6 +9,7 @@
 //!
 //! The `bench` binary drives them; `cargo bench -p loginflow-bench` runs the criterion benches.
 
+pub mod blocking;
 pub mod floor;
 pub mod load;
 pub mod procstat;

@@ -1,13 +1,14 @@
 //! Item 4: N concurrent full logins with the async driver, or with the pooled floor client.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use login_core::ciam::{CiamConfig, Credentials};
 use login_core::realm::{RealmConfig, Start};
 use login_core::seal::JweSealer;
 use login_core::secret::{ClientSecret, DeviceToken, Password};
-use login_transport::{AsyncDriver, HyperSession, HyperTransport, NoInteraction, TransportConfig};
+use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::floor::AsyncFloor;
@@ -28,15 +29,16 @@ pub enum Api {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Client {
-    /// login-transport's `AsyncDriver` on a `HyperSession` per flow.
+    /// login-transport's `AsyncDriver` on a `HyperSession` per flow, the transport keeping up
+    /// to N idle connections for later flows (`idle_connections(N)`; hyper-util's pool, the
+    /// floor's, keeps any number).
     Engine,
     /// Hand-written calls on hyper-util's pooled client.
     Floor,
-    /// `AsyncDriver` with N long-lived `HyperSession`s, flow i of every round on session i:
-    /// connections outlive flows, as the floor's pool lets them.
-    #[serde(rename = "engine-keep")]
-    #[value(name = "engine-keep")]
-    EngineKeep,
+    /// As `Engine` with `idle_connections(0)`: every flow dials its own connection.
+    #[serde(rename = "engine-dial")]
+    #[value(name = "engine-dial")]
+    EngineDial,
 }
 
 /// One load run's figures.
@@ -48,13 +50,15 @@ pub struct LoadResult {
     pub client: Client,
     /// Concurrent flows per round.
     pub n: usize,
-    /// Rounds of `n`.
+    /// Logins per worker (steady) or rounds (burst).
     pub rounds: usize,
+    /// How the logins were started.
+    pub mode: Mode,
     /// Failed logins (any step).
     pub failures: usize,
     /// The first failure's text.
     pub first_failure: Option<String>,
-    /// Wall time of all rounds, seconds.
+    /// Wall time of all logins, seconds.
     pub secs: f64,
     /// Completed logins per second.
     pub logins_per_s: f64,
@@ -62,6 +66,8 @@ pub struct LoadResult {
     pub p50_ms: f64,
     /// 99th-percentile login latency, ms.
     pub p99_ms: f64,
+    /// Slowest login, ms.
+    pub max_ms: f64,
     /// Resident memory before the first round, KiB.
     pub base_rss_kib: u64,
     /// Peak resident memory (VmHWM), KiB.
@@ -78,6 +84,16 @@ pub struct LoadResult {
     pub client_cpu_us: f64,
 }
 
+/// How the logins are started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// N workers, each starting its next login when its last one ends: N always in flight.
+    Steady,
+    /// Rounds of N logins started together; a round ends with its slowest login.
+    Burst,
+}
+
 /// What a run needs.
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
@@ -91,8 +107,10 @@ pub struct LoadSpec {
     pub client: Client,
     /// Concurrent flows.
     pub n: usize,
-    /// Rounds.
+    /// Logins per worker (steady) or rounds (burst): `n * rounds` logins in all.
     pub rounds: usize,
+    /// How the logins are started.
+    pub mode: Mode,
 }
 
 struct Shared {
@@ -104,53 +122,23 @@ struct Shared {
     floor: AsyncFloor,
 }
 
-/// One login; returns the connections the flow opened (engine) or 0 (floor: counted by the
-/// pool's connector).
-async fn one(
-    shared: &Shared,
-    api: Api,
-    client: Client,
-    kept: Option<Arc<HyperSession>>,
-) -> Result<u64, String> {
-    if let Some(session) = kept {
-        let driver = AsyncDriver::new(session);
-        match api {
-            Api::Realm => {
-                let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
-                driver
-                    .realm_login(&shared.realm, start, &mut NoInteraction)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Api::Ciam => {
-                let credentials = Credentials::new(creds::USER, Password::new(creds::PASSWORD));
-                driver
-                    .ciam_login(
-                        &shared.ciam,
-                        &shared.sealer,
-                        credentials,
-                        &mut NoInteraction,
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        // Counted once per session at the end of the run.
-        return Ok(0);
-    }
+/// Login number `i`; returns the connections the flow dialed (engine) or 0 (floor: counted by
+/// the pool's connector).
+async fn one(shared: &Shared, api: Api, client: Client, i: usize) -> Result<u64, String> {
+    let user = creds::load_user(i);
     match (client, api) {
-        (Client::Engine | Client::EngineKeep, Api::Realm) => {
+        (Client::Engine | Client::EngineDial, Api::Realm) => {
             let driver = AsyncDriver::new(shared.realm_transport.session());
-            let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
+            let start = Start::new(user, Password::new(creds::PASSWORD));
             driver
                 .realm_login(&shared.realm, start, &mut NoInteraction)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(driver.transport().connections_opened())
         }
-        (Client::Engine | Client::EngineKeep, Api::Ciam) => {
+        (Client::Engine | Client::EngineDial, Api::Ciam) => {
             let driver = AsyncDriver::new(shared.ciam_transport.session());
-            let credentials = Credentials::new(creds::USER, Password::new(creds::PASSWORD));
+            let credentials = Credentials::new(user, Password::new(creds::PASSWORD));
             driver
                 .ciam_login(
                     &shared.ciam,
@@ -164,23 +152,28 @@ async fn one(
         }
         (Client::Floor, Api::Realm) => shared
             .floor
-            .realm_login()
+            .realm_login(&user)
             .await
             .map(|_| 0)
             .map_err(|e| e.to_string()),
         (Client::Floor, Api::Ciam) => shared
             .floor
-            .ciam_login(&shared.sealer)
+            .ciam_login(&shared.sealer, &user)
             .await
             .map(|_| 0)
             .map_err(|e| e.to_string()),
     }
 }
 
-/// Runs `rounds` rounds of `n` concurrent logins on the current tokio runtime.
+/// Runs `n * rounds` logins, `n` at a time, on the current tokio runtime.
 pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
+    let idle = match spec.client {
+        Client::EngineDial => 0,
+        _ => spec.n,
+    };
     let config = |base: &str| {
         TransportConfig::new(base)
+            .map(|c| c.idle_connections(idle))
             .map_err(|e| e.to_string())
             .and_then(|c| HyperTransport::new(c).map_err(|e| e.to_string()))
     };
@@ -205,18 +198,7 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
         floor: AsyncFloor::new(&spec.base, &user_agent),
     });
     // Warm up (first connection, lazy statics), then take the baseline.
-    one(&shared, spec.api, spec.client, None).await?;
-    let kept: Vec<Arc<HyperSession>> = match spec.client {
-        Client::EngineKeep => (0..spec.n)
-            .map(|_| {
-                Arc::new(match spec.api {
-                    Api::Realm => shared.realm_transport.session(),
-                    Api::Ciam => shared.ciam_transport.session(),
-                })
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    one(&shared, spec.api, spec.client, 0).await?;
     let floor_opened_before = shared
         .floor
         .counter
@@ -231,31 +213,53 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
     let mut failures = 0;
     let mut first_failure = None;
     let mut engine_opened = 0u64;
-    for _ in 0..spec.rounds {
-        let mut tasks = Vec::with_capacity(spec.n);
-        for i in 0..spec.n {
-            let shared = shared.clone();
-            let session = kept.get(i).cloned();
+    let total = spec.n * spec.rounds;
+    // Burst: each round starts its N logins together and waits for the last. Steady: N
+    // workers, each starting its next login as soon as its last one ends.
+    let (waves, per_wave, per_worker) = match spec.mode {
+        Mode::Burst => (spec.rounds, spec.n, 1),
+        Mode::Steady => (1, spec.n, total),
+    };
+    let next = Arc::new(AtomicUsize::new(0));
+    for _ in 0..waves {
+        let wave_end = (next.load(Ordering::Relaxed) + per_wave * per_worker).min(total);
+        let mut tasks = Vec::with_capacity(per_wave);
+        for _ in 0..per_wave {
+            let (shared, next) = (shared.clone(), next.clone());
             let (api, client) = (spec.api, spec.client);
             tasks.push(tokio::spawn(async move {
-                let t = Instant::now();
-                let r = one(&shared, api, client, session).await;
-                (t.elapsed(), r)
+                let mut done = Vec::new();
+                for _ in 0..per_worker {
+                    let login = next.fetch_add(1, Ordering::Relaxed);
+                    if login >= wave_end {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let r = one(&shared, api, client, login).await;
+                    done.push((t.elapsed(), r));
+                }
+                done
             }));
         }
         for task in tasks {
-            match task.await {
-                Ok((took, Ok(opened))) => {
-                    latencies.push(took.as_secs_f64() * 1e3);
-                    engine_opened += opened;
-                }
-                Ok((_, Err(e))) => {
-                    failures += 1;
-                    first_failure.get_or_insert(e);
-                }
+            let done = match task.await {
+                Ok(done) => done,
                 Err(e) => {
                     failures += 1;
                     first_failure.get_or_insert(e.to_string());
+                    continue;
+                }
+            };
+            for (took, r) in done {
+                match r {
+                    Ok(opened) => {
+                        latencies.push(took.as_secs_f64() * 1e3);
+                        engine_opened += opened;
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        first_failure.get_or_insert(e);
+                    }
                 }
             }
         }
@@ -268,8 +272,7 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
     let flows = (spec.n * spec.rounds) as f64;
     let counter = &shared.floor.counter;
     let opened = match spec.client {
-        Client::Engine => engine_opened,
-        Client::EngineKeep => kept.iter().map(|s| s.connections_opened()).sum(),
+        Client::Engine | Client::EngineDial => engine_opened,
         Client::Floor => {
             counter.opened.load(std::sync::atomic::Ordering::Relaxed) - floor_opened_before
         }
@@ -279,12 +282,14 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
         client: spec.client,
         n: spec.n,
         rounds: spec.rounds,
+        mode: spec.mode,
         failures,
         first_failure,
         secs,
         logins_per_s: latencies.len() as f64 / secs,
         p50_ms: procstat::quantile(&latencies, 0.5),
         p99_ms: procstat::quantile(&latencies, 0.99),
+        max_ms: latencies.last().copied().unwrap_or(0.0),
         base_rss_kib: base_rss,
         peak_rss_kib: peak_rss,
         kib_per_flow: peak_rss.saturating_sub(base_rss) as f64 / spec.n as f64,

@@ -1,6 +1,8 @@
 //! `bench`: the load driver and measurements of docs/performance.md.
 //!
 //! - `bench quick`: everything small, under a minute (CI).
+//! - `bench item3 [--api realm] [--syscalls]`: sequential blocking logins, driver vs floor,
+//!   each client in a process of its own (and its system calls, under `strace -c`).
 //! - `bench item4 [--api ciam] [--ns 100,1000,10000]`: concurrent logins, engine vs floor.
 //! - `bench item6 [--secs 5]`: sandbox requests/s vs a bare axum handler; argon2 logins/s.
 //! - `bench allocs`: heap allocations per core flow vs the serde floor.
@@ -15,7 +17,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use loginflow_bench::load::{self, Api, Client, LoadResult, LoadSpec};
+use loginflow_bench::blocking::{self, BlockingClient};
+use loginflow_bench::load::{self, Api, Client, LoadResult, LoadSpec, Mode};
 use loginflow_bench::procstat;
 use loginflow_bench::setup::{self, Argon2, ChildServer, Scratch};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
@@ -34,6 +37,21 @@ struct Cli {
 enum Cmd {
     /// Everything small: item 4 at N=100, item 6 for 1 s each, allocations. Under a minute.
     Quick,
+    /// Item 3: sequential blocking logins, Driver on UreqTransport vs hand-written ureq.
+    Item3 {
+        /// Which login.
+        #[arg(long, value_enum, default_value = "realm")]
+        api: Api,
+        /// Timed logins per run.
+        #[arg(long, default_value_t = 3000)]
+        logins: usize,
+        /// Alternating floor/driver runs.
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Also count each client's system calls once (`strace -c`).
+        #[arg(long)]
+        syscalls: bool,
+    },
     /// Item 4: N concurrent logins, engine (AsyncDriver) vs floor (hyper-util pool).
     Item4 {
         /// Which login.
@@ -48,6 +66,9 @@ enum Cmd {
         /// Alternating engine/floor repetitions per N.
         #[arg(long, default_value_t = 1)]
         reps: usize,
+        /// Steady (N always in flight) or burst (rounds of N started together).
+        #[arg(long, value_enum, default_value = "steady")]
+        mode: Mode,
     },
     /// Item 6: sandbox GET /api/v1/jwks.json vs a bare axum handler; OWASP argon2 logins/s.
     Item6 {
@@ -74,6 +95,23 @@ enum Cmd {
         n: usize,
         #[arg(long, default_value_t = 1)]
         rounds: usize,
+        #[arg(long, value_enum, default_value = "steady")]
+        mode: Mode,
+    },
+    /// (child) Sequential blocking logins against a running server; prints µs per login.
+    Blocking {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        jwk_file: PathBuf,
+        #[arg(long, value_enum)]
+        api: Api,
+        #[arg(long, value_enum)]
+        client: BlockingClient,
+        #[arg(long, default_value_t = 200)]
+        warmup: usize,
+        #[arg(long)]
+        logins: usize,
     },
     /// (child) GET requests/s against a running server; prints `ok failed`.
     Rps {
@@ -132,18 +170,25 @@ fn run(cmd: Cmd) -> Result<(), String> {
             let t = std::time::Instant::now();
             allocs::report()?;
             for api in [Api::Realm, Api::Ciam] {
-                item4(api, &[100], 300, 1)?;
+                item4(api, &[100], 300, 1, Mode::Steady)?;
             }
             item6(1.0, 16, true)?;
             println!("quick run took {:.1} s", t.elapsed().as_secs_f64());
             Ok(())
         }
+        Cmd::Item3 {
+            api,
+            logins,
+            reps,
+            syscalls,
+        } => item3(api, logins, reps, syscalls),
         Cmd::Item4 {
             api,
             ns,
             flows,
             reps,
-        } => item4(api, &ns, flows, reps),
+            mode,
+        } => item4(api, &ns, flows, reps, mode),
         Cmd::Item6 { secs, connections } => item6(secs, connections, false),
         Cmd::Allocs => allocs::report(),
         Cmd::Load {
@@ -153,6 +198,7 @@ fn run(cmd: Cmd) -> Result<(), String> {
             client,
             n,
             rounds,
+            mode,
         } => {
             let jwk = std::fs::read_to_string(&jwk_file).map_err(|e| e.to_string())?;
             let spec = LoadSpec {
@@ -162,12 +208,26 @@ fn run(cmd: Cmd) -> Result<(), String> {
                 client,
                 n,
                 rounds,
+                mode,
             };
             let result = runtime()?.block_on(load::run(&spec))?;
             println!(
                 "{}",
                 serde_json::to_string(&result).map_err(|e| e.to_string())?
             );
+            Ok(())
+        }
+        Cmd::Blocking {
+            base,
+            jwk_file,
+            api,
+            client,
+            warmup,
+            logins,
+        } => {
+            let jwk = std::fs::read_to_string(&jwk_file).map_err(|e| e.to_string())?;
+            let us = blocking::run(&base, &jwk, api, client, warmup, logins)?;
+            println!("{us:.3}");
             Ok(())
         }
         Cmd::Rps {
@@ -252,26 +312,140 @@ fn sandbox(scratch: &Scratch, argon2: Argon2) -> Result<(ChildServer, PathBuf), 
     Ok((server, jwk))
 }
 
-fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String> {
+fn item3(api: Api, logins: usize, reps: usize, syscalls: bool) -> Result<(), String> {
     let scratch = Scratch::new().map_err(|e| e.to_string())?;
     let (server, jwk) = sandbox(&scratch, Argon2::Cheap)?;
     println!(
-        "item 4 ({api:?}), server on core 0, client on core 1, load {:.2}",
+        "item 3 ({api:?}), blocking, server on core 0, client on core 1, load {:.2}",
+        procstat::load_average()
+    );
+    let args = |client: BlockingClient, warmup: usize| {
+        strs(&[
+            "blocking",
+            "--base",
+            &server.base,
+            "--jwk-file",
+            &jwk.display().to_string(),
+            "--api",
+            api_name(api),
+            "--client",
+            match client {
+                BlockingClient::Driver => "driver",
+                BlockingClient::Floor => "floor",
+            },
+            "--warmup",
+            &warmup.to_string(),
+            "--logins",
+            &logins.to_string(),
+        ])
+    };
+    let clients = [BlockingClient::Floor, BlockingClient::Driver];
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for rep in 0..reps {
+        // Alternate the order so drift does not favour one.
+        let order = if rep % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let out = child(1, &args(clients[i], 200))?;
+            let us: f64 = out.trim().parse().map_err(|e| format!("{e}: {out}"))?;
+            times[i].push(us);
+        }
+    }
+    for (client, t) in clients.iter().zip(&mut times) {
+        t.sort_by(f64::total_cmp);
+        let runs: Vec<String> = t.iter().map(|us| format!("{us:.1}")).collect();
+        println!(
+            "{client:?}: µs per login, {} runs: {}",
+            t.len(),
+            runs.join(" / ")
+        );
+    }
+    if let ([floor, ..], [driver, ..]) = (&times[0][..], &times[1][..]) {
+        let median = |t: &[f64]| t[t.len() / 2];
+        println!(
+            "driver/floor: {:.3}x (fastest runs), {:.3}x (median runs); load {:.2}",
+            driver / floor,
+            median(&times[1]) / median(&times[0]),
+            procstat::load_average()
+        );
+    }
+    if syscalls {
+        for client in clients {
+            let trace = scratch.path(&format!("strace-{client:?}.txt"));
+            let status = Command::new("strace")
+                .arg("-c")
+                .arg("-o")
+                .arg(&trace)
+                .arg("taskset")
+                .arg("-c")
+                .arg("1")
+                .arg(exe()?)
+                .args(args(client, 0))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .map_err(|e| format!("strace: {e}"))?;
+            if !status.success() {
+                return Err(format!("strace run of {client:?} failed"));
+            }
+            let text = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
+            let calls = syscall_counts(&text);
+            let per = |n: u64| n as f64 / logins as f64;
+            let total: u64 = calls.iter().map(|(_, n)| n).sum();
+            let top: Vec<String> = calls
+                .iter()
+                .take(6)
+                .map(|(name, n)| format!("{name} {:.2}", per(*n)))
+                .collect();
+            println!(
+                "{client:?}: {:.2} system calls per login ({})",
+                per(total),
+                top.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `(syscall, calls)` from `strace -c` output, most calls first.
+fn syscall_counts(text: &str) -> Vec<(String, u64)> {
+    let mut calls: Vec<(String, u64)> = text
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // % time, seconds, usecs/call, calls, [errors,] syscall
+            if !(5..=6).contains(&fields.len()) || fields[0].parse::<f64>().is_err() {
+                return None;
+            }
+            let name = *fields.last()?;
+            if name == "total" {
+                return None;
+            }
+            Some((name.to_owned(), fields[3].parse().ok()?))
+        })
+        .collect();
+    calls.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    calls
+}
+
+fn item4(api: Api, ns: &[usize], flows: usize, reps: usize, mode: Mode) -> Result<(), String> {
+    let scratch = Scratch::new().map_err(|e| e.to_string())?;
+    let (server, jwk) = sandbox(&scratch, Argon2::Cheap)?;
+    println!(
+        "item 4 ({api:?}, {mode:?}), server on core 0, client on core 1, load {:.2}",
         procstat::load_average()
     );
     let mut failures = 0;
     println!(
-        "| N | client | logins/s | p50 ms | p99 ms | KiB/flow | threads | conns opened/flow | peak open/flow | client CPU µs/login | server CPU µs/login | failures |"
+        "| N | client | logins/s | p50 ms | p99 ms | max ms | KiB/flow | threads | conns opened/flow | peak open/flow | client CPU µs/login | server CPU µs/login | failures |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in ns {
         let rounds = flows.div_ceil(n).max(1);
         let mut pair: Vec<(Client, Vec<LoadResult>)> = vec![
             (Client::Floor, Vec::new()),
             (Client::Engine, Vec::new()),
-            (Client::EngineKeep, Vec::new()),
+            (Client::EngineDial, Vec::new()),
         ];
-        // With one round there is nothing to keep between flows.
+        // With one round there is nothing to hand from one flow to the next.
         let clients = if rounds > 1 { 3 } else { 2 };
         for rep in 0..reps {
             // Alternate the order so drift does not favour one.
@@ -296,12 +470,17 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String
                         match client {
                             Client::Engine => "engine",
                             Client::Floor => "floor",
-                            Client::EngineKeep => "engine-keep",
+                            Client::EngineDial => "engine-dial",
                         },
                         "--n",
                         &n.to_string(),
                         "--rounds",
                         &rounds.to_string(),
+                        "--mode",
+                        match mode {
+                            Mode::Steady => "steady",
+                            Mode::Burst => "burst",
+                        },
                     ]),
                 )?;
                 let server_cpu =
@@ -312,11 +491,12 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String
                 let server_us =
                     server_cpu.as_secs_f64() * 1e6 / (result.n * result.rounds + 1) as f64;
                 println!(
-                    "| {n} | {:?} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.0} | {:.0} | {}{} |",
+                    "| {n} | {:?} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.2} | {:.2} | {:.0} | {:.0} | {}{} |",
                     client,
                     result.logins_per_s,
                     result.p50_ms,
                     result.p99_ms,
+                    result.max_ms,
                     result.kib_per_flow,
                     result.threads,
                     result.conns_per_flow,
@@ -338,16 +518,16 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize) -> Result<(), String
         }
         let mean =
             |v: &[LoadResult]| v.iter().map(|r| r.logins_per_s).sum::<f64>() / v.len() as f64;
-        let keep = if pair[2].1.is_empty() {
+        let dial = if pair[2].1.is_empty() {
             String::new()
         } else {
             format!(
-                ", engine-keep/floor {:.3}x",
+                ", engine-dial/floor {:.3}x",
                 mean(&pair[2].1) / mean(&pair[0].1)
             )
         };
         println!(
-            "N={n}: engine/floor throughput {:.3}x{keep} (load {:.2})",
+            "N={n}: engine/floor throughput {:.3}x{dial} (load {:.2})",
             mean(&pair[1].1) / mean(&pair[0].1),
             procstat::load_average()
         );

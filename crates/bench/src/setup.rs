@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use login_sandbox::SandboxConfig;
-use login_sandbox::config::{Argon2Config, LockoutConfig, ThrottleConfig};
+use login_sandbox::config::{
+    Argon2Config, Channel, LockoutConfig, Mfa, ThrottleConfig, UserConfig,
+};
+use login_sandbox::secret::Secret;
 
 /// Fake credentials the sandbox configs below accept (not secrets).
 pub mod creds {
@@ -19,8 +22,17 @@ pub mod creds {
     pub const REALM: &str = "cap";
     /// A user with no second factor.
     pub const USER: &str = "alice";
-    /// Her password.
+    /// Her password, and the password of every load user.
     pub const PASSWORD: &str = "alice-password";
+    /// How many load users the cheap-argon2 sandbox has (`load-0` ...): load runs spread their
+    /// logins over them, as a bank's many customers would, because the sandbox serializes each
+    /// username's password checks.
+    pub const LOAD_USERS: usize = 1000;
+
+    /// The `i`-th login's user in a load run.
+    pub fn load_user(i: usize) -> String {
+        format!("load-{}", i % LOAD_USERS)
+    }
 }
 
 /// Which argon2id parameters the sandbox hashes with.
@@ -32,15 +44,30 @@ pub enum Argon2 {
     Owasp,
 }
 
-/// The sandbox's test configuration with throttles and lockout out of the way (one user logs
-/// in thousands of times, concurrently) and the chosen argon2 parameters.
+/// The sandbox's test configuration with throttles and lockout out of the way (users log in
+/// thousands of times, concurrently) and the chosen argon2 parameters. With cheap argon2 it
+/// also has the [`creds::LOAD_USERS`] load users (hashing them at the OWASP parameters would
+/// take the sandbox half a minute to start).
 pub fn sandbox_config(argon2: Argon2) -> SandboxConfig {
     let mut config = SandboxConfig::for_tests();
     config.argon2 = match argon2 {
         Argon2::Cheap => Argon2Config::cheap(),
         Argon2::Owasp => Argon2Config::default(),
     };
-    // Load runs log the same users in many times at once: keep the lockout out of the way. (The
+    if argon2 == Argon2::Cheap {
+        for i in 0..creds::LOAD_USERS {
+            config.users.insert(
+                creds::load_user(i),
+                UserConfig {
+                    password: Secret::new(creds::PASSWORD),
+                    mfa: Mfa::None,
+                    channel: Channel::Sms,
+                    last_location: None,
+                },
+            );
+        }
+    }
+    // Each user still logs in many times at once: keep the lockout out of the way. (The
     // sandbox serializes each username's password checks, so concurrent logins of one user
     // queue behind each other; with cheap argon2 that costs well under a millisecond each.)
     config.lockout = LockoutConfig {

@@ -1,0 +1,95 @@
+//! Item 3 as separate processes: sequential logins with the blocking driver or the blocking
+//! floor, against a server started elsewhere, so that each client's time and system calls
+//! (`strace -c`) are its own.
+
+use std::time::Instant;
+
+use login_core::ciam::{CiamConfig, Credentials};
+use login_core::realm::{RealmConfig, Start};
+use login_core::seal::JweSealer;
+use login_core::secret::{ClientSecret, DeviceToken, Password};
+use login_transport::{Driver, NoInteraction, TransportConfig, UreqTransport};
+use serde::{Deserialize, Serialize};
+
+use crate::floor::BlockingFloor;
+use crate::load::Api;
+use crate::setup::creds;
+
+/// Which blocking client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockingClient {
+    /// `Driver` on `UreqTransport`.
+    Driver,
+    /// Hand-written ureq calls, same requests in the same order.
+    Floor,
+}
+
+/// Runs `warmup` then `logins` sequential logins of `api` against the sandbox at `base` and
+/// returns the mean time per timed login, in µs.
+pub fn run(
+    base: &str,
+    jwk: &str,
+    api: Api,
+    client: BlockingClient,
+    warmup: usize,
+    logins: usize,
+) -> Result<f64, String> {
+    let sealer = JweSealer::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let config = |url: &str| TransportConfig::new(url).map_err(|e| e.to_string());
+    let realm_base = format!("{base}/internal-api/centaur");
+    let user_agent = config(base)?.user_agent_header().to_owned();
+    let realm_cfg = RealmConfig::new(
+        creds::REALM,
+        creds::CLIENT_ID,
+        ClientSecret::new(creds::CLIENT_SECRET),
+    );
+    let ciam_cfg = CiamConfig::new(
+        creds::CLIENT_ID,
+        creds::REDIRECT_URI,
+        DeviceToken::new(creds::DEVICE_TOKEN),
+    );
+    let login: Box<dyn Fn() -> Result<(), String>> = match (client, api) {
+        (BlockingClient::Floor, api) => {
+            let floor = BlockingFloor::new(base, &user_agent);
+            Box::new(move || {
+                match api {
+                    Api::Realm => floor.realm_login(),
+                    Api::Ciam => floor.ciam_login(&sealer),
+                }
+                .map(drop)
+                .map_err(|e| e.to_string())
+            })
+        }
+        (BlockingClient::Driver, Api::Realm) => {
+            let transport = UreqTransport::new(config(&realm_base)?).map_err(|e| e.to_string())?;
+            let driver = Driver::new(transport);
+            Box::new(move || {
+                let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
+                driver
+                    .realm_login(&realm_cfg, start, &mut NoInteraction)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+        }
+        (BlockingClient::Driver, Api::Ciam) => {
+            let transport = UreqTransport::new(config(base)?).map_err(|e| e.to_string())?;
+            let driver = Driver::new(transport);
+            Box::new(move || {
+                let credentials = Credentials::new(creds::USER, Password::new(creds::PASSWORD));
+                driver
+                    .ciam_login(&ciam_cfg, &sealer, credentials, &mut NoInteraction)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+        }
+    };
+    for _ in 0..warmup {
+        login()?;
+    }
+    let started = Instant::now();
+    for _ in 0..logins {
+        login()?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e6 / logins.max(1) as f64)
+}
