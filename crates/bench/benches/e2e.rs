@@ -8,10 +8,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use login_core::ciam::{CiamConfig, Credentials};
-use login_core::realm::{RealmConfig, Start};
+use login_core::ciam::Credentials;
+use login_core::realm::Start;
 use login_core::seal::JweSealer;
-use login_core::secret::{ClientSecret, DeviceToken, Password};
+use login_core::secret::Password;
 use login_transport::{Driver, NoInteraction, TransportConfig, UreqTransport};
 use loginflow_bench::floor::BlockingFloor;
 use loginflow_bench::setup::{self, Argon2, creds};
@@ -31,16 +31,8 @@ fn benches(c: &mut Criterion) {
         .user_agent_header()
         .to_owned();
     let floor = BlockingFloor::new(&base, &user_agent);
-    let realm_cfg = RealmConfig::new(
-        creds::REALM,
-        creds::CLIENT_ID,
-        ClientSecret::new(creds::CLIENT_SECRET),
-    );
-    let ciam_cfg = CiamConfig::new(
-        creds::CLIENT_ID,
-        creds::REDIRECT_URI,
-        DeviceToken::new(creds::DEVICE_TOKEN),
-    );
+    let realm_cfg = creds::realm_config();
+    let ciam_cfg = creds::ciam_config();
 
     let floor_global = BlockingFloor::with_global_timeout(
         &base,

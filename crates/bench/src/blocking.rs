@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use login_core::ciam::{CiamConfig, Credentials};
-use login_core::realm::{RealmConfig, Start};
+use login_core::ciam::Credentials;
+use login_core::realm::Start;
 use login_core::seal::JweSealer;
-use login_core::secret::{ClientSecret, DeviceToken, Password};
+use login_core::secret::Password;
 use login_transport::{Driver, NoInteraction, TransportConfig, UreqTransport};
 use serde::{Deserialize, Serialize};
 
@@ -39,16 +39,8 @@ pub fn run(
     let config = |url: &str| TransportConfig::new(url).map_err(|e| e.to_string());
     let realm_base = format!("{base}/internal-api/centaur");
     let user_agent = config(base)?.user_agent_header().to_owned();
-    let realm_cfg = RealmConfig::new(
-        creds::REALM,
-        creds::CLIENT_ID,
-        ClientSecret::new(creds::CLIENT_SECRET),
-    );
-    let ciam_cfg = CiamConfig::new(
-        creds::CLIENT_ID,
-        creds::REDIRECT_URI,
-        DeviceToken::new(creds::DEVICE_TOKEN),
-    );
+    let realm_cfg = creds::realm_config();
+    let ciam_cfg = creds::ciam_config();
     let login: Box<dyn Fn() -> Result<(), String>> = match (client, api) {
         (BlockingClient::Floor, api) => {
             let floor = BlockingFloor::new(base, &user_agent);

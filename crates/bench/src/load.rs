@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use login_core::ciam::{CiamConfig, Credentials};
 use login_core::realm::{RealmConfig, Start};
 use login_core::seal::JweSealer;
-use login_core::secret::{ClientSecret, DeviceToken, Password};
+use login_core::secret::Password;
 use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
 use serde::{Deserialize, Serialize};
 
@@ -183,16 +183,8 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
     let user_agent = ciam_transport.config().user_agent_header().to_owned();
     let shared = Arc::new(Shared {
         sealer: JweSealer::from_jwk(&spec.jwk).map_err(|e| e.to_string())?,
-        realm: RealmConfig::new(
-            creds::REALM,
-            creds::CLIENT_ID,
-            ClientSecret::new(creds::CLIENT_SECRET),
-        ),
-        ciam: CiamConfig::new(
-            creds::CLIENT_ID,
-            creds::REDIRECT_URI,
-            DeviceToken::new(creds::DEVICE_TOKEN),
-        ),
+        realm: creds::realm_config(),
+        ciam: creds::ciam_config(),
         realm_transport,
         ciam_transport,
         floor: AsyncFloor::new(&spec.base, &user_agent),

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use login_core::realm::{RealmConfig, Start};
-use login_core::secret::{ClientSecret, Password};
+use login_core::realm::Start;
+use login_core::secret::Password;
 use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
 
 use crate::setup::creds;
@@ -80,11 +80,7 @@ pub async fn login_rate(base: &str, concurrency: usize, secs: f64) -> Result<(u6
     let transport = TransportConfig::new(&format!("{base}/internal-api/centaur"))
         .map_err(|e| e.to_string())
         .and_then(|c| HyperTransport::new(c).map_err(|e| e.to_string()))?;
-    let cfg = RealmConfig::new(
-        creds::REALM,
-        creds::CLIENT_ID,
-        ClientSecret::new(creds::CLIENT_SECRET),
-    );
+    let cfg = creds::realm_config();
     let until = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {

@@ -33,6 +33,24 @@ pub mod creds {
     pub fn load_user(i: usize) -> String {
         format!("load-{}", i % LOAD_USERS)
     }
+
+    /// The realm client configuration these sandboxes accept.
+    pub fn realm_config() -> login_core::realm::RealmConfig {
+        login_core::realm::RealmConfig::new(
+            REALM,
+            CLIENT_ID,
+            login_core::secret::ClientSecret::new(CLIENT_SECRET),
+        )
+    }
+
+    /// The internet-banking client configuration these sandboxes accept.
+    pub fn ciam_config() -> login_core::ciam::CiamConfig {
+        login_core::ciam::CiamConfig::new(
+            CLIENT_ID,
+            REDIRECT_URI,
+            login_core::secret::DeviceToken::new(DEVICE_TOKEN),
+        )
+    }
 }
 
 /// Which argon2id parameters the sandbox hashes with.
