@@ -445,6 +445,12 @@ impl<E: Exchange> Ctx<'_, E> {
         mut credentials: Credentials,
         interaction: &mut I,
     ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
+        // A header value with CR or LF would otherwise reach the HTTP library, whose refusal
+        // says less (and some libraries might send it).
+        cfg.check().map_err(|e| Stopped {
+            reason: StopReason::Failed(e),
+            state: None,
+        })?;
         let start = ciam::Start::new(&mut OsEntropy).map_err(|e| Stopped {
             reason: StopReason::Failed(e),
             state: None,

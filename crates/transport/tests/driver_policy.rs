@@ -304,3 +304,39 @@ impl login_core::seal::CredentialSealer for NoSeal {
         Err(login_core::Error::Seal("test sealer".into()))
     }
 }
+
+#[test]
+fn a_configuration_that_would_split_a_header_stops_before_any_request() {
+    use login_core::ciam::{CiamConfig, Credentials};
+    use login_core::seal::JweSealer;
+    use login_core::secret::DeviceToken;
+    let server = Scripted::start(|_, _| Canned::new(500, ""));
+    let cfg = CiamConfig::new(
+        "ib-web",
+        "https://app.example/cb",
+        DeviceToken::new("device\r\nX-Injected: 1"),
+    );
+    // Any valid P-256 public JWK: the flow must stop before sealing anything.
+    let jwk = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+    let sealer = JweSealer::from_jwk(jwk).unwrap();
+    let credentials = || Credentials::new("alice", Password::new("password-CANARY"));
+    let url = server.server.url();
+    let blocking = Driver::new(UreqTransport::new(TransportConfig::new(&url).unwrap()).unwrap())
+        .ciam_login(&cfg, &sealer, credentials(), &mut NoInteraction);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let transport = HyperTransport::new(TransportConfig::new(&url).unwrap()).unwrap();
+    let asynchronous = rt.block_on(async {
+        AsyncDriver::new(transport.session())
+            .ciam_login(&cfg, &sealer, credentials(), &mut NoInteraction)
+            .await
+    });
+    for outcome in [blocking, asynchronous] {
+        let stopped = outcome.unwrap_err();
+        assert_eq!(stopped.kind(), Some(ErrorKind::Config));
+        assert!(stopped.state.is_none());
+    }
+    assert_eq!(server.server.accepted(), 0, "no request may go out");
+}
