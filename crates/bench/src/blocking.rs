@@ -25,6 +25,8 @@ pub enum BlockingClient {
     Floor,
 }
 
+type Login = Box<dyn Fn() -> Result<(), String>>;
+
 /// Runs `warmup` then `logins` sequential logins of `api` against the sandbox at `base` and
 /// returns the mean time per timed login, in µs.
 pub fn run(
@@ -35,13 +37,56 @@ pub fn run(
     warmup: usize,
     logins: usize,
 ) -> Result<f64, String> {
+    let login = login_fn(base, jwk, api, client)?;
+    for _ in 0..warmup {
+        login()?;
+    }
+    let started = Instant::now();
+    for _ in 0..logins {
+        login()?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e6 / logins.max(1) as f64)
+}
+
+/// Floor and driver in alternating blocks of `block` logins, `blocks` of each, in this one
+/// process (load shifts hit both alike); returns µs per login of every block, floor first.
+pub fn interleaved(
+    base: &str,
+    jwk: &str,
+    api: Api,
+    blocks: usize,
+    block: usize,
+) -> Result<[Vec<f64>; 2], String> {
+    let logins = [
+        login_fn(base, jwk, api, BlockingClient::Floor)?,
+        login_fn(base, jwk, api, BlockingClient::Driver)?,
+    ];
+    for login in &logins {
+        for _ in 0..block {
+            login()?;
+        }
+    }
+    let mut times = [Vec::with_capacity(blocks), Vec::with_capacity(blocks)];
+    for _ in 0..blocks {
+        for (login, times) in logins.iter().zip(&mut times) {
+            let started = Instant::now();
+            for _ in 0..block {
+                login()?;
+            }
+            times.push(started.elapsed().as_secs_f64() * 1e6 / block.max(1) as f64);
+        }
+    }
+    Ok(times)
+}
+
+fn login_fn(base: &str, jwk: &str, api: Api, client: BlockingClient) -> Result<Login, String> {
     let sealer = JweSealer::from_jwk(jwk).map_err(|e| e.to_string())?;
     let config = |url: &str| TransportConfig::new(url).map_err(|e| e.to_string());
     let realm_base = format!("{base}/internal-api/centaur");
     let user_agent = config(base)?.user_agent_header().to_owned();
     let realm_cfg = creds::realm_config();
     let ciam_cfg = creds::ciam_config();
-    let login: Box<dyn Fn() -> Result<(), String>> = match (client, api) {
+    Ok(match (client, api) {
         (BlockingClient::Floor, api) => {
             let floor = BlockingFloor::new(base, &user_agent);
             Box::new(move || {
@@ -75,13 +120,5 @@ pub fn run(
                     .map_err(|e| e.to_string())
             })
         }
-    };
-    for _ in 0..warmup {
-        login()?;
-    }
-    let started = Instant::now();
-    for _ in 0..logins {
-        login()?;
-    }
-    Ok(started.elapsed().as_secs_f64() * 1e6 / logins.max(1) as f64)
+    })
 }

@@ -1,8 +1,8 @@
 //! `bench`: the load driver and measurements of docs/performance.md.
 //!
 //! - `bench quick`: everything small, under a minute (CI).
-//! - `bench item3 [--api realm] [--syscalls]`: sequential blocking logins, driver vs floor,
-//!   each client in a process of its own (and its system calls, under `strace -c`).
+//! - `bench item3 [--api realm] [--syscalls]`: sequential blocking logins, driver vs floor in
+//!   alternating blocks in one client process (and each one's system calls, under `strace -c`).
 //! - `bench item4 [--api ciam] [--ns 100,1000,10000]`: concurrent logins, engine vs floor.
 //! - `bench item6 [--secs 5]`: sandbox requests/s vs a bare axum handler; argon2 logins/s.
 //! - `bench allocs`: heap allocations per core flow vs the serde floor.
@@ -42,12 +42,12 @@ enum Cmd {
         /// Which login.
         #[arg(long, value_enum, default_value = "realm")]
         api: Api,
-        /// Timed logins per run.
-        #[arg(long, default_value_t = 3000)]
-        logins: usize,
-        /// Alternating floor/driver runs.
-        #[arg(long, default_value_t = 5)]
-        reps: usize,
+        /// Blocks of each client, alternating.
+        #[arg(long, default_value_t = 100)]
+        blocks: usize,
+        /// Logins per block.
+        #[arg(long, default_value_t = 20)]
+        block: usize,
         /// Also count each client's system calls once (`strace -c`).
         #[arg(long)]
         syscalls: bool,
@@ -97,6 +97,20 @@ enum Cmd {
         rounds: usize,
         #[arg(long, value_enum, default_value = "steady")]
         mode: Mode,
+    },
+    /// (child) Floor and driver in alternating blocks against a running server; prints µs per
+    /// login of every block, one line per client.
+    Interleaved {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        jwk_file: PathBuf,
+        #[arg(long, value_enum)]
+        api: Api,
+        #[arg(long)]
+        blocks: usize,
+        #[arg(long)]
+        block: usize,
     },
     /// (child) Sequential blocking logins against a running server; prints µs per login.
     Blocking {
@@ -178,10 +192,24 @@ fn run(cmd: Cmd) -> Result<(), String> {
         }
         Cmd::Item3 {
             api,
-            logins,
-            reps,
+            blocks,
+            block,
             syscalls,
-        } => item3(api, logins, reps, syscalls),
+        } => item3(api, blocks, block, syscalls),
+        Cmd::Interleaved {
+            base,
+            jwk_file,
+            api,
+            blocks,
+            block,
+        } => {
+            let jwk = std::fs::read_to_string(&jwk_file).map_err(|e| e.to_string())?;
+            for times in blocking::interleaved(&base, &jwk, api, blocks, block)? {
+                let line: Vec<String> = times.iter().map(|us| format!("{us:.3}")).collect();
+                println!("{}", line.join(" "));
+            }
+            Ok(())
+        }
         Cmd::Item4 {
             api,
             ns,
@@ -312,64 +340,57 @@ fn sandbox(scratch: &Scratch, argon2: Argon2) -> Result<(ChildServer, PathBuf), 
     Ok((server, jwk))
 }
 
-fn item3(api: Api, logins: usize, reps: usize, syscalls: bool) -> Result<(), String> {
+fn item3(api: Api, blocks: usize, block: usize, syscalls: bool) -> Result<(), String> {
     let scratch = Scratch::new().map_err(|e| e.to_string())?;
     let (server, jwk) = sandbox(&scratch, Argon2::Cheap)?;
     println!(
         "item 3 ({api:?}), blocking, server on core 0, client on core 1, load {:.2}",
         procstat::load_average()
     );
-    let args = |client: BlockingClient, warmup: usize| {
-        strs(&[
-            "blocking",
+    let jwk = jwk.display().to_string();
+    let out = child(
+        1,
+        &strs(&[
+            "interleaved",
             "--base",
             &server.base,
             "--jwk-file",
-            &jwk.display().to_string(),
+            &jwk,
             "--api",
             api_name(api),
-            "--client",
-            match client {
-                BlockingClient::Driver => "driver",
-                BlockingClient::Floor => "floor",
-            },
-            "--warmup",
-            &warmup.to_string(),
-            "--logins",
-            &logins.to_string(),
-        ])
-    };
-    let clients = [BlockingClient::Floor, BlockingClient::Driver];
-    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    for rep in 0..reps {
-        // Alternate the order so drift does not favour one.
-        let order = if rep % 2 == 0 { [0, 1] } else { [1, 0] };
-        for i in order {
-            let out = child(1, &args(clients[i], 200))?;
-            let us: f64 = out.trim().parse().map_err(|e| format!("{e}: {out}"))?;
-            times[i].push(us);
-        }
-    }
-    for (client, t) in clients.iter().zip(&mut times) {
-        t.sort_by(f64::total_cmp);
-        let runs: Vec<String> = t.iter().map(|us| format!("{us:.1}")).collect();
+            "--blocks",
+            &blocks.to_string(),
+            "--block",
+            &block.to_string(),
+        ]),
+    )?;
+    let mut stats = Vec::new();
+    for (client, line) in ["floor", "driver"].iter().zip(out.lines()) {
+        let mut times = line
+            .split_whitespace()
+            .map(str::parse::<f64>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{e}: {line}"))?;
+        times.sort_by(f64::total_cmp);
+        let (Some(&fastest), Some(&median)) = (times.first(), times.get(times.len() / 2)) else {
+            return Err(format!("no blocks for {client}"));
+        };
         println!(
-            "{client:?}: µs per login, {} runs: {}",
-            t.len(),
-            runs.join(" / ")
+            "{client}: fastest block {fastest:.1} µs/login, median block {median:.1} µs/login"
         );
+        stats.push((fastest, median));
     }
-    if let ([floor, ..], [driver, ..]) = (&times[0][..], &times[1][..]) {
-        let median = |t: &[f64]| t[t.len() / 2];
+    if let [(f_min, f_med), (d_min, d_med)] = stats[..] {
         println!(
-            "driver/floor: {:.3}x (fastest runs), {:.3}x (median runs); load {:.2}",
-            driver / floor,
-            median(&times[1]) / median(&times[0]),
+            "driver/floor, {blocks} interleaved blocks of {block}: {:.3}x (fastest blocks), {:.3}x (median blocks); load {:.2}",
+            d_min / f_min,
+            d_med / f_med,
             procstat::load_average()
         );
     }
     if syscalls {
-        for client in clients {
+        let logins = blocks * block;
+        for client in [BlockingClient::Floor, BlockingClient::Driver] {
             let trace = scratch.path(&format!("strace-{client:?}.txt"));
             let status = Command::new("strace")
                 .arg("-c")
@@ -379,7 +400,24 @@ fn item3(api: Api, logins: usize, reps: usize, syscalls: bool) -> Result<(), Str
                 .arg("-c")
                 .arg("1")
                 .arg(exe()?)
-                .args(args(client, 0))
+                .args(strs(&[
+                    "blocking",
+                    "--base",
+                    &server.base,
+                    "--jwk-file",
+                    &jwk,
+                    "--api",
+                    api_name(api),
+                    "--client",
+                    match client {
+                        BlockingClient::Driver => "driver",
+                        BlockingClient::Floor => "floor",
+                    },
+                    "--warmup",
+                    "0",
+                    "--logins",
+                    &logins.to_string(),
+                ]))
                 .stdout(std::process::Stdio::null())
                 .status()
                 .map_err(|e| format!("strace: {e}"))?;
