@@ -51,6 +51,9 @@ enum Cmd {
         /// Also count each client's system calls once (`strace -c`).
         #[arg(long)]
         syscalls: bool,
+        /// Also count each client's instructions per login (valgrind's callgrind).
+        #[arg(long)]
+        instructions: bool,
     },
     /// Item 4: N concurrent logins, engine (AsyncDriver) vs floor (hyper-util pool).
     Item4 {
@@ -195,7 +198,8 @@ fn run(cmd: Cmd) -> Result<(), String> {
             blocks,
             block,
             syscalls,
-        } => item3(api, blocks, block, syscalls),
+            instructions,
+        } => item3(api, blocks, block, syscalls, instructions),
         Cmd::Interleaved {
             base,
             jwk_file,
@@ -340,7 +344,13 @@ fn sandbox(scratch: &Scratch, argon2: Argon2) -> Result<(ChildServer, PathBuf), 
     Ok((server, jwk))
 }
 
-fn item3(api: Api, blocks: usize, block: usize, syscalls: bool) -> Result<(), String> {
+fn item3(
+    api: Api,
+    blocks: usize,
+    block: usize,
+    syscalls: bool,
+    instructions: bool,
+) -> Result<(), String> {
     let scratch = Scratch::new().map_err(|e| e.to_string())?;
     let (server, jwk) = sandbox(&scratch, Argon2::Cheap)?;
     println!(
@@ -388,42 +398,45 @@ fn item3(api: Api, blocks: usize, block: usize, syscalls: bool) -> Result<(), St
             procstat::load_average()
         );
     }
+    // One client alone in a process, wrapped in `tool` (strace or valgrind).
+    let wrapped = |client: BlockingClient, logins: usize, tool: &[String]| {
+        let mut cmd = Command::new("taskset");
+        cmd.arg("-c").arg("1").args(tool).arg(exe()?).args(strs(&[
+            "blocking",
+            "--base",
+            &server.base,
+            "--jwk-file",
+            &jwk,
+            "--api",
+            api_name(api),
+            "--client",
+            match client {
+                BlockingClient::Driver => "driver",
+                BlockingClient::Floor => "floor",
+            },
+            "--warmup",
+            "0",
+            "--logins",
+            &logins.to_string(),
+        ]));
+        let out = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("{tool:?}: {e}"))?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(format!("{tool:?} run of {client:?} failed"))
+        }
+    };
+    let clients = [BlockingClient::Floor, BlockingClient::Driver];
     if syscalls {
         let logins = blocks * block;
-        for client in [BlockingClient::Floor, BlockingClient::Driver] {
+        for client in clients {
             let trace = scratch.path(&format!("strace-{client:?}.txt"));
-            let status = Command::new("strace")
-                .arg("-c")
-                .arg("-o")
-                .arg(&trace)
-                .arg("taskset")
-                .arg("-c")
-                .arg("1")
-                .arg(exe()?)
-                .args(strs(&[
-                    "blocking",
-                    "--base",
-                    &server.base,
-                    "--jwk-file",
-                    &jwk,
-                    "--api",
-                    api_name(api),
-                    "--client",
-                    match client {
-                        BlockingClient::Driver => "driver",
-                        BlockingClient::Floor => "floor",
-                    },
-                    "--warmup",
-                    "0",
-                    "--logins",
-                    &logins.to_string(),
-                ]))
-                .stdout(std::process::Stdio::null())
-                .status()
-                .map_err(|e| format!("strace: {e}"))?;
-            if !status.success() {
-                return Err(format!("strace run of {client:?} failed"));
-            }
+            let tool = strs(&["strace", "-c", "-o", &trace.display().to_string()]);
+            wrapped(client, logins, &tool)?;
             let text = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
             let calls = syscall_counts(&text);
             let per = |n: u64| n as f64 / logins as f64;
@@ -438,6 +451,37 @@ fn item3(api: Api, blocks: usize, block: usize, syscalls: bool) -> Result<(), St
                 per(total),
                 top.join(", ")
             );
+        }
+    }
+    if instructions {
+        // Two runs per client; the difference removes start-up (keys, agent, first connection).
+        const FEW: usize = 100;
+        const MANY: usize = 600;
+        let mut per_login = Vec::new();
+        for client in clients {
+            let mut totals = Vec::new();
+            for logins in [FEW, MANY] {
+                let out = scratch.path(&format!("callgrind-{client:?}-{logins}.out"));
+                let tool = strs(&[
+                    "valgrind",
+                    "--tool=callgrind",
+                    &format!("--callgrind-out-file={}", out.display()),
+                ]);
+                wrapped(client, logins, &tool)?;
+                let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+                let total = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("summary: "))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or("no callgrind summary")?;
+                totals.push(total);
+            }
+            let per = totals[1].saturating_sub(totals[0]) as f64 / (MANY - FEW) as f64;
+            println!("{client:?}: {per:.0} client instructions per login (callgrind)");
+            per_login.push(per);
+        }
+        if let [floor, driver] = per_login[..] {
+            println!("driver/floor instructions: {:.3}x", driver / floor);
         }
     }
     Ok(())
