@@ -150,6 +150,12 @@ enum Cmd {
         #[arg(long)]
         secs: f64,
     },
+    /// Writes the load sandbox's config (cheap argon2, load users) to `out`, for running
+    /// `serve-sandbox` by hand (profiling one client against it).
+    WriteConfig {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// (child) The sandbox, as `login-sandbox` runs it.
     ServeSandbox {
         #[command(flatten)]
@@ -286,6 +292,11 @@ fn run(cmd: Cmd) -> Result<(), String> {
                 runtime()?.block_on(loginflow_bench::rps::login_rate(&base, concurrency, secs))?;
             println!("{ok} {failed}");
             Ok(())
+        }
+        Cmd::WriteConfig { out } => {
+            let json = serde_json::to_vec_pretty(&setup::sandbox_config(Argon2::Cheap))
+                .map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| e.to_string())
         }
         Cmd::ServeSandbox { args } => runtime()?
             .block_on(login_sandbox::cli::run(args))
