@@ -287,7 +287,7 @@ impl Error {
     /// `error` code. Never fails: garbage, HTML or an empty body still give a typed error.
     pub fn from_response(response: &crate::Response) -> Self {
         let status = response.status();
-        let (code, message) = match serde_json::from_slice::<ErrorBody>(response.body()) {
+        let (code, message) = match crate::pending::json_from_bytes::<ErrorBody>(response.body()) {
             Ok(b) => (bounded_text(b.error), bounded_text(b.message)),
             Err(_) => (None, None),
         };

@@ -17,7 +17,7 @@
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
 use crate::Error;
 use crate::entropy::Entropy;
@@ -103,14 +103,75 @@ impl Pkce {
 /// );
 /// ```
 pub fn s256_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+    S256Challenge::of(verifier).as_str().to_owned()
 }
 
-/// A fresh verifier alone, for callers that hash it later (one SHA-256 per flow, not two).
-pub(crate) fn random_verifier(entropy: &mut dyn Entropy) -> Result<PkceVerifier, Error> {
-    let mut bytes = Zeroizing::new([0u8; VERIFIER_BYTES]);
-    entropy.fill(bytes.as_mut())?;
-    Ok(PkceVerifier::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+/// Base64url characters (no padding) of a SHA-256 digest.
+const CHALLENGE_LEN: usize = 43;
+/// Base64url characters (no padding) of [`VERIFIER_BYTES`] and [`STATE_BYTES`].
+const VERIFIER_LEN: usize = 43;
+const STATE_LEN: usize = 22;
+
+/// An S256 challenge on the stack: it is sent once, in the authorize body, so it needs no
+/// allocation of its own.
+pub(crate) struct S256Challenge([u8; CHALLENGE_LEN]);
+
+impl S256Challenge {
+    pub(crate) fn of(verifier: &str) -> Self {
+        let digest = digest::digest(&digest::SHA256, verifier.as_bytes());
+        let mut out = [0u8; CHALLENGE_LEN];
+        encode_exact(digest.as_ref(), &mut out);
+        Self(out)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Base64url output is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// Base64url without padding of `input` into `out`, which is exactly the encoded length.
+fn encode_exact(input: &[u8], out: &mut [u8]) {
+    let written = URL_SAFE_NO_PAD.encode_slice(input, out);
+    debug_assert_eq!(written.ok(), Some(out.len()));
+}
+
+/// A fresh verifier alone (its random bytes and stack copy are wiped).
+fn random_verifier(entropy: &mut dyn Entropy) -> Result<PkceVerifier, Error> {
+    let mut bytes = [0u8; VERIFIER_BYTES];
+    let mut verifier = [0u8; VERIFIER_LEN];
+    let drawn = entropy.fill(&mut bytes);
+    let result = drawn.map(|()| {
+        encode_exact(&bytes, &mut verifier);
+        PkceVerifier::new(std::str::from_utf8(&verifier).unwrap_or_default())
+    });
+    bytes.as_mut_slice().zeroize();
+    verifier.as_mut_slice().zeroize();
+    result
+}
+
+/// A fresh verifier and `state` from one draw of entropy, each encoded straight into its one
+/// allocation (the verifier's random bytes and stack copy are wiped). The verifier is hashed
+/// later, where the challenge is sent (one SHA-256 per flow, not two).
+pub(crate) fn random_verifier_and_state(
+    entropy: &mut dyn Entropy,
+) -> Result<(PkceVerifier, String), Error> {
+    let mut bytes = [0u8; VERIFIER_BYTES + STATE_BYTES];
+    let mut verifier = [0u8; VERIFIER_LEN];
+    let drawn = entropy.fill(&mut bytes);
+    let result = drawn.map(|()| {
+        let (v, s) = bytes.split_at(VERIFIER_BYTES);
+        encode_exact(v, &mut verifier);
+        let mut state = [0u8; STATE_LEN];
+        encode_exact(s, &mut state);
+        (
+            PkceVerifier::new(std::str::from_utf8(&verifier).unwrap_or_default()),
+            std::str::from_utf8(&state).unwrap_or_default().to_owned(),
+        )
+    });
+    bytes.as_mut_slice().zeroize();
+    verifier.as_mut_slice().zeroize();
+    result
 }
 
 /// A fresh OAuth `state`: 16 random bytes (128 bits), 22 base64url characters.
@@ -246,6 +307,31 @@ mod tests {
             assert_eq!(s.len(), 22);
             assert!(is_base64url(s), "{s}");
         }
+    }
+
+    #[test]
+    fn verifier_and_state_come_from_one_draw_in_order() {
+        let mut one = DeterministicEntropy::new(9);
+        let (verifier, state) = random_verifier_and_state(&mut one).unwrap();
+        // The same bytes drawn as the 32 verifier bytes, then the 16 state bytes.
+        let mut other = DeterministicEntropy::new(9);
+        let mut bytes = [0u8; 48];
+        other.fill(&mut bytes).unwrap();
+        assert_eq!(verifier.expose(), URL_SAFE_NO_PAD.encode(&bytes[..32]));
+        assert_eq!(state, URL_SAFE_NO_PAD.encode(&bytes[32..]));
+        assert_eq!((verifier.expose().len(), state.len()), (43, 22));
+        assert!(Pkce::from_verifier(verifier.clone()).is_ok());
+        assert!(matches!(
+            random_verifier_and_state(&mut FailingEntropy),
+            Err(Error::Entropy)
+        ));
+    }
+
+    #[test]
+    fn challenge_on_the_stack_is_the_rfc_one() {
+        assert_eq!(S256Challenge::of(RFC_VERIFIER).as_str(), RFC_CHALLENGE);
+        let v = "a".repeat(128);
+        assert_eq!(S256Challenge::of(&v).as_str(), s256_challenge(&v));
     }
 
     #[test]

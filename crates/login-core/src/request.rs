@@ -1,8 +1,9 @@
 //! The request description a transition emits: method, path relative to the configured base URL,
 //! headers and an optional JSON body. A transport sends it as is.
 
+use crate::secret::{WipedString, wipe_vec};
 use crate::table::StepId;
-use zeroize::Zeroizing;
+use std::sync::Arc;
 
 /// HTTP method of a request description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,49 +40,67 @@ impl std::fmt::Display for Method {
 pub struct Header {
     name: &'static str,
     value: Value,
-    sensitive: bool,
 }
 
-/// A header value: a constant needs no allocation (and holds nothing to zero).
+/// A header value: a constant needs no allocation (and holds nothing to zero). Whether it is
+/// a credential is the variant, which keeps a header at five words (requests carry them inline).
 #[derive(Clone)]
 enum Value {
     Static(&'static str),
-    Owned(Zeroizing<String>),
+    Sensitive(WipedString),
+    /// A configured value (location, event id), shared with the configuration by reference
+    /// count rather than copied into every request.
+    SharedPlain(Arc<str>),
+    /// A configured credential (the device bearer), shared likewise; zeroed when the last
+    /// holder drops it.
+    SharedSensitive(Arc<WipedString>),
 }
 
 impl Header {
-    pub(crate) fn plain(name: &'static str, value: impl Into<String>) -> Self {
-        Self {
-            name,
-            value: Value::Owned(Zeroizing::new(value.into())),
-            sensitive: false,
-        }
-    }
+    /// An unused slot of [`Headers`]: never handed out.
+    const VACANT: Header = Header::fixed("", "");
 
     /// A header whose value is a constant.
-    pub(crate) fn fixed(name: &'static str, value: &'static str) -> Self {
+    pub(crate) const fn fixed(name: &'static str, value: &'static str) -> Self {
         Self {
             name,
             value: Value::Static(value),
-            sensitive: false,
+        }
+    }
+
+    /// A header whose value is shared with the configuration that holds it.
+    pub(crate) fn shared(name: &'static str, value: &Arc<str>) -> Self {
+        Self {
+            name,
+            value: Value::SharedPlain(Arc::clone(value)),
+        }
+    }
+
+    /// A sensitive header built once (per configuration) and shared by every request that
+    /// carries it: each copy is a reference count, not an allocation.
+    pub(crate) fn shared_sensitive(name: &'static str, value: String) -> Self {
+        Self {
+            name,
+            value: Value::SharedSensitive(Arc::new(WipedString(value))),
         }
     }
 
     pub(crate) fn sensitive(name: &'static str, value: impl Into<String>) -> Self {
         Self {
             name,
-            value: Value::Owned(Zeroizing::new(value.into())),
-            sensitive: true,
+            value: Value::Sensitive(WipedString(value.into())),
         }
     }
 
     /// `Authorization: Bearer <token>`, built in one allocation of the exact size.
     pub(crate) fn bearer(token: &str) -> Self {
-        const SCHEME: &str = "Bearer ";
-        let mut value = String::with_capacity(SCHEME.len() + token.len());
-        value.push_str(SCHEME);
-        value.push_str(token);
-        Self::sensitive("Authorization", value)
+        Self::sensitive("Authorization", bearer_value(token))
+    }
+
+    /// `Authorization: Bearer <token>` to share between requests (see
+    /// [`shared_sensitive`](Self::shared_sensitive)).
+    pub(crate) fn shared_bearer(token: &str) -> Self {
+        Self::shared_sensitive("Authorization", bearer_value(token))
     }
 
     /// The header name exactly as the contract spells it (HTTP treats it case-insensitively).
@@ -93,24 +112,35 @@ impl Header {
     pub fn value(&self) -> &str {
         match &self.value {
             Value::Static(v) => v,
-            Value::Owned(v) => v,
+            Value::Sensitive(v) => &v.0,
+            Value::SharedPlain(v) => v,
+            Value::SharedSensitive(v) => &v.0,
         }
     }
 
     /// Whether the value is a credential.
     pub fn is_sensitive(&self) -> bool {
-        self.sensitive
+        matches!(self.value, Value::Sensitive(_) | Value::SharedSensitive(_))
     }
 }
 
 impl std::fmt::Debug for Header {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.sensitive {
+        if self.is_sensitive() {
             write!(f, "{}: <redacted>", self.name)
         } else {
             write!(f, "{}: {:?}", self.name, self.value())
         }
     }
+}
+
+/// `Bearer <token>` in one allocation of the exact size.
+fn bearer_value(token: &str) -> String {
+    const SCHEME: &str = "Bearer ";
+    let mut value = String::with_capacity(SCHEME.len() + token.len());
+    value.push_str(SCHEME);
+    value.push_str(token);
+    value
 }
 
 /// Whether a server-issued value can be sent back in a header: non-empty visible ASCII, so a
@@ -132,7 +162,30 @@ const INITIAL_BODY_CAPACITY: usize = 256;
 /// access, so no byte beyond `len` was ever written: zeroing `len` bytes (not the whole
 /// capacity, as `Zeroizing<Vec>` must for vectors of unknown history) leaves nothing behind.
 #[derive(Clone)]
-struct Body(Vec<u8>);
+pub(crate) struct Body(Vec<u8>);
+
+impl Body {
+    /// The JSON bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Serializes `value` into a [`Body`]: zeroed on drop, and never `realloc`ed with a copy left
+/// behind. Used for request bodies and for the credentials plaintext before it is sealed.
+pub(crate) fn json_body<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Body, serde_json::Error> {
+    let mut buf = WipingWriter(Vec::with_capacity(INITIAL_BODY_CAPACITY));
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => Ok(Body(std::mem::take(&mut buf.0))),
+        Err(e) => {
+            // The whole capacity: a partial body may sit beyond the cleared length.
+            wipe_vec(&mut buf.0);
+            Err(e)
+        }
+    }
+}
 
 impl Drop for Body {
     fn drop(&mut self) {
@@ -157,8 +210,8 @@ impl WipingWriter {
         let needed = self.0.len() + extra;
         let mut bigger = Vec::with_capacity(needed.max(self.0.capacity() * 2));
         bigger.extend_from_slice(&self.0);
-        let old = std::mem::replace(&mut self.0, bigger);
-        drop(Zeroizing::new(old));
+        let mut old = std::mem::replace(&mut self.0, bigger);
+        wipe_vec(&mut old);
     }
 }
 
@@ -183,6 +236,63 @@ impl std::io::Write for WipingWriter {
     }
 }
 
+/// Headers held inline: a credential (`Authorization` or `checkIdentity`) and `Content-Type`,
+/// all that any request of a configuration without location or event id carries. More would
+/// make every request larger to move, which costs more than the vector they save.
+const INLINE_HEADERS: usize = 2;
+
+/// The most headers a request of the engine carries: location (two), event id, a credential,
+/// `Content-Type`.
+const MAX_HEADERS: usize = 5;
+
+/// A request's headers, in order: inline up to [`INLINE_HEADERS`] (no allocation per request),
+/// moved to a vector beyond.
+#[derive(Clone)]
+enum Headers {
+    Inline {
+        slots: [Header; INLINE_HEADERS],
+        len: usize,
+    },
+    Spilled(Vec<Header>),
+}
+
+impl Headers {
+    const fn new() -> Self {
+        Headers::Inline {
+            slots: [Header::VACANT; INLINE_HEADERS],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, header: Header) {
+        match self {
+            Headers::Inline { slots, len } if *len < INLINE_HEADERS => {
+                slots[*len] = header;
+                *len += 1;
+            }
+            Headers::Inline { slots, .. } => {
+                // Moves the values (no copy of a credential is left behind).
+                let mut all: Vec<Header> = Vec::with_capacity(MAX_HEADERS);
+                all.extend(
+                    slots
+                        .iter_mut()
+                        .map(|h| std::mem::replace(h, Header::VACANT)),
+                );
+                all.push(header);
+                *self = Headers::Spilled(all);
+            }
+            Headers::Spilled(all) => all.push(header),
+        }
+    }
+
+    fn as_slice(&self) -> &[Header] {
+        match self {
+            Headers::Inline { slots, len } => &slots[..*len],
+            Headers::Spilled(all) => all,
+        }
+    }
+}
+
 /// A request description: everything a transport needs to perform one step.
 ///
 /// ```
@@ -199,20 +309,20 @@ impl std::io::Write for WipingWriter {
 pub struct Request {
     step: StepId,
     method: Method,
-    path: std::sync::Arc<str>,
-    headers: Vec<Header>,
+    path: Arc<str>,
+    headers: Headers,
     body: Option<Body>,
 }
 
 impl Request {
     /// `path` is shared with the configuration that built it (a reference count, not a copy
     /// per request).
-    pub(crate) fn new(step: StepId, method: Method, path: impl Into<std::sync::Arc<str>>) -> Self {
+    pub(crate) fn new(step: StepId, method: Method, path: impl Into<Arc<str>>) -> Self {
         Self {
             step,
             method,
             path: path.into(),
-            headers: Vec::new(),
+            headers: Headers::new(),
             body: None,
         }
     }
@@ -224,15 +334,11 @@ impl Request {
 
     /// Serializes `body` as the JSON body and sets `Content-Type`.
     pub(crate) fn json<T: serde::Serialize>(mut self, body: &T) -> Self {
-        let mut buf = WipingWriter(Vec::with_capacity(INITIAL_BODY_CAPACITY));
         // Serializing our own plain structs into a Vec cannot fail.
-        if serde_json::to_writer(&mut buf, body).is_err() {
-            // Zeroes the whole capacity: a partial body may sit beyond the cleared length.
-            zeroize::Zeroize::zeroize(&mut buf.0);
-        }
+        let body = json_body(body).unwrap_or(Body(Vec::new()));
         self.headers
             .push(Header::fixed("Content-Type", "application/json"));
-        self.body = Some(Body(std::mem::take(&mut buf.0)));
+        self.body = Some(body);
         self
     }
 
@@ -253,7 +359,7 @@ impl Request {
 
     /// Headers to send, in order.
     pub fn headers(&self) -> &[Header] {
-        &self.headers
+        self.headers.as_slice()
     }
 
     /// The JSON body, if any. May contain secrets.
@@ -274,8 +380,68 @@ impl std::fmt::Debug for Request {
             .field("step", &self.step)
             .field("method", &self.method)
             .field("path", &self.path)
-            .field("headers", &self.headers)
+            .field("headers", &self.headers.as_slice())
             .field("body", &self.body)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_keep_their_order_inline_and_after_spilling() {
+        let shared: Arc<str> = Arc::from("13.75");
+        for count in 0..=MAX_HEADERS + 2 {
+            let mut request = Request::new(StepId::CiamAuthorize, Method::Post, "/p");
+            for i in 0..count {
+                request = match i % 3 {
+                    0 => request.header(Header::shared("locLatitude", &shared)),
+                    1 => request.header(Header::bearer(&format!("t{i}"))),
+                    _ => request.header(Header::fixed("Content-Type", "application/json")),
+                };
+            }
+            let headers = request.headers();
+            assert_eq!(headers.len(), count);
+            for (i, h) in headers.iter().enumerate() {
+                match i % 3 {
+                    0 => assert_eq!(
+                        (h.name(), h.value(), h.is_sensitive()),
+                        ("locLatitude", "13.75", false)
+                    ),
+                    1 => {
+                        assert_eq!(h.value(), format!("Bearer t{i}"));
+                        assert!(h.is_sensitive());
+                        assert!(!format!("{h:?}").contains(&format!("t{i}")));
+                    }
+                    _ => assert_eq!(h.value(), "application/json"),
+                }
+            }
+            let copy = request.clone();
+            assert_eq!(copy.headers().len(), count);
+        }
+    }
+
+    #[test]
+    fn a_shared_bearer_is_one_value_and_redacted() {
+        let h = Header::shared_bearer("dev-token");
+        let copy = h.clone();
+        assert_eq!(copy.value(), "Bearer dev-token");
+        assert!(copy.is_sensitive());
+        assert_eq!(format!("{copy:?}"), "Authorization: <redacted>");
+        assert!(std::ptr::eq(h.value(), copy.value()), "shared, not copied");
+    }
+
+    #[test]
+    fn json_body_holds_exactly_the_serialized_bytes() {
+        let long = "x".repeat(3 * INITIAL_BODY_CAPACITY);
+        for value in ["short", long.as_str()] {
+            let body = json_body(&serde_json::json!({ "v": value })).expect("serializes");
+            assert_eq!(
+                body.bytes(),
+                serde_json::to_vec(&serde_json::json!({ "v": value })).expect("json")
+            );
+        }
     }
 }

@@ -88,7 +88,14 @@ pub(crate) fn lifetime_to_instant(
     if !secs.is_finite() || secs < 0.0 {
         return Err("lifetime is negative or not finite");
     }
-    let d = Duration::from_secs_f64(secs.min(MAX_LIFETIME_SECS));
+    let secs = secs.min(MAX_LIFETIME_SECS);
+    // Whole seconds (what servers send) without the float decomposition of `from_secs_f64`.
+    let whole = secs as u64;
+    let d = if whole as f64 == secs {
+        Duration::from_secs(whole)
+    } else {
+        Duration::from_secs_f64(secs)
+    };
     Ok(Some(now.checked_add(d).unwrap_or(now)))
 }
 

@@ -192,14 +192,17 @@ impl Authorized {
             captcha_answer: self.captcha.as_ref().and(answer),
             iat,
         };
-        let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(512));
-        if let Err(e) = serde_json::to_writer(&mut *buf, &plaintext) {
-            return Err(Failed {
-                error: Error::Seal(format!("encoding the credentials: {e}")),
-                state: Some(self),
-            });
-        }
-        let envelope = match sealer.seal(&buf, entropy) {
+        // Zeroed on drop like a request body (only the bytes written: nothing else was).
+        let buf = match crate::request::json_body(&plaintext) {
+            Ok(buf) => buf,
+            Err(e) => {
+                return Err(Failed {
+                    error: Error::Seal(format!("encoding the credentials: {e}")),
+                    state: Some(self),
+                });
+            }
+        };
+        let envelope = match sealer.seal(buf.bytes(), entropy) {
             Ok(jwe) => jwe,
             Err(error) => {
                 return Err(Failed {

@@ -159,10 +159,13 @@ pub struct CiamConfig {
     client_id: String,
     redirect_uri: String,
     device_token: DeviceToken,
+    /// `Authorization: Bearer <device token>`, built once and shared by every request.
+    device_bearer: Header,
     scope: String,
     routes: Routes,
-    location: Option<(String, String)>,
-    event_id: Option<String>,
+    // Shared with the requests that send them, like the paths.
+    location: Option<(Arc<str>, Arc<str>)>,
+    event_id: Option<Arc<str>>,
     auth_token: Option<FlowSecret>,
     login_verifier: Option<FlowSecret>,
     additional_authentication: Option<String>,
@@ -179,6 +182,7 @@ impl CiamConfig {
         Self {
             client_id: client_id.into(),
             redirect_uri: redirect_uri.into(),
+            device_bearer: Header::shared_bearer(device_token.expose()),
             device_token,
             scope: "openid".to_owned(),
             routes: Routes::gateway(),
@@ -210,13 +214,13 @@ impl CiamConfig {
 
     /// `locLatitude` and `locLongitude`, sent on every call.
     pub fn location(mut self, latitude: impl Into<String>, longitude: impl Into<String>) -> Self {
-        self.location = Some((latitude.into(), longitude.into()));
+        self.location = Some((Arc::from(latitude.into()), Arc::from(longitude.into())));
         self
     }
 
     /// `eventId`, sent on login challenge, pre-login verify and access token.
     pub fn event_id(mut self, event_id: impl Into<String>) -> Self {
-        self.event_id = Some(event_id.into());
+        self.event_id = Some(Arc::from(event_id.into()));
         self
     }
 
@@ -311,22 +315,22 @@ impl CiamConfig {
         let mut request = Request::new(step, method, path);
         if let Some((lat, lon)) = &self.location {
             request = request
-                .header(Header::plain("locLatitude", lat))
-                .header(Header::plain("locLongitude", lon));
+                .header(Header::shared("locLatitude", lat))
+                .header(Header::shared("locLongitude", lon));
         }
         let takes_event_id = matches!(
             step,
             StepId::CiamLoginChallenge | StepId::CiamPreLoginVerify | StepId::CiamAccessToken
         );
         if let (true, Some(event_id)) = (takes_event_id, &self.event_id) {
-            request = request.header(Header::plain("eventId", event_id));
+            request = request.header(Header::shared("eventId", event_id));
         }
         request
     }
 
     /// `Authorization: Bearer <device identity token>`.
     pub(crate) fn device_bearer(&self) -> Header {
-        bearer(self.device_token.expose())
+        self.device_bearer.clone()
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Authorized, CiamConfig};
 use crate::entropy::Entropy;
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
-use crate::pkce::{Pkce, random_state, random_verifier, s256_challenge};
+use crate::pkce::{Pkce, S256Challenge, random_verifier_and_state};
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
 use crate::{Error, Request, Response};
@@ -24,8 +24,7 @@ impl Start {
     /// Draws a PKCE verifier (32 bytes) and a `state` (16 bytes) from `entropy`.
     pub fn new(entropy: &mut dyn Entropy) -> Result<Self, Error> {
         // The challenge is computed where it is sent (authorize), not here as well.
-        let verifier = random_verifier(entropy)?;
-        let state = random_state(entropy)?;
+        let (verifier, state) = random_verifier_and_state(entropy)?;
         Ok(Self { verifier, state })
     }
 
@@ -54,14 +53,14 @@ impl Start {
             scope: &'a str,
             state: &'a str,
         }
-        let challenge = s256_challenge(self.verifier.expose());
+        let challenge = S256Challenge::of(self.verifier.expose());
         let request = cfg
             .request(StepId::CiamAuthorize)
             .header(cfg.device_bearer())
             .json(&Body {
                 auth_token: cfg.auth_token().map(FlowSecret::expose),
                 client_id: cfg.client_id(),
-                code_challenge: &challenge,
+                code_challenge: challenge.as_str(),
                 code_challenge_method: Pkce::METHOD,
                 login_verifier: cfg.login_verifier_value().map(FlowSecret::expose),
                 scope: cfg.scope_string(),
