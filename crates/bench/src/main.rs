@@ -442,6 +442,25 @@ fn item3(
         }
     };
     let clients = [BlockingClient::Floor, BlockingClient::Driver];
+    // Each client alone, twice, alternating: its wall time and the server's CPU per login.
+    for rep in 0..2 {
+        for client in clients {
+            let logins = blocks * block;
+            let before = procstat::cpu_time(&server.pid().to_string());
+            let started = std::time::Instant::now();
+            wrapped(client, logins, &[])?;
+            let wall = started.elapsed().as_secs_f64() * 1e6 / logins as f64;
+            let server_us = procstat::cpu_time(&server.pid().to_string())
+                .saturating_sub(before)
+                .as_secs_f64()
+                * 1e6
+                / logins as f64;
+            println!(
+                "{client:?} alone (run {}): {wall:.1} µs per login including process start, server CPU {server_us:.1} µs per login",
+                rep + 1
+            );
+        }
+    }
     if syscalls {
         let logins = blocks * block;
         for client in clients {
