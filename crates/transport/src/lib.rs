@@ -7,6 +7,8 @@
 //! - [`HyperTransport`]: async on tokio, hyper 1's HTTP/1 connection API over a tokio socket
 //!   (plus tokio-rustls). Each flow takes a [`HyperSession`], which holds **one** connection
 //!   for the whole flow and drives it inside the flow's own task: no spawned task, no thread.
+//!   A finished session leaves its idle connection to the next one, so flows one after another
+//!   do not dial again.
 //!
 //! Both enforce the same [`TransportConfig`]: connect, header and whole-call timeouts, a response
 //! body cap checked while reading, HTTPS except to loopback hosts (unless allowed), optional
