@@ -43,8 +43,10 @@ use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixe
 /// knowing whether it was processed. ureq uses the same age.
 const MAX_IDLE: Duration = Duration::from_secs(15);
 
-/// The async transport's shared part: configuration and TLS setup. Cheap to clone. Each flow
-/// takes its own [`HyperSession`], which is the [`AsyncTransport`].
+/// The async transport's shared part: configuration, TLS setup and the shelf of idle
+/// connections. Cheap to clone. Each flow takes its own [`HyperSession`], which is the
+/// [`AsyncTransport`]. Connections belong to the tokio runtime that opened them, so use one
+/// transport per runtime.
 ///
 /// ```no_run
 /// use login_transport::{AsyncTransport, HyperTransport, TransportConfig};
