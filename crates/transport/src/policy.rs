@@ -78,6 +78,8 @@ pub(crate) struct BaseUrl {
     pub(crate) authority: String,
     /// Path prefix without a trailing slash (may be empty).
     pub(crate) prefix: String,
+    /// `scheme://authority` plus the prefix: what every absolute URL starts with.
+    origin_prefix: String,
 }
 
 impl BaseUrl {
@@ -111,12 +113,19 @@ impl BaseUrl {
             (None, Scheme::Http) => 80,
         };
         let prefix = uri.path().trim_end_matches('/').to_string();
+        let authority = authority.as_str().to_ascii_lowercase();
+        let scheme_name = match scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        let origin_prefix = format!("{scheme_name}://{authority}{prefix}");
         Ok(Self {
             scheme,
             host,
             port,
-            authority: authority.as_str().to_ascii_lowercase(),
+            authority,
             prefix,
+            origin_prefix,
         })
     }
 
@@ -127,17 +136,21 @@ impl BaseUrl {
 
     /// `scheme://authority` plus the prefix and `path`.
     pub(crate) fn url_for(&self, path: &str) -> String {
-        let scheme = match self.scheme {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        };
-        format!("{scheme}://{}{}{}", self.authority, self.prefix, path)
+        // Once per call: two copies into an exact-size string, not the formatting machinery.
+        concat_exact(&self.origin_prefix, path)
     }
 
     /// The origin-form request target: prefix plus `path`.
     pub(crate) fn target_for(&self, path: &str) -> String {
-        format!("{}{}", self.prefix, path)
+        concat_exact(&self.prefix, path)
     }
+}
+
+fn concat_exact(a: &str, b: &str) -> String {
+    let mut out = String::with_capacity(a.len() + b.len());
+    out.push_str(a);
+    out.push_str(b);
+    out
 }
 
 /// Whether `host` (without brackets) names the local machine: `localhost`, an address in
