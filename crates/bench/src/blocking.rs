@@ -28,7 +28,8 @@ pub enum BlockingClient {
 type Login = Box<dyn Fn() -> Result<(), String>>;
 
 /// Runs `warmup` then `logins` sequential logins of `api` against the sandbox at `base` and
-/// returns the mean time per timed login, in µs.
+/// returns the mean wall time and the mean CPU time of this (single-threaded) process per timed
+/// login, in µs.
 pub fn run(
     base: &str,
     jwk: &str,
@@ -36,16 +37,21 @@ pub fn run(
     client: BlockingClient,
     warmup: usize,
     logins: usize,
-) -> Result<f64, String> {
+) -> Result<(f64, f64), String> {
     let login = login_fn(base, jwk, api, client)?;
     for _ in 0..warmup {
         login()?;
     }
+    let cpu = crate::procstat::thread_cpu_ns();
     let started = Instant::now();
     for _ in 0..logins {
         login()?;
     }
-    Ok(started.elapsed().as_secs_f64() * 1e6 / logins.max(1) as f64)
+    let per = |total: f64| total / logins.max(1) as f64;
+    Ok((
+        per(started.elapsed().as_secs_f64() * 1e6),
+        per(crate::procstat::thread_cpu_ns().saturating_sub(cpu) as f64 / 1e3),
+    ))
 }
 
 /// Floor and driver in alternating blocks of `block` logins, `blocks` of each, in this one

@@ -264,8 +264,8 @@ fn run(cmd: Cmd) -> Result<(), String> {
             logins,
         } => {
             let jwk = std::fs::read_to_string(&jwk_file).map_err(|e| e.to_string())?;
-            let us = blocking::run(&base, &jwk, api, client, warmup, logins)?;
-            println!("{us:.3}");
+            let (wall, cpu) = blocking::run(&base, &jwk, api, client, warmup, logins)?;
+            println!("{wall:.3} {cpu:.3}");
             Ok(())
         }
         Cmd::Rps {
@@ -409,10 +409,9 @@ fn item3(
             procstat::load_average()
         );
     }
-    // One client alone in a process, wrapped in `tool` (strace or valgrind).
-    let wrapped = |client: BlockingClient, logins: usize, tool: &[String]| {
-        let mut cmd = Command::new("taskset");
-        cmd.arg("-c").arg("1").args(tool).arg(exe()?).args(strs(&[
+    // The arguments of one client alone in a process.
+    let single = |client: BlockingClient, warmup: usize, logins: usize| {
+        strs(&[
             "blocking",
             "--base",
             &server.base,
@@ -426,10 +425,19 @@ fn item3(
                 BlockingClient::Floor => "floor",
             },
             "--warmup",
-            "0",
+            &warmup.to_string(),
             "--logins",
             &logins.to_string(),
-        ]));
+        ])
+    };
+    // One client alone, wrapped in `tool` (strace or valgrind).
+    let wrapped = |client: BlockingClient, logins: usize, tool: &[String]| {
+        let mut cmd = Command::new("taskset");
+        cmd.arg("-c")
+            .arg("1")
+            .args(tool)
+            .arg(exe()?)
+            .args(single(client, 0, logins));
         let out = cmd
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -453,16 +461,18 @@ fn item3(
         for client in order {
             let logins = blocks * block;
             let before = procstat::cpu_time(&server.pid().to_string());
-            let started = std::time::Instant::now();
-            wrapped(client, logins, &[])?;
-            let wall = started.elapsed().as_secs_f64() * 1e6 / logins as f64;
+            let out = child(1, &single(client, 200, logins))?;
             let server_us = procstat::cpu_time(&server.pid().to_string())
                 .saturating_sub(before)
                 .as_secs_f64()
                 * 1e6
-                / logins as f64;
+                / (logins + 200) as f64;
+            let (wall, cpu) = out
+                .trim()
+                .split_once(' ')
+                .ok_or(format!("bad output: {out}"))?;
             println!(
-                "{client:?} alone (run {}): {wall:.1} µs per login including process start, server CPU {server_us:.1} µs per login",
+                "{client:?} alone (run {}): {wall} µs per login, client CPU {cpu} µs per login, server CPU {server_us:.1} µs per login",
                 rep + 1
             );
         }

@@ -30,6 +30,15 @@ pub fn fds() -> u64 {
     count_dir("/proc/self/fd")
 }
 
+/// CPU time of the calling thread so far, in ns (`/proc/thread-self/schedstat`: nanosecond
+/// resolution, unlike the tick counts of `/proc/PID/stat`); 0 when unreadable.
+pub fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// User + system CPU time of a process (`self` or a pid), from `/proc/PID/stat`.
 pub fn cpu_time(pid: &str) -> Duration {
     let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
