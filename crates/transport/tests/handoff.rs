@@ -105,7 +105,6 @@ fn a_shelved_connection_the_server_closed_is_not_reused() {
     let server = Server::start(|mut s| {
         if read_request(&mut s).is_some() {
             respond(&mut s, 201, &[], b"{}");
-            std::thread::sleep(Duration::from_millis(20));
             shutdown(&s);
         }
     });
@@ -133,7 +132,8 @@ fn a_call_abandoned_halfway_leaves_no_connection_behind() {
         while read_request(&mut s).is_some() {
             let n = seen.fetch_add(1, Ordering::SeqCst);
             if first && n == 0 {
-                std::thread::sleep(Duration::from_millis(300));
+                // Far past the client's 50 ms, so a loaded machine cannot let the call finish.
+                std::thread::sleep(Duration::from_millis(1000));
                 let _ = s.write_all(b"HTTP/1.1 201 X\r\ncontent-length: 9\r\n\r\n\"stale-1\"");
             } else if !respond(&mut s, 201, &[], b"\"fresh\"") {
                 break;
