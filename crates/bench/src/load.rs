@@ -191,11 +191,7 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
     });
     // Warm up (first connection, lazy statics), then take the baseline.
     one(&shared, spec.api, spec.client, 0).await?;
-    let floor_opened_before = shared
-        .floor
-        .counter
-        .opened
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let floor_opened_before = shared.floor.counter.opened.load(Ordering::Relaxed);
     let base_fds = procstat::fds();
     let base_rss = procstat::status_kib("VmRSS");
     let cpu0 = procstat::cpu_time("self");
@@ -265,9 +261,7 @@ pub async fn run(spec: &LoadSpec) -> Result<LoadResult, String> {
     let counter = &shared.floor.counter;
     let opened = match spec.client {
         Client::Engine | Client::EngineDial => engine_opened,
-        Client::Floor => {
-            counter.opened.load(std::sync::atomic::Ordering::Relaxed) - floor_opened_before
-        }
+        Client::Floor => counter.opened.load(Ordering::Relaxed) - floor_opened_before,
     };
     Ok(LoadResult {
         api: spec.api,

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use loginflow_bench::blocking::{self, BlockingClient};
 use loginflow_bench::load::{self, Api, Client, LoadResult, LoadSpec, Mode};
 use loginflow_bench::procstat;
@@ -378,7 +378,7 @@ fn item3(
             "--jwk-file",
             &jwk,
             "--api",
-            api_name(api),
+            &arg_name(api),
             "--blocks",
             &blocks.to_string(),
             "--block",
@@ -418,12 +418,9 @@ fn item3(
             "--jwk-file",
             &jwk,
             "--api",
-            api_name(api),
+            &arg_name(api),
             "--client",
-            match client {
-                BlockingClient::Driver => "driver",
-                BlockingClient::Floor => "floor",
-            },
+            &arg_name(client),
             "--warmup",
             &warmup.to_string(),
             "--logins",
@@ -593,22 +590,15 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize, mode: Mode) -> Resul
                         "--jwk-file",
                         &jwk.display().to_string(),
                         "--api",
-                        api_name(api),
+                        &arg_name(api),
                         "--client",
-                        match client {
-                            Client::Engine => "engine",
-                            Client::Floor => "floor",
-                            Client::EngineDial => "engine-dial",
-                        },
+                        &arg_name(client),
                         "--n",
                         &n.to_string(),
                         "--rounds",
                         &rounds.to_string(),
                         "--mode",
-                        match mode {
-                            Mode::Steady => "steady",
-                            Mode::Burst => "burst",
-                        },
+                        &arg_name(mode),
                     ]),
                 )?;
                 let server_cpu =
@@ -666,11 +656,13 @@ fn item4(api: Api, ns: &[usize], flows: usize, reps: usize, mode: Mode) -> Resul
     Ok(())
 }
 
-fn api_name(api: Api) -> &'static str {
-    match api {
-        Api::Realm => "realm",
-        Api::Ciam => "ciam",
-    }
+/// The command-line spelling of a value of one of the `--api`, `--client`, `--mode` enums, for
+/// the arguments of a child run.
+fn arg_name(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 fn rate(out: &str, secs: f64) -> Result<(f64, u64), String> {

@@ -172,6 +172,14 @@ impl<S> Stopped<S> {
         }
     }
 
+    /// A failure before the flow had a state to keep.
+    fn before_start(error: Error) -> Self {
+        Self {
+            reason: StopReason::Failed(error),
+            state: None,
+        }
+    }
+
     fn waiting(prompt: Prompt, state: impl Into<S>) -> Self {
         Self {
             reason: StopReason::NoAnswer(prompt),
@@ -447,14 +455,8 @@ impl<E: Exchange> Ctx<'_, E> {
     ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
         // A header value with CR or LF would otherwise reach the HTTP library, whose refusal
         // says less (and some libraries might send it).
-        cfg.check().map_err(|e| Stopped {
-            reason: StopReason::Failed(e),
-            state: None,
-        })?;
-        let start = ciam::Start::new(&mut OsEntropy).map_err(|e| Stopped {
-            reason: StopReason::Failed(e),
-            state: None,
-        })?;
+        cfg.check().map_err(Stopped::before_start)?;
+        let start = ciam::Start::new(&mut OsEntropy).map_err(Stopped::before_start)?;
         let (request, pending) = start.authorize(cfg);
         let mut authorized = self
             .step(request, pending)

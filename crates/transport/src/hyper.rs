@@ -82,7 +82,7 @@ impl Shared {
     /// sockets the server has long closed.
     fn shelve(&self, conn: Conn) {
         let cap = self.config.max_idle_connections();
-        if cap == 0 || !conn.idle || conn.driver.is_none() || conn.sender.is_closed() {
+        if cap == 0 || !conn.can_carry_another() {
             return;
         }
         let mut shelf = self.shelf.lock().unwrap_or_else(PoisonError::into_inner);
@@ -197,8 +197,18 @@ struct Conn {
 }
 
 impl Conn {
-    /// Whether the connection can carry another request: its I/O has not ended (a quick poll
-    /// notices a close the server sent while idle) and it has not idled too long.
+    /// Whether, as far as is known without I/O, the connection can carry another request: the
+    /// last call ended with a whole response, its I/O has not ended, the sender is open, and it
+    /// has not idled too long.
+    fn can_carry_another(&self) -> bool {
+        self.idle
+            && self.driver.is_some()
+            && !self.sender.is_closed()
+            && self.idle_since.elapsed() < MAX_IDLE
+    }
+
+    /// [`can_carry_another`](Self::can_carry_another), after a quick poll of its I/O that
+    /// notices a close the server sent while the connection sat idle.
     async fn is_usable(&mut self) -> bool {
         let driver = &mut self.driver;
         let running = poll_fn(|cx| {
@@ -208,7 +218,7 @@ impl Conn {
             })
         })
         .await;
-        running && self.idle && !self.sender.is_closed() && self.idle_since.elapsed() < MAX_IDLE
+        running && self.can_carry_another()
     }
 }
 

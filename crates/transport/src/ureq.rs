@@ -247,12 +247,10 @@ const STEP: std::time::Duration = std::time::Duration::from_millis(10);
 fn steady(mut timeout: NextTimeout) -> NextTimeout {
     if let UreqDuration::Exact(left) = timeout.after {
         if left >= ROUND_FROM {
-            let step = STEP.as_nanos();
-            let rounded = left.as_nanos() / step * step;
-            // `left` is at least a second, so this is exact and fits.
-            timeout.after = UreqDuration::Exact(std::time::Duration::from_nanos(
-                u64::try_from(rounded).unwrap_or(u64::MAX),
-            ));
+            // The remainder is below one step, so it fits any integer type.
+            let excess = left.as_nanos() % STEP.as_nanos();
+            timeout.after =
+                UreqDuration::Exact(left - std::time::Duration::from_nanos(excess as u64));
         }
     }
     timeout
