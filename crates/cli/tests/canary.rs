@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Env, loginflow, session_tokens};
+use common::{Env, loginflow, session_command, session_tokens};
 use login_sandbox::config::{AnomalyMode, Channel, Mfa, UserConfig};
 use login_sandbox::secret::Secret;
 
@@ -90,14 +90,10 @@ fn no_secret_reaches_stdout_or_stderr() {
         .arg(&realm);
         assert_eq!(t.run(cmd, &format!("{PASSWORD}\n")).0, 0);
         tokens.extend(session_tokens(&realm));
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "refresh", "--session"])
-            .arg(&realm);
+        let cmd = session_command(output, "refresh", &realm);
         assert_eq!(t.run(cmd, "").0, 0);
         tokens.extend(session_tokens(&realm));
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "revoke", "--session"])
-            .arg(&realm);
+        let cmd = session_command(output, "revoke", &realm);
         assert_eq!(t.run(cmd, "").0, 0);
 
         // Internet-banking login with captcha and 2FA, refresh, revoke, refresh refused.
@@ -122,19 +118,13 @@ fn no_secret_reaches_stdout_or_stderr() {
         assert_eq!(t.run(cmd, &format!("{PASSWORD}\n")).0, 0);
         tokens.extend(session_tokens(&ciam));
         let copy = env.path(&format!("ciam-{output}.copy"));
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "refresh", "--session"])
-            .arg(&ciam);
+        let cmd = session_command(output, "refresh", &ciam);
         assert_eq!(t.run(cmd, "").0, 0);
         tokens.extend(session_tokens(&ciam));
         std::fs::copy(&ciam, &copy).unwrap();
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "revoke", "--session"])
-            .arg(&ciam);
+        let cmd = session_command(output, "revoke", &ciam);
         assert_eq!(t.run(cmd, "").0, 0);
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "refresh", "--session"])
-            .arg(&copy);
+        let cmd = session_command(output, "refresh", &copy);
         assert_eq!(t.run(cmd, "").0, 1);
 
         // Failures: wrong password, wrong OTP, missing OTP.

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Env, loginflow, session_tokens};
+use common::{Env, loginflow, session_command, session_tokens};
 use login_sandbox::config::{AnomalyMode, Channel, Mfa, UserConfig};
 use login_sandbox::secret::Secret;
 
@@ -159,15 +159,11 @@ fn flows_not_covered_by_canary_rs_leak_nothing_at_trace() {
         cmd.arg("--save-session").arg(&realm);
         t.run("realm plain login", cmd, &format!("{PLAIN_PASSWORD}\n"), 0);
         tokens.extend(session_tokens(&realm));
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "refresh", "--session"])
-            .arg(&realm);
+        let cmd = session_command(output, "refresh", &realm);
         t.run("realm refresh", cmd, "", 0);
         tokens.extend(session_tokens(&realm));
         sessions.push(realm.clone());
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "revoke", "--session"])
-            .arg(&realm);
+        let cmd = session_command(output, "revoke", &realm);
         t.run("realm revoke", cmd, "", 0);
 
         // A wrong client secret.
@@ -188,15 +184,11 @@ fn flows_not_covered_by_canary_rs_leak_nothing_at_trace() {
         cmd.arg("--save-session").arg(&ciam);
         t.run("ciam plain login", cmd, &format!("{PLAIN_PASSWORD}\n"), 0);
         tokens.extend(session_tokens(&ciam));
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "refresh", "--session"])
-            .arg(&ciam);
+        let cmd = session_command(output, "refresh", &ciam);
         t.run("ciam refresh", cmd, "", 0);
         tokens.extend(session_tokens(&ciam));
         sessions.push(ciam.clone());
-        let mut cmd = loginflow();
-        cmd.args(["--output", output, "revoke", "--session"])
-            .arg(&ciam);
+        let cmd = session_command(output, "revoke", &ciam);
         t.run("ciam revoke", cmd, "", 0);
 
         // Wrong password; wrong captcha answer.
@@ -402,9 +394,7 @@ fn trace_wire_dumps_hold_no_secret() {
     t.run("ciam login", cmd, &format!("{PLAIN_PASSWORD}\n"), 0);
     let mut secrets: Vec<String> = vec![PLAIN_PASSWORD.into(), DEVICE_TOKEN.into()];
     secrets.extend(session_tokens(&session));
-    let mut cmd = loginflow();
-    cmd.args(["--output", "json", "refresh", "--session"])
-        .arg(&session);
+    let cmd = session_command("json", "refresh", &session);
     t.run("ciam refresh", cmd, "", 0);
     secrets.extend(session_tokens(&session));
     let dumped: Vec<u8> = t

@@ -9,7 +9,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::sync::atomic::Ordering;
 
 use common::{
-    Env, closed_port_url, fake_server, json_of, loginflow, session_tokens, silent_server,
+    Env, closed_port_url, fake_server, json_of, loginflow, session_command, session_tokens,
+    silent_server,
 };
 use predicates::prelude::*;
 
@@ -496,9 +497,7 @@ fn realm_session_saved_0600_refreshed_in_place_then_revoked_locally() {
     let before = session_tokens(&session);
 
     // Refresh needs no flags: the session file holds the non-secret configuration.
-    let out = loginflow()
-        .args(["--output", "json", "refresh", "--session"])
-        .arg(&session)
+    let out = session_command("json", "refresh", &session)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -507,9 +506,7 @@ fn realm_session_saved_0600_refreshed_in_place_then_revoked_locally() {
     assert_ne!(before[1], after[1], "rotated refresh token written back");
     assert_eq!(mode_of(&session), 0o600);
 
-    let out = loginflow()
-        .args(["--output", "json", "revoke", "--session"])
-        .arg(&session)
+    let out = session_command("json", "revoke", &session)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -525,9 +522,7 @@ fn realm_session_saved_0600_refreshed_in_place_then_revoked_locally() {
         "no tokens left"
     );
 
-    let out = loginflow()
-        .args(["--output", "json", "refresh", "--session"])
-        .arg(&session)
+    let out = session_command("json", "refresh", &session)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -562,9 +557,7 @@ fn ciam_revoke_reaches_the_server_and_the_file_can_no_longer_refresh() {
     let copy = env.path("copy.session");
     std::fs::copy(&session, &copy).unwrap();
 
-    let out = loginflow()
-        .args(["--output", "json", "revoke", "--session"])
-        .arg(&session)
+    let out = session_command("json", "revoke", &session)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -576,11 +569,7 @@ fn ciam_revoke_reaches_the_server_and_the_file_can_no_longer_refresh() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("revoked"));
-    let out = loginflow()
-        .args(["--output", "json", "refresh", "--session"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let out = session_command("json", "refresh", &copy).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v = json_of(&out);
     assert_eq!(v["state"], "Tokened");
@@ -1021,9 +1010,7 @@ fn a_failed_refresh_or_revoke_leaves_the_session_file_untouched() {
         .arg(&session)
         .assert()
         .code(0);
-    let out = loginflow()
-        .args(["--output", "json", "revoke", "--session"])
-        .arg(&session)
+    let out = session_command("json", "revoke", &session)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));

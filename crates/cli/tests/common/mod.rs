@@ -96,6 +96,14 @@ pub fn loginflow() -> Command {
     cmd
 }
 
+/// `loginflow --output <output> <verb> --session <file>`: a refresh or revoke of a saved session
+/// (the file holds everything else).
+pub fn session_command(output: &str, verb: &str, file: &std::path::Path) -> Command {
+    let mut cmd = loginflow();
+    cmd.args(["--output", output, verb, "--session"]).arg(file);
+    cmd
+}
+
 /// Parses stdout as exactly one JSON object.
 pub fn json_of(output: &std::process::Output) -> serde_json::Value {
     let text = String::from_utf8(output.stdout.clone()).expect("utf-8 stdout");
