@@ -179,6 +179,9 @@ pub enum Error {
     /// The randomness source failed.
     #[error("the randomness source failed")]
     Entropy,
+    /// The caller asked for something the flow cannot do from its state (nothing was sent).
+    #[error("refused: {0}")]
+    Misuse(crate::action::Misuse),
 }
 
 /// The snake_case kind of an [`Error`], as used in JSON output and matching.
@@ -206,6 +209,7 @@ pub enum ErrorKind {
     Config,
     Transport(TransportErrorKind),
     Entropy,
+    Misuse,
 }
 
 impl ErrorKind {
@@ -232,6 +236,7 @@ impl ErrorKind {
             Self::Config => "config",
             Self::Transport(k) => k.as_str(),
             Self::Entropy => "entropy",
+            Self::Misuse => "misuse",
         }
     }
 }
@@ -350,6 +355,7 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::Transport(t) => ErrorKind::Transport(t.kind),
             Error::Entropy => ErrorKind::Entropy,
+            Error::Misuse(_) => ErrorKind::Misuse,
         }
     }
 

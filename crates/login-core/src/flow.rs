@@ -36,7 +36,6 @@ macro_rules! state_enum {
         $(#[$doc])*
         #[derive(Debug, Clone, Serialize, Deserialize)]
         #[serde(tag = "state", content = "data")]
-        #[non_exhaustive]
         pub enum $name {
             $(
                 #[allow(missing_docs)]
@@ -91,6 +90,7 @@ pub mod ciam_state {
         State, ciam, {
         Start => Start,
         Authorized => Authorized,
+        CaptchaShown => CaptchaShown,
         Challenged => Challenged,
         MfaPending => MfaPending,
         Tokened => Tokened,
@@ -115,7 +115,6 @@ pub mod forgot_state {
 /// hands back a value with exactly the transitions legal from there.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "api", content = "flow", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Flow {
     /// The realm API.
     Realm(realm::State),
@@ -284,7 +283,7 @@ macro_rules! flow_from {
 
 flow_from!(
     realm::Start => Realm, realm::Challenged => Realm, realm::MfaPending => Realm, realm::Tokened => Realm,
-    ciam::Start => Ciam, ciam::Authorized => Ciam, ciam::Challenged => Ciam, ciam::MfaPending => Ciam,
+    ciam::Start => Ciam, ciam::Authorized => Ciam, ciam::CaptchaShown => Ciam, ciam::Challenged => Ciam, ciam::MfaPending => Ciam,
     ciam::Tokened => Ciam,
     forgot::Start => ForgotPassword, forgot::OtpSent => ForgotPassword, forgot::Verified => ForgotPassword,
     forgot::PasswordReset => ForgotPassword,

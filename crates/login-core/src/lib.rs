@@ -33,6 +33,7 @@
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
 //! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types.
 
+pub mod action;
 pub mod ciam;
 pub mod entropy;
 pub mod error;
@@ -44,15 +45,23 @@ pub mod pkce;
 pub mod realm;
 pub mod request;
 pub mod response;
+pub mod retry;
 mod revoked;
+pub mod runner;
 pub mod seal;
 pub mod secret;
+pub mod session;
 pub mod table;
 pub mod token;
+pub mod tokened;
 
+pub use action::{Action, Bank, Begun, Env, PendingFlow, Profile};
 pub use error::{Error, ErrorKind, ServerError, TransportError, TransportErrorKind};
 pub use flow::{Flow, SnapshotError};
 pub use pending::{Failed, Pending, Step, SuccessStatus};
 pub use request::{Header, Method, Request};
 pub use response::Response;
+pub use retry::RetryPolicy;
+pub use runner::{Answer, Goal, Next, Question, RunPolicy, Runner, StopReason, Stopped};
+pub use session::Session;
 pub use token::TokenSet;

@@ -115,9 +115,9 @@ pub trait Step: sealed::Sealed + Sized {
         response: &Response,
         now: SystemTime,
     ) -> Result<Self::Next, Failed<Self::State>>;
-    /// Turns a failure into the surviving state.
+    /// The state a failure gives back (unless the error ends the flow).
     #[doc(hidden)]
-    fn on_failure(self, error: Error) -> Failed<Self::State>;
+    fn into_state(self) -> Self::State;
 }
 
 /// Awaits the response to a request description.
@@ -160,14 +160,17 @@ impl<S: Step> Pending<S> {
         if self.accept.accepts(response.status(), S::DOCUMENTED_STATUS) {
             self.step.on_success(response, now)
         } else {
-            Err(self.step.on_failure(Error::from_response(response)))
+            Err(Failed::keep_unless_final(
+                Error::from_response(response),
+                self.step.into_state(),
+            ))
         }
     }
 
     /// No usable response arrived: the state comes back inside the failure so the caller may
     /// retry. Whether a retry is wise depends on the error (see [`Error::is_safe_to_retry`]).
     pub fn fail(self, error: TransportError) -> Failed<S::State> {
-        self.step.on_failure(Error::Transport(error))
+        Failed::keep_unless_final(Error::Transport(error), self.step.into_state())
     }
 }
 

@@ -4,7 +4,6 @@
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-#[non_exhaustive]
 pub enum Api {
     /// The realm API (seed 000): request login, token, refresh.
     Realm,
@@ -27,7 +26,6 @@ impl Api {
 
 /// One step (one HTTP call, or a local action) of one API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
 pub enum StepId {
     /// Realm `POST /auth/realm/{realmId}/request`.
     RealmRequestLogin,
@@ -121,12 +119,13 @@ impl StepId {
 
 /// A state in the transition table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
 pub enum StateId {
     /// Nothing sent yet.
     Start,
     /// Internet banking: a login challenge was issued.
     Authorized,
+    /// Internet banking: a captcha was fetched; the login challenge must carry its answer.
+    CaptchaShown,
     /// The user is verified; tokens come next.
     Challenged,
     /// A second factor (OTP) is awaited.
@@ -151,6 +150,7 @@ impl StateId {
         match self {
             StateId::Start => "Start",
             StateId::Authorized => "Authorized",
+            StateId::CaptchaShown => "CaptchaShown",
             StateId::Challenged => "Challenged",
             StateId::MfaPending => "MfaPending",
             StateId::Tokened => "Tokened",
@@ -170,7 +170,6 @@ impl StateId {
 
 /// How a transition is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Outcome {
     /// A success response (with the branch it took, when a step has several).
     Success(&'static str),
@@ -182,6 +181,23 @@ pub enum Outcome {
     Local,
 }
 
+/// What the caller hands a step besides its state and the configuration. Together with the
+/// step it names an action (see [`crate::action::Action`]): the realm token call takes nothing
+/// from `Challenged` but an OTP from `MfaPending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Input {
+    /// Nothing: the state holds all the step sends.
+    Nothing,
+    /// A one-time password.
+    Otp,
+    /// The user's credentials (internet banking's login challenge).
+    Credentials,
+    /// The credentials again, with the answer to the captcha shown.
+    CaptchaAnswer,
+    /// The new password (forgot password).
+    NewPassword,
+}
+
 /// One row of the transition table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Transition {
@@ -191,6 +207,8 @@ pub struct Transition {
     pub from: StateId,
     /// The step that takes it.
     pub step: StepId,
+    /// What the caller supplies.
+    pub input: Input,
     /// How.
     pub outcome: Outcome,
     /// The state it reaches.
@@ -199,11 +217,19 @@ pub struct Transition {
 
 use crate::ErrorKind as K;
 
-const fn t(api: Api, from: StateId, step: StepId, outcome: Outcome, to: StateId) -> Transition {
+const fn t(
+    api: Api,
+    from: StateId,
+    step: StepId,
+    input: Input,
+    outcome: Outcome,
+    to: StateId,
+) -> Transition {
     Transition {
         api,
         from,
         step,
+        input,
         outcome,
         to,
     }
@@ -211,12 +237,16 @@ const fn t(api: Api, from: StateId, step: StepId, outcome: Outcome, to: StateId)
 
 /// The transition table: the one source of the diagrams, checked against the engine by a test
 /// that explores every state with every class of response.
+/// The transition table: the engine consults it before every action ([`crate::Flow::begin`]),
+/// the diagrams are drawn from it, and a test explores every state with every class of
+/// response to check that the engine takes exactly these arrows.
 pub const TRANSITIONS: &[Transition] = &[
     // Realm API.
     t(
         Api::Realm,
         StateId::Start,
         StepId::RealmRequestLogin,
+        Input::Nothing,
         Outcome::Success("mfa none"),
         StateId::Challenged,
     ),
@@ -224,6 +254,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Realm,
         StateId::Start,
         StepId::RealmRequestLogin,
+        Input::Nothing,
         Outcome::Success("mfa otp"),
         StateId::MfaPending,
     ),
@@ -231,6 +262,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Realm,
         StateId::Challenged,
         StepId::RealmToken,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::Tokened,
     ),
@@ -238,6 +270,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Realm,
         StateId::MfaPending,
         StepId::RealmToken,
+        Input::Otp,
         Outcome::Success("with otp"),
         StateId::Tokened,
     ),
@@ -245,6 +278,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Realm,
         StateId::MfaPending,
         StepId::RealmToken,
+        Input::Otp,
         Outcome::Rejected(&[K::InvalidOtp]),
         StateId::MfaPending,
     ),
@@ -252,6 +286,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Realm,
         StateId::Tokened,
         StepId::RealmRefresh,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::Tokened,
     ),
@@ -259,6 +294,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Realm,
         StateId::Tokened,
         StepId::RealmRevoke,
+        Input::Nothing,
         Outcome::Local,
         StateId::Revoked,
     ),
@@ -267,6 +303,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::ForgotPassword,
         StateId::ResetStart,
         StepId::ResetRequest,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::OtpSent,
     ),
@@ -274,6 +311,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::ForgotPassword,
         StateId::OtpSent,
         StepId::ResetVerifyOtp,
+        Input::Otp,
         Outcome::Success(""),
         StateId::Verified,
     ),
@@ -281,6 +319,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::ForgotPassword,
         StateId::OtpSent,
         StepId::ResetVerifyOtp,
+        Input::Otp,
         Outcome::Rejected(&[K::InvalidOtp]),
         StateId::OtpSent,
     ),
@@ -288,6 +327,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::ForgotPassword,
         StateId::Verified,
         StepId::ResetPassword,
+        Input::NewPassword,
         Outcome::Success(""),
         StateId::PasswordReset,
     ),
@@ -296,6 +336,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Start,
         StepId::CiamAuthorize,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::Authorized,
     ),
@@ -303,13 +344,23 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Authorized,
         StepId::CiamCaptcha,
+        Input::Nothing,
         Outcome::Success(""),
-        StateId::Authorized,
+        StateId::CaptchaShown,
+    ),
+    t(
+        Api::Ciam,
+        StateId::CaptchaShown,
+        StepId::CiamCaptcha,
+        Input::Nothing,
+        Outcome::Success("another"),
+        StateId::CaptchaShown,
     ),
     t(
         Api::Ciam,
         StateId::Authorized,
         StepId::CiamLoginChallenge,
+        Input::Credentials,
         Outcome::Success("no anomaly"),
         StateId::Challenged,
     ),
@@ -317,6 +368,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Authorized,
         StepId::CiamLoginChallenge,
+        Input::Credentials,
         Outcome::Success("anomaly: 2FA"),
         StateId::MfaPending,
     ),
@@ -324,6 +376,31 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Authorized,
         StepId::CiamLoginChallenge,
+        Input::Credentials,
+        Outcome::Rejected(&[K::InvalidCredentials, K::CaptchaRequired]),
+        StateId::Authorized,
+    ),
+    t(
+        Api::Ciam,
+        StateId::CaptchaShown,
+        StepId::CiamLoginChallenge,
+        Input::CaptchaAnswer,
+        Outcome::Success("no anomaly"),
+        StateId::Challenged,
+    ),
+    t(
+        Api::Ciam,
+        StateId::CaptchaShown,
+        StepId::CiamLoginChallenge,
+        Input::CaptchaAnswer,
+        Outcome::Success("anomaly: 2FA"),
+        StateId::MfaPending,
+    ),
+    t(
+        Api::Ciam,
+        StateId::CaptchaShown,
+        StepId::CiamLoginChallenge,
+        Input::CaptchaAnswer,
         Outcome::Rejected(&[K::InvalidCredentials, K::InvalidCaptcha, K::CaptchaRequired]),
         StateId::Authorized,
     ),
@@ -331,6 +408,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::MfaPending,
         StepId::CiamPreLoginVerify,
+        Input::Otp,
         Outcome::Success(""),
         StateId::Challenged,
     ),
@@ -338,6 +416,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::MfaPending,
         StepId::CiamPreLoginVerify,
+        Input::Otp,
         Outcome::Rejected(&[K::InvalidOtp]),
         StateId::MfaPending,
     ),
@@ -345,6 +424,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Challenged,
         StepId::CiamAccessToken,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::Tokened,
     ),
@@ -352,6 +432,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Tokened,
         StepId::CiamRefresh,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::Tokened,
     ),
@@ -359,6 +440,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Api::Ciam,
         StateId::Tokened,
         StepId::CiamRevoke,
+        Input::Nothing,
         Outcome::Success(""),
         StateId::Revoked,
     ),

@@ -1,91 +1,49 @@
 //! Drivers: run whole flows of either API over a transport, blocking ([`Driver`]) or async
 //! ([`AsyncDriver`]).
 //!
-//! A driver sends each step's request, waits and repeats a call the server throttled (429, per
-//! its [`RetryPolicy`]: the server did not process it), feeds the response back to login-core,
-//! and moves on. It asks an [`Interaction`] for the OTP and the captcha answer and tells it of
-//! every state change. Nothing else is ever repeated on its own: any other failure stops the flow
-//! with a [`Stopped`] that keeps the state the flow can go on from.
+//! Every decision is login-core's [`Runner`]: which step comes next, when a throttled call
+//! (429) is repeated, when to ask for an OTP, a captcha answer or the credentials, when a
+//! refused OTP is asked again. A driver is the loop around it that does the I/O: it sends what
+//! the runner says to send, sleeps when it says wait, puts its questions to an
+//! [`Interaction`], and reports each state reached. The loop is written once, as an async
+//! function over a private "send and sleep" capability; the blocking driver runs it with a
+//! trivial executor whose futures are always ready (its transport blocks inside `send`), so
+//! there is no runtime and no thread behind it.
 //!
 //! Each call runs in a `tracing` span `login_step` with `api`, `step`, `method`, `path`,
 //! `status`, `duration_ms` and `retries` (no header, body or token ever goes into a field).
 //!
-//! Step-wise use, for a service that suspends while the user reads an OTP: when the interaction
-//! returns `None` for the OTP, the flow stops with [`StopReason::NoAnswer`] and the `MfaPending`
-//! state, which the service snapshots (login-core's `Flow`) and later finishes with
-//! [`Driver::ciam_finish_mfa`] / [`AsyncDriver::ciam_finish_mfa`] (or the realm equivalents).
-//! [`Driver::step`] runs any single step.
-//!
-//! The flows are written once, as async functions over a private "send" capability; the blocking
-//! driver runs them with a trivial executor whose futures are always ready (its transport blocks
-//! inside `send`), so there is no runtime and no thread behind it.
+//! Step-wise use, for a service that waits for a person: when the interaction answers `None`,
+//! the run stops with [`StopReason::NoAnswer`] and the flow, which the service snapshots
+//! (login-core's `Flow::to_snapshot`) and later finishes with [`Driver::resume`].
 
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
-use login_core::ciam::{self, CiamConfig, Credentials, LoginOutcome};
+use login_core::action::{Bank, Env};
 use login_core::entropy::OsEntropy;
-use login_core::forgot;
-use login_core::realm::{self, LoginStarted, RealmConfig};
-use login_core::seal::CredentialSealer;
-use login_core::secret::{CaptchaAnswer, Otp, Password};
+use login_core::runner::{Answer, Next, Question, RunPolicy, Runner};
 use login_core::table::{Api, StateId};
-use login_core::{Error, ErrorKind, Failed, Pending, Request, Response, Step, TransportError};
+use login_core::{Flow, Profile, Request, Response, RetryPolicy, Session, TransportError};
 use tracing::Instrument;
 
-use crate::policy::RetryPolicy;
 use crate::{AsyncTransport, Transport};
 
-/// How many times one login fetches a new captcha after the server asked for one (400
-/// `captcha_required` or `invalid_captcha`) before giving up.
-pub const MAX_CAPTCHA_ROUNDS: u32 = 3;
+pub use login_core::runner::{Prompt, StopReason, Stopped};
 
 /// What a driver asks of the user (or of the service embedding it) and tells it.
 ///
 /// Answers are synchronous: a service that must wait for a person answers `None`, snapshots the
-/// state it gets back in [`Stopped`] and finishes later (see the module docs).
+/// flow it gets back in [`Stopped`] and resumes later (see the module docs).
 pub trait Interaction {
-    /// An OTP was sent: return it, or `None` to stop here (the flow keeps its state).
-    fn otp(&mut self, prompt: &OtpPrompt<'_>) -> Option<Otp>;
-
-    /// The server wants this captcha answered: return the answer, or `None` to stop here.
-    fn captcha(&mut self, _image_png: &[u8]) -> Option<CaptchaAnswer> {
-        None
-    }
-
-    /// Whether to fetch and answer a captcha before the first login challenge (otherwise only
-    /// when the server asks for one).
-    fn captcha_first(&self) -> bool {
-        false
-    }
+    /// Answer `question`, or `None` to stop here (the flow is kept). After a refusal
+    /// (`refused: true` in the question) `None` reports that refusal.
+    fn ask(&mut self, question: &Question<'_>) -> Option<Answer>;
 
     /// The flow reached a new state.
     fn state_changed(&mut self, _change: &StateChange) {}
-}
-
-/// The details shown to the user beside an OTP prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct OtpPrompt<'a> {
-    /// Which API (and flow) asks.
-    pub api: Api,
-    /// Where the OTP went (`email`, `sms`), when the server said.
-    pub channel: Option<&'a str>,
-    /// The OTP reference the user sees beside the code, when the server gave one.
-    pub ref_id: Option<&'a str>,
-}
-
-impl<'a> OtpPrompt<'a> {
-    /// A prompt (for testing an [`Interaction`] of your own).
-    pub fn new(api: Api, channel: Option<&'a str>, ref_id: Option<&'a str>) -> Self {
-        Self {
-            api,
-            channel,
-            ref_id,
-        }
-    }
 }
 
 /// A state a flow reached.
@@ -110,109 +68,8 @@ impl StateChange {
 pub struct NoInteraction;
 
 impl Interaction for NoInteraction {
-    fn otp(&mut self, _prompt: &OtpPrompt<'_>) -> Option<Otp> {
+    fn ask(&mut self, _question: &Question<'_>) -> Option<Answer> {
         None
-    }
-}
-
-/// What the flow stopped waiting for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Prompt {
-    /// A one-time password.
-    Otp,
-    /// A captcha answer.
-    Captcha,
-}
-
-/// Why a driven flow stopped before its goal.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// A step failed (server refusal, throttling after the bounded retries, transport failure).
-    #[error(transparent)]
-    Failed(#[from] Error),
-    /// The interaction gave no answer: the flow waits at the returned state.
-    #[error("no {} was supplied; the flow can resume from where it stopped", match .0 {
-        Prompt::Otp => "one-time password",
-        Prompt::Captcha => "captcha answer",
-    })]
-    NoAnswer(Prompt),
-    /// login-core produced an outcome this driver does not know (a newer login-core).
-    #[error("unsupported flow outcome: {0}")]
-    Unsupported(&'static str),
-}
-
-/// A flow that stopped: why, and the state it can go on from (`None` when the server ended it).
-pub struct Stopped<S> {
-    /// Why it stopped.
-    pub reason: StopReason,
-    /// The state to continue from, when one survives.
-    pub state: Option<S>,
-}
-
-impl<S> Stopped<S> {
-    /// The login-core error, when a step failed.
-    pub fn error(&self) -> Option<&Error> {
-        match &self.reason {
-            StopReason::Failed(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The error kind, when a step failed.
-    pub fn kind(&self) -> Option<ErrorKind> {
-        self.error().map(Error::kind)
-    }
-
-    fn from_failed<X: Into<S>>(failed: Failed<X>) -> Self {
-        Self {
-            reason: StopReason::Failed(failed.error),
-            state: failed.state.map(Into::into),
-        }
-    }
-
-    /// A failure before the flow had a state to keep.
-    fn before_start(error: Error) -> Self {
-        Self {
-            reason: StopReason::Failed(error),
-            state: None,
-        }
-    }
-
-    fn waiting(prompt: Prompt, state: impl Into<S>) -> Self {
-        Self {
-            reason: StopReason::NoAnswer(prompt),
-            state: Some(state.into()),
-        }
-    }
-
-    fn unsupported(what: &'static str) -> Self {
-        Self {
-            reason: StopReason::Unsupported(what),
-            state: None,
-        }
-    }
-}
-
-impl<S> std::fmt::Debug for Stopped<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stopped")
-            .field("reason", &self.reason)
-            .field("state_kept", &self.state.is_some())
-            .finish()
-    }
-}
-
-impl<S> std::fmt::Display for Stopped<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.reason.fmt(f)
-    }
-}
-
-impl<S> std::error::Error for Stopped<S> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.reason)
     }
 }
 
@@ -272,619 +129,307 @@ fn block_on<F: Future>(future: F) -> F::Output {
 /// Settings shared by both drivers.
 #[derive(Debug, Clone, Copy)]
 struct Settings {
-    retry: RetryPolicy,
+    policy: RunPolicy,
     clock: fn() -> SystemTime,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            retry: RetryPolicy::default(),
+            policy: RunPolicy::default(),
             clock: SystemTime::now,
         }
     }
 }
 
-struct Ctx<'a, E> {
-    exchange: E,
-    settings: &'a Settings,
-}
-
-fn notify(interaction: &mut (impl Interaction + ?Sized), api: Api, state: StateId) {
-    interaction.state_changed(&StateChange { api, state });
-}
-
-impl<E: Exchange> Ctx<'_, E> {
-    /// One step: send, repeat throttled calls within the policy, feed the response back.
-    async fn step<S: Step>(
+impl Settings {
+    /// The one driver loop: does what the runner says until it is done or stops.
+    async fn run<E: Exchange, I: Interaction + ?Sized>(
         &self,
-        request: Request,
-        pending: Pending<S>,
-    ) -> Result<S::Next, Failed<S::State>> {
-        let step = request.step();
-        let span = tracing::info_span!(
-            "login_step",
-            api = step.api().as_str(),
-            step = step.as_str(),
-            method = request.method().as_str(),
-            path = request.path(),
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            retries = tracing::field::Empty,
-        );
-        let work = async {
-            let started = Instant::now();
-            let mut retries = 0;
-            let mut waited = Duration::ZERO;
-            let outcome = loop {
-                match self.exchange.send(&request).await {
-                    Err(e) => break Err(e),
-                    Ok(response) => {
-                        match self
-                            .settings
-                            .retry
-                            .delay_before_retry(&response, retries, waited)
-                        {
-                            Some(delay) => {
-                                tracing::info!(
-                                    delay_ms = delay.as_millis() as u64,
-                                    "throttled (429): repeating the call after Retry-After"
-                                );
-                                self.exchange.sleep(delay).await;
-                                retries += 1;
-                                waited += delay;
-                            }
-                            None => break Ok(response),
-                        }
+        exchange: E,
+        bank: Bank<'_>,
+        runner: Runner,
+        interaction: &mut I,
+    ) -> Result<Flow, Stopped> {
+        let mut runner = runner.policy(self.policy);
+        // The runner's own `Env` holds the bank, fresh randomness and the time of each poll.
+        let mut entropy = OsEntropy;
+        loop {
+            let now = (self.clock)();
+            let retries = runner.retries();
+            // The environment lives for the poll only: it borrows the randomness, which is not
+            // `Send`, and must not be held across an await.
+            let next = runner.poll(&mut Env::new(bank, &mut entropy, now));
+            match next {
+                Next::Send(request) => {
+                    let sent = call(&exchange, request, retries).await;
+                    match sent {
+                        Ok(response) => runner.handle_response(&response, (self.clock)()),
+                        Err(e) => runner.handle_transport_error(e),
                     }
                 }
-            };
-            let span = tracing::Span::current();
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            span.record("retries", retries);
-            match outcome {
-                Ok(response) => {
-                    span.record("status", response.status());
-                    tracing::debug!(status = response.status(), "step answered");
-                    pending.receive(&response, (self.settings.clock)())
-                }
-                Err(e) => {
-                    tracing::debug!(error = e.kind.as_str(), "step failed in transport");
-                    Err(pending.fail(e))
-                }
-            }
-        };
-        work.instrument(span).await
-    }
-
-    async fn realm_login<I: Interaction + ?Sized>(
-        &self,
-        cfg: &RealmConfig,
-        start: realm::Start,
-        interaction: &mut I,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        let (request, pending) = start.request_login(cfg);
-        let challenged = match self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?
-        {
-            LoginStarted::Challenged(challenged) => challenged,
-            LoginStarted::MfaPending(mfa) => {
-                notify(interaction, Api::Realm, StateId::MfaPending);
-                let prompt = OtpPrompt {
-                    api: Api::Realm,
-                    channel: None,
-                    ref_id: mfa.ref_id(),
-                };
-                let Some(otp) = interaction.otp(&prompt) else {
-                    return Err(Stopped::waiting(Prompt::Otp, mfa));
-                };
-                return self.realm_finish_mfa(cfg, mfa, otp, interaction).await;
-            }
-            _ => return Err(Stopped::unsupported("realm login outcome")),
-        };
-        notify(interaction, Api::Realm, StateId::Challenged);
-        let (request, pending) = challenged.exchange(cfg);
-        let tokened = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::Realm, StateId::Tokened);
-        Ok(tokened)
-    }
-
-    async fn realm_finish_mfa<I: Interaction + ?Sized>(
-        &self,
-        cfg: &RealmConfig,
-        mfa: realm::MfaPending,
-        otp: Otp,
-        interaction: &mut I,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        let (request, pending) = mfa.submit_otp(cfg, otp);
-        let tokened = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::Realm, StateId::Tokened);
-        Ok(tokened)
-    }
-
-    async fn forgot_password<I: Interaction + ?Sized>(
-        &self,
-        cfg: &RealmConfig,
-        start: forgot::Start,
-        new_password: Password,
-        interaction: &mut I,
-    ) -> Result<forgot::PasswordReset, Stopped<forgot::State>> {
-        let (request, pending) = start.request_reset(cfg);
-        let sent = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::ForgotPassword, StateId::OtpSent);
-        let prompt = OtpPrompt {
-            api: Api::ForgotPassword,
-            channel: None,
-            ref_id: Some(sent.ref_id()),
-        };
-        let Some(otp) = interaction.otp(&prompt) else {
-            return Err(Stopped::waiting(Prompt::Otp, sent));
-        };
-        let (request, pending) = sent.verify(cfg, otp);
-        let verified = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::ForgotPassword, StateId::Verified);
-        let (request, pending) = verified.reset(cfg, new_password);
-        let done = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::ForgotPassword, StateId::PasswordReset);
-        Ok(done)
-    }
-
-    async fn ciam_login<I: Interaction + ?Sized>(
-        &self,
-        cfg: &CiamConfig,
-        sealer: &dyn CredentialSealer,
-        mut credentials: Credentials,
-        interaction: &mut I,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        // A header value with CR or LF would otherwise reach the HTTP library, whose refusal
-        // says less (and some libraries might send it).
-        cfg.check().map_err(Stopped::before_start)?;
-        let start = ciam::Start::new(&mut OsEntropy).map_err(Stopped::before_start)?;
-        let (request, pending) = start.authorize(cfg);
-        let mut authorized = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::Ciam, StateId::Authorized);
-        let mut want_captcha = interaction.captcha_first();
-        let mut captcha_rounds = 0;
-        let challenged = loop {
-            if want_captcha {
-                captcha_rounds += 1;
-                let (request, pending) = authorized.fetch_captcha(cfg);
-                authorized = self
-                    .step(request, pending)
-                    .await
-                    .map_err(Stopped::from_failed)?;
-                let Some(captcha) = authorized.captcha() else {
-                    return Err(Stopped::unsupported("captcha step gave no captcha"));
-                };
-                let Some(answer) = interaction.captcha(captcha.image_png()) else {
-                    return Err(Stopped::waiting(Prompt::Captcha, authorized));
-                };
-                credentials.set_captcha_answer(Some(answer));
-            }
-            let (request, pending) = authorized
-                .submit_credentials(
-                    cfg,
-                    sealer,
-                    &credentials,
-                    &mut OsEntropy,
-                    (self.settings.clock)(),
-                )
-                .map_err(Stopped::from_failed)?;
-            match self.step(request, pending).await {
-                Ok(LoginOutcome::Challenged(challenged)) => break challenged,
-                Ok(LoginOutcome::MfaPending(mfa)) => {
-                    notify(interaction, Api::Ciam, StateId::MfaPending);
-                    let prompt = OtpPrompt {
-                        api: Api::Ciam,
-                        channel: Some(mfa.channel().as_str()),
-                        ref_id: mfa.ref_id(),
-                    };
-                    let Some(otp) = interaction.otp(&prompt) else {
-                        return Err(Stopped::waiting(Prompt::Otp, mfa));
-                    };
-                    return self.ciam_finish_mfa(cfg, mfa, otp, interaction).await;
-                }
-                Ok(_) => return Err(Stopped::unsupported("login challenge outcome")),
-                // The server wants a (new) captcha: the challenge is still valid, ask again.
-                Err(Failed {
-                    error,
-                    state: Some(again),
-                }) if matches!(
-                    error.kind(),
-                    ErrorKind::CaptchaRequired | ErrorKind::InvalidCaptcha
-                ) && captcha_rounds < MAX_CAPTCHA_ROUNDS =>
-                {
+                Next::Wait(until) => {
+                    let delay = until.duration_since(now).unwrap_or(Duration::ZERO);
                     tracing::info!(
-                        reason = error.kind().as_str(),
-                        "the server asked for a captcha"
+                        delay_ms = delay.as_millis() as u64,
+                        "throttled (429): repeating the call after Retry-After"
                     );
-                    authorized = again;
-                    want_captcha = true;
+                    exchange.sleep(delay).await;
                 }
-                Err(failed) => return Err(Stopped::from_failed(failed)),
+                Next::Ask(question) => match interaction.ask(&question) {
+                    Some(answer) => runner.answer(answer),
+                    None => return Err(runner.pause()),
+                },
+                Next::Reached(state) => {
+                    let api = runner_api(bank, state);
+                    interaction.state_changed(&StateChange { api, state });
+                }
+                Next::Done(flow) => return Ok(flow),
+                Next::Stopped(stopped) => return Err(stopped),
             }
-        };
-        notify(interaction, Api::Ciam, StateId::Challenged);
-        let (request, pending) = challenged.exchange(cfg);
-        let tokened = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::Ciam, StateId::Tokened);
-        Ok(tokened)
-    }
-
-    async fn ciam_finish_mfa<I: Interaction + ?Sized>(
-        &self,
-        cfg: &CiamConfig,
-        mfa: ciam::MfaPending,
-        otp: Otp,
-        interaction: &mut I,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        let (request, pending) = mfa.verify(cfg, otp);
-        let challenged = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::Ciam, StateId::Challenged);
-        let (request, pending) = challenged.exchange(cfg);
-        let tokened = self
-            .step(request, pending)
-            .await
-            .map_err(Stopped::from_failed)?;
-        notify(interaction, Api::Ciam, StateId::Tokened);
-        Ok(tokened)
+        }
     }
 }
 
-/// Runs flows over a blocking [`Transport`].
-///
-/// ```no_run
-/// use login_core::realm::{RealmConfig, Start};
-/// use login_core::secret::{ClientSecret, Otp, Password};
-/// use login_transport::{Driver, Interaction, OtpPrompt, TransportConfig, UreqTransport};
-///
-/// struct Prompt;
-/// impl Interaction for Prompt {
-///     fn otp(&mut self, prompt: &OtpPrompt<'_>) -> Option<Otp> {
-///         eprintln!("OTP (ref {:?})?", prompt.ref_id);
-///         let mut line = String::new();
-///         std::io::stdin().read_line(&mut line).ok()?;
-///         Some(Otp::new(line.trim()))
-///     }
-/// }
-///
-/// let transport = UreqTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
-/// let driver = Driver::new(transport);
-/// let secret = ClientSecret::new(std::env::var("REALM_CLIENT_SECRET")?);
-/// let cfg = RealmConfig::new("cap", "cap-mobile", secret);
-/// let tokened = driver.realm_login(&cfg, Start::new("alice", Password::new("from a prompt")), &mut Prompt)?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct Driver<T> {
-    transport: T,
-    settings: Settings,
-}
-
-impl<T: Transport> Driver<T> {
-    /// A driver with the default 429 policy (one retry, at most 10 s of waiting) and the system
-    /// clock.
-    pub fn new(transport: T) -> Self {
-        Self {
-            transport,
-            settings: Settings::default(),
+/// The API a reached state belongs to: the bank's, or its forgot-password flow's.
+fn runner_api(bank: Bank<'_>, state: StateId) -> Api {
+    match state {
+        StateId::ResetStart | StateId::OtpSent | StateId::Verified | StateId::PasswordReset => {
+            Api::ForgotPassword
         }
-    }
-
-    /// Sets the 429 retry policy (e.g. `TransportConfig::retry_policy()`).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.settings.retry = policy;
-        self
-    }
-
-    /// Sets the clock that stamps responses (expiry instants are counted from it).
-    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.settings.clock = clock;
-        self
-    }
-
-    /// The transport.
-    pub fn transport(&self) -> &T {
-        &self.transport
-    }
-
-    pub(crate) fn now(&self) -> SystemTime {
-        (self.settings.clock)()
-    }
-
-    fn ctx(&self) -> Ctx<'_, BlockingExchange<'_, T>> {
-        Ctx {
-            exchange: BlockingExchange(&self.transport),
-            settings: &self.settings,
-        }
-    }
-
-    /// Runs one step: sends `request` (repeating it only after a 429, within the policy) and
-    /// feeds the response to `pending`.
-    pub fn step<S: Step>(
-        &self,
-        request: Request,
-        pending: Pending<S>,
-    ) -> Result<S::Next, Failed<S::State>> {
-        block_on(self.ctx().step(request, pending))
-    }
-
-    /// Realm login, with the OTP from `interaction` when the server asks for one.
-    pub fn realm_login(
-        &self,
-        cfg: &RealmConfig,
-        start: realm::Start,
-        interaction: &mut dyn Interaction,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        block_on(self.ctx().realm_login(cfg, start, interaction))
-    }
-
-    /// Finishes a realm login suspended at `MfaPending`.
-    pub fn realm_finish_mfa(
-        &self,
-        cfg: &RealmConfig,
-        mfa: realm::MfaPending,
-        otp: Otp,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        block_on(
-            self.ctx()
-                .realm_finish_mfa(cfg, mfa, otp, &mut NoInteraction),
-        )
-    }
-
-    /// Realm refresh (`PATCH .../token`); a failure keeps the session unless it ended.
-    pub fn realm_refresh(
-        &self,
-        cfg: &RealmConfig,
-        tokened: realm::Tokened,
-    ) -> Result<realm::Tokened, Failed<realm::Tokened>> {
-        let (request, pending) = tokened.refresh(cfg);
-        self.step(request, pending)
-    }
-
-    /// Forgot password: request the reset OTP, verify it, set `new_password`.
-    pub fn forgot_password(
-        &self,
-        cfg: &RealmConfig,
-        start: forgot::Start,
-        new_password: Password,
-        interaction: &mut dyn Interaction,
-    ) -> Result<forgot::PasswordReset, Stopped<forgot::State>> {
-        block_on(
-            self.ctx()
-                .forgot_password(cfg, start, new_password, interaction),
-        )
-    }
-
-    /// Internet-banking login: authorize, captcha when asked, login challenge, 2FA when the
-    /// server detects an anomaly, access token.
-    pub fn ciam_login(
-        &self,
-        cfg: &CiamConfig,
-        sealer: &dyn CredentialSealer,
-        credentials: Credentials,
-        interaction: &mut dyn Interaction,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        block_on(self.ctx().ciam_login(cfg, sealer, credentials, interaction))
-    }
-
-    /// Finishes an internet-banking login suspended at `MfaPending`.
-    pub fn ciam_finish_mfa(
-        &self,
-        cfg: &CiamConfig,
-        mfa: ciam::MfaPending,
-        otp: Otp,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        block_on(
-            self.ctx()
-                .ciam_finish_mfa(cfg, mfa, otp, &mut NoInteraction),
-        )
-    }
-
-    /// Internet-banking refresh.
-    pub fn ciam_refresh(
-        &self,
-        cfg: &CiamConfig,
-        tokened: ciam::Tokened,
-    ) -> Result<ciam::Tokened, Failed<ciam::Tokened>> {
-        let (request, pending) = tokened.refresh(cfg);
-        self.step(request, pending)
-    }
-
-    /// Internet-banking revoke.
-    pub fn ciam_revoke(
-        &self,
-        cfg: &CiamConfig,
-        tokened: ciam::Tokened,
-    ) -> Result<ciam::Revoked, Failed<ciam::Tokened>> {
-        let (request, pending) = tokened.revoke(cfg);
-        self.step(request, pending)
+        _ => bank.api(),
     }
 }
 
-/// Runs flows over an [`AsyncTransport`]; every future is `Send`.
-///
-/// ```no_run
-/// use login_core::realm::{RealmConfig, Start};
-/// use login_core::secret::{ClientSecret, Password};
-/// use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
-///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let transport = HyperTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
-/// let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new(std::env::var("REALM_CLIENT_SECRET")?));
-/// // One session (one connection) per flow.
-/// let driver = AsyncDriver::new(transport.session());
-/// let tokened = driver.realm_login(&cfg, Start::new("alice", Password::new("pw")), &mut NoInteraction).await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-pub struct AsyncDriver<T> {
-    transport: T,
-    settings: Settings,
+/// One HTTP call in its `login_step` span.
+async fn call<E: Exchange>(
+    exchange: &E,
+    request: &Request,
+    retries: u32,
+) -> Result<Response, TransportError> {
+    let step = request.step();
+    let span = tracing::info_span!(
+        "login_step",
+        api = step.api().as_str(),
+        step = step.as_str(),
+        method = request.method().as_str(),
+        path = request.path(),
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+        retries,
+    );
+    async {
+        let started = Instant::now();
+        let outcome = exchange.send(request).await;
+        let span = tracing::Span::current();
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &outcome {
+            Ok(response) => {
+                span.record("status", response.status());
+                tracing::debug!(status = response.status(), "step answered");
+            }
+            Err(e) => tracing::debug!(error = e.kind.as_str(), "step failed in transport"),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
 }
 
-impl<T: AsyncTransport> AsyncDriver<T> {
-    /// A driver with the default 429 policy and the system clock.
-    pub fn new(transport: T) -> Self {
-        Self {
-            transport,
-            settings: Settings::default(),
+macro_rules! driver {
+    (@run BlockingExchange, $e:expr) => { block_on($e) };
+    (@run AsyncExchange, $e:expr) => { $e };
+    ($(#[$doc:meta])* $name:ident, $bound:path, $exchange:ident, $interaction:ty, $($async:ident)?, $($await:tt)*) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name<T> {
+            transport: T,
+            settings: Settings,
+        }
+
+        impl<T: $bound> $name<T> {
+            /// A driver with the default policy (one 429 retry within 10 s, 3 OTP attempts, 3
+            /// captcha rounds) and the system clock.
+            pub fn new(transport: T) -> Self {
+                Self { transport, settings: Settings::default() }
+            }
+
+            /// Sets the 429 retry policy (e.g. `TransportConfig::retry_policy()`).
+            pub fn retry(mut self, retry: RetryPolicy) -> Self {
+                self.settings.policy = self.settings.policy.retry(retry);
+                self
+            }
+
+            /// Sets the whole run policy.
+            pub fn policy(mut self, policy: RunPolicy) -> Self {
+                self.settings.policy = policy;
+                self
+            }
+
+            /// Sets the clock that stamps responses (expiry instants are counted from it).
+            pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
+                self.settings.clock = clock;
+                self
+            }
+
+            /// The transport.
+            pub fn transport(&self) -> &T {
+                &self.transport
+            }
+
+            /// The driver clock's current time.
+            pub fn now(&self) -> SystemTime {
+                (self.settings.clock)()
+            }
+
+            /// Runs `runner` to its goal (a login, a password reset, a refresh, a revoke) and
+            /// returns the flow in its final state.
+            ///
+            /// # Errors
+            /// The run stopped: a step failed or the interaction gave no answer. The flow comes
+            /// back inside unless the server ended it.
+            pub $($async)? fn run(
+                &self,
+                bank: Bank<'_>,
+                runner: Runner,
+                interaction: &mut $interaction,
+            ) -> Result<Flow, Stopped> {
+                driver!(@run $exchange, self.settings.run($exchange(&self.transport), bank, runner, interaction) $($await)*)
+            }
+
+            /// Logs in (see [`Runner::login`] and [`Runner::ciam_login`]) and returns the session.
+            ///
+            /// # Errors
+            /// As [`Self::run`]; a runner whose flow ends elsewhere (a password reset) stops with
+            /// that flow.
+            pub $($async)? fn login(
+                &self,
+                bank: Bank<'_>,
+                runner: Runner,
+                interaction: &mut $interaction,
+            ) -> Result<Session, Stopped> {
+                into_session(self.run(bank, runner, interaction) $($await)*)
+            }
+
+            /// Resumes a paused flow (a snapshot) to the end of its login.
+            ///
+            /// # Errors
+            /// As [`Self::run`].
+            pub $($async)? fn resume(
+                &self,
+                bank: Bank<'_>,
+                flow: Flow,
+                interaction: &mut $interaction,
+            ) -> Result<Flow, Stopped> {
+                self.run(bank, Runner::resume(flow), interaction) $($await)*
+            }
+
+            /// Refreshes a session; needs only its profile.
+            ///
+            /// # Errors
+            /// The refresh failed; the session comes back inside unless the server ended it.
+            pub $($async)? fn refresh(&self, profile: &Profile, session: Session) -> Result<Session, Stopped> {
+                into_session(self.run(Bank::Profile(profile), Runner::refresh(session), &mut NoInteraction) $($await)*)
+            }
+
+            /// Revokes a session (local in the realm API) and returns the `Revoked` flow.
+            ///
+            /// # Errors
+            /// The revoke failed; the session comes back inside unless the server ended it.
+            pub $($async)? fn revoke(&self, profile: &Profile, session: Session) -> Result<Flow, Stopped> {
+                self.run(Bank::Profile(profile), Runner::revoke(session), &mut NoInteraction) $($await)*
+            }
+        }
+    };
+}
+
+/// A flow that must be a session: anything else is a stop that keeps it.
+fn into_session(done: Result<Flow, Stopped>) -> Result<Session, Stopped> {
+    done?.into_session().map_err(|flow| Stopped {
+        reason: StopReason::Failed(login_core::Error::Misuse(
+            login_core::action::Misuse::RunOver,
+        )),
+        flow: Some(flow),
+    })
+}
+
+driver!(
+    /// Runs flows over a blocking [`Transport`].
+    ///
+    /// ```no_run
+    /// use login_core::realm::{RealmConfig, Start};
+    /// use login_core::secret::{ClientSecret, Password};
+    /// use login_core::{Bank, Runner};
+    /// use login_transport::{Driver, NoInteraction, TransportConfig, UreqTransport};
+    ///
+    /// let transport = UreqTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
+    /// let driver = Driver::new(transport);
+    /// let secret = ClientSecret::new(std::env::var("REALM_CLIENT_SECRET")?);
+    /// let cfg = RealmConfig::new("cap", "cap-mobile", secret);
+    /// let start = Start::new("alice", Password::new("from a prompt"));
+    /// let session = driver.login(Bank::Realm(&cfg), Runner::login(start), &mut NoInteraction)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    Driver, Transport, BlockingExchange, dyn Interaction, ,
+);
+
+driver!(
+    /// Runs flows over an [`AsyncTransport`]; every future is `Send`.
+    ///
+    /// ```no_run
+    /// use login_core::realm::{RealmConfig, Start};
+    /// use login_core::secret::{ClientSecret, Password};
+    /// use login_core::{Bank, Runner};
+    /// use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let transport = HyperTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
+    /// let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new(std::env::var("REALM_CLIENT_SECRET")?));
+    /// // One session (one connection) per flow.
+    /// let driver = AsyncDriver::new(transport.session());
+    /// let start = Runner::login(Start::new("alice", Password::new("pw")));
+    /// let session = driver.login(Bank::Realm(&cfg), start, &mut NoInteraction).await?;
+    /// # Ok(()) }
+    /// ```
+    AsyncDriver, AsyncTransport, AsyncExchange, dyn Interaction + Send, async, .await
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use login_core::realm::{RealmConfig, Start};
+    use login_core::secret::{ClientSecret, Password};
+
+    struct Never;
+
+    impl AsyncTransport for Never {
+        async fn send(&self, _request: &Request) -> Result<Response, TransportError> {
+            Ok(Response::new(503, Vec::new()))
         }
     }
 
-    /// Sets the 429 retry policy.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.settings.retry = policy;
-        self
+    fn assert_send<F: Future + Send>(f: F) -> F {
+        f
     }
 
-    /// Sets the clock that stamps responses.
-    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
-        self.settings.clock = clock;
-        self
+    /// The async driver's futures run in `tokio::spawn` and axum handlers: they must be `Send`.
+    #[test]
+    fn async_driver_futures_are_send() {
+        let driver = AsyncDriver::new(Never);
+        let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new("s"));
+        let start = Runner::login(Start::new("alice", Password::new("pw")));
+        let mut interaction = NoInteraction;
+        let run = assert_send(driver.login(Bank::Realm(&cfg), start, &mut interaction));
+        let stopped = block_on_tokio(run).expect_err("503 stops the login");
+        assert_eq!(stopped.kind(), Some(login_core::ErrorKind::ServerError));
+        assert!(stopped.flow.is_some(), "a server fault keeps the flow");
     }
 
-    /// The transport.
-    pub fn transport(&self) -> &T {
-        &self.transport
-    }
-
-    pub(crate) fn now(&self) -> SystemTime {
-        (self.settings.clock)()
-    }
-
-    fn ctx(&self) -> Ctx<'_, AsyncExchange<'_, T>> {
-        Ctx {
-            exchange: AsyncExchange(&self.transport),
-            settings: &self.settings,
-        }
-    }
-
-    /// Runs one step (see [`Driver::step`]).
-    pub async fn step<S>(
-        &self,
-        request: Request,
-        pending: Pending<S>,
-    ) -> Result<S::Next, Failed<S::State>>
-    where
-        S: Step + Send,
-    {
-        self.ctx().step(request, pending).await
-    }
-
-    /// Realm login (see [`Driver::realm_login`]).
-    pub async fn realm_login(
-        &self,
-        cfg: &RealmConfig,
-        start: realm::Start,
-        interaction: &mut (dyn Interaction + Send),
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        self.ctx().realm_login(cfg, start, interaction).await
-    }
-
-    /// Finishes a realm login suspended at `MfaPending`.
-    pub async fn realm_finish_mfa(
-        &self,
-        cfg: &RealmConfig,
-        mfa: realm::MfaPending,
-        otp: Otp,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        self.ctx()
-            .realm_finish_mfa(cfg, mfa, otp, &mut NoInteraction)
-            .await
-    }
-
-    /// Realm refresh.
-    pub async fn realm_refresh(
-        &self,
-        cfg: &RealmConfig,
-        tokened: realm::Tokened,
-    ) -> Result<realm::Tokened, Failed<realm::Tokened>> {
-        let (request, pending) = tokened.refresh(cfg);
-        self.step(request, pending).await
-    }
-
-    /// Forgot password (see [`Driver::forgot_password`]).
-    pub async fn forgot_password(
-        &self,
-        cfg: &RealmConfig,
-        start: forgot::Start,
-        new_password: Password,
-        interaction: &mut (dyn Interaction + Send),
-    ) -> Result<forgot::PasswordReset, Stopped<forgot::State>> {
-        self.ctx()
-            .forgot_password(cfg, start, new_password, interaction)
-            .await
-    }
-
-    /// Internet-banking login (see [`Driver::ciam_login`]).
-    pub async fn ciam_login(
-        &self,
-        cfg: &CiamConfig,
-        sealer: &dyn CredentialSealer,
-        credentials: Credentials,
-        interaction: &mut (dyn Interaction + Send),
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ctx()
-            .ciam_login(cfg, sealer, credentials, interaction)
-            .await
-    }
-
-    /// Finishes an internet-banking login suspended at `MfaPending`.
-    pub async fn ciam_finish_mfa(
-        &self,
-        cfg: &CiamConfig,
-        mfa: ciam::MfaPending,
-        otp: Otp,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ctx()
-            .ciam_finish_mfa(cfg, mfa, otp, &mut NoInteraction)
-            .await
-    }
-
-    /// Internet-banking refresh.
-    pub async fn ciam_refresh(
-        &self,
-        cfg: &CiamConfig,
-        tokened: ciam::Tokened,
-    ) -> Result<ciam::Tokened, Failed<ciam::Tokened>> {
-        let (request, pending) = tokened.refresh(cfg);
-        self.step(request, pending).await
-    }
-
-    /// Internet-banking revoke.
-    pub async fn ciam_revoke(
-        &self,
-        cfg: &CiamConfig,
-        tokened: ciam::Tokened,
-    ) -> Result<ciam::Revoked, Failed<ciam::Tokened>> {
-        let (request, pending) = tokened.revoke(cfg);
-        self.step(request, pending).await
+    fn block_on_tokio<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .unwrap_or_else(|e| panic!("runtime: {e}"))
     }
 }

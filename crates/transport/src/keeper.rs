@@ -15,10 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use login_core::ciam::{self, CiamConfig};
-use login_core::realm::{self, RealmConfig};
 use login_core::secret::AccessToken;
-use login_core::{Error, TokenSet};
+use login_core::{Error, Profile, Session, Stopped, TokenSet};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::AsyncTransport;
@@ -80,41 +78,23 @@ impl KeeperOptions {
         self
     }
 
-    /// Hears each new token set (after every successful refresh and on [`TokenKeeper::replace_realm`]
-    /// / [`TokenKeeper::replace_ciam`]).
+    /// Hears each new token set (after every successful refresh and on [`TokenKeeper::replace`]).
     pub fn on_new_tokens(mut self, callback: impl Fn(&TokenSet) + Send + Sync + 'static) -> Self {
         self.on_new_tokens = Some(Arc::new(callback));
         self
     }
 }
 
-enum Api {
-    Realm(RealmConfig),
-    Ciam(Box<CiamConfig>),
-}
-
-enum Held {
-    Realm(realm::Tokened),
-    Ciam(ciam::Tokened),
-}
-
-impl Held {
-    fn tokens(&self) -> &TokenSet {
-        match self {
-            Held::Realm(t) => t.tokens(),
-            Held::Ciam(t) => t.tokens(),
-        }
-    }
-}
-
+/// The keeper's core, the same for both keepers (only the lock differs): the session, and the
+/// outcome of the last refresh attempt for the callers that waited on it.
 struct Slot {
-    held: Option<Held>,
+    held: Option<Session>,
     attempts: u64,
     last: Option<Result<AccessToken, KeeperError>>,
 }
 
 impl Slot {
-    fn new(held: Held) -> Self {
+    fn new(held: Session) -> Self {
         Slot {
             held: Some(held),
             attempts: 0,
@@ -145,13 +125,30 @@ impl Slot {
         None
     }
 
+    /// Replaces the session (after [`KeeperError::Ended`]); `false`, and nothing changes, for a
+    /// session of another API than the profile's.
+    fn replace(&mut self, session: Session, profile: &Profile, options: &KeeperOptions) -> bool {
+        if session.api() != profile.api() {
+            return false;
+        }
+        if let Some(callback) = &options.on_new_tokens {
+            callback(session.tokens());
+        }
+        self.held = Some(session);
+        true
+    }
+
     /// Stores a refresh outcome for this caller and every waiter.
     fn record(
         &mut self,
-        outcome: Result<Held, (Error, Option<Held>)>,
+        outcome: Result<Session, Stopped>,
         options: &KeeperOptions,
         attempts: &AtomicU64,
     ) -> Result<AccessToken, KeeperError> {
+        let outcome = outcome.map_err(|stopped| {
+            let error = stopped.error().cloned();
+            (error, stopped.into_session())
+        });
         let result = match outcome {
             Ok(held) => {
                 if let Some(callback) = &options.on_new_tokens {
@@ -165,8 +162,13 @@ impl Slot {
                 // A refused refresh token ends the session (no state survives); anything else
                 // keeps it for the next try.
                 self.held = state;
-                tracing::warn!(error = error.kind().as_str(), "token refresh failed");
-                Err(KeeperError::Refresh(error))
+                match error {
+                    Some(error) => {
+                        tracing::warn!(error = error.kind().as_str(), "token refresh failed");
+                        Err(KeeperError::Refresh(error))
+                    }
+                    None => Err(KeeperError::Interrupted),
+                }
             }
         };
         self.last = Some(result.clone());
@@ -178,7 +180,7 @@ impl Slot {
 
 struct Shared<T> {
     driver: AsyncDriver<T>,
-    api: Api,
+    profile: Profile,
     options: KeeperOptions,
     attempts: AtomicU64,
     slot: Arc<Mutex<Slot>>,
@@ -189,14 +191,14 @@ struct Shared<T> {
 ///
 /// ```no_run
 /// use login_transport::{AsyncDriver, HyperTransport, KeeperOptions, TokenKeeper, TransportConfig};
-/// # async fn run(cfg: login_core::realm::RealmConfig, tokened: login_core::realm::Tokened)
+/// # async fn run(profile: login_core::Profile, session: login_core::Session)
 /// #     -> Result<(), Box<dyn std::error::Error>> {
 /// let transport = HyperTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
 /// let options = KeeperOptions::default().on_new_tokens(|tokens| {
 ///     // persist `tokens` (they are secret)
 ///     let _ = tokens.expires_at();
 /// });
-/// let keeper = TokenKeeper::realm(AsyncDriver::new(transport.session()), cfg, tokened, options);
+/// let keeper = TokenKeeper::new(AsyncDriver::new(transport.session()), profile, session, options);
 /// let bearer = keeper.access_token().await?; // refreshed first when within 60 s of expiry
 /// # let _ = bearer; Ok(()) }
 /// ```
@@ -225,44 +227,20 @@ impl<T> std::fmt::Debug for TokenKeeper<T> {
 }
 
 impl<T: AsyncTransport + 'static> TokenKeeper<T> {
-    /// Keeps a realm session.
-    pub fn realm(
+    /// Keeps `session`, refreshed with `profile` (its API's non-secret settings).
+    pub fn new(
         driver: AsyncDriver<T>,
-        cfg: RealmConfig,
-        session: realm::Tokened,
+        profile: Profile,
+        session: Session,
         options: KeeperOptions,
     ) -> Self {
-        Self::with(driver, Api::Realm(cfg), Held::Realm(session), options)
-    }
-
-    /// Keeps an internet-banking session.
-    pub fn ciam(
-        driver: AsyncDriver<T>,
-        cfg: CiamConfig,
-        session: ciam::Tokened,
-        options: KeeperOptions,
-    ) -> Self {
-        Self::with(
-            driver,
-            Api::Ciam(Box::new(cfg)),
-            Held::Ciam(session),
-            options,
-        )
-    }
-
-    fn with(driver: AsyncDriver<T>, api: Api, held: Held, options: KeeperOptions) -> Self {
-        let slot = Slot {
-            held: Some(held),
-            attempts: 0,
-            last: None,
-        };
         Self {
             shared: Arc::new(Shared {
                 driver,
-                api,
+                profile,
                 options,
                 attempts: AtomicU64::new(0),
-                slot: Arc::new(Mutex::new(slot)),
+                slot: Arc::new(Mutex::new(Slot::new(session))),
             }),
         }
     }
@@ -294,31 +272,12 @@ impl<T: AsyncTransport + 'static> TokenKeeper<T> {
             .map(|h| h.tokens().clone())
     }
 
-    /// Replaces the session with a new realm login (after [`KeeperError::Ended`]). Ignored
-    /// (returns `false`) when the keeper holds an internet-banking session.
-    pub async fn replace_realm(&self, session: realm::Tokened) -> bool {
-        match self.shared.api {
-            Api::Realm(_) => self.replace(Held::Realm(session)).await,
-            Api::Ciam(_) => false,
-        }
-    }
-
-    /// Replaces the session with a new internet-banking login. Ignored (returns `false`) when
-    /// the keeper holds a realm session.
-    pub async fn replace_ciam(&self, session: ciam::Tokened) -> bool {
-        match self.shared.api {
-            Api::Ciam(_) => self.replace(Held::Ciam(session)).await,
-            Api::Realm(_) => false,
-        }
-    }
-
-    async fn replace(&self, held: Held) -> bool {
-        let mut slot = self.shared.slot.lock().await;
-        if let Some(callback) = &self.shared.options.on_new_tokens {
-            callback(held.tokens());
-        }
-        slot.held = Some(held);
-        true
+    /// Replaces the session with a new login (after [`KeeperError::Ended`]). Ignored (returns
+    /// `false`) for a session of another API.
+    pub async fn replace(&self, session: Session) -> bool {
+        let shared = &self.shared;
+        let mut slot = shared.slot.lock().await;
+        slot.replace(session, &shared.profile, &shared.options)
     }
 
     async fn get(&self, force: bool) -> Result<AccessToken, KeeperError> {
@@ -341,28 +300,10 @@ async fn refresh_locked<T: AsyncTransport>(
     shared: Arc<Shared<T>>,
     mut slot: OwnedMutexGuard<Slot>,
 ) -> Result<AccessToken, KeeperError> {
-    let Some(held) = slot.held.take() else {
+    let Some(session) = slot.held.take() else {
         return Err(KeeperError::Ended);
     };
-    let outcome = match (held, &shared.api) {
-        (Held::Realm(t), Api::Realm(cfg)) => shared
-            .driver
-            .realm_refresh(cfg, t)
-            .await
-            .map(Held::Realm)
-            .map_err(|f| (f.error, f.state.map(Held::Realm))),
-        (Held::Ciam(t), Api::Ciam(cfg)) => shared
-            .driver
-            .ciam_refresh(cfg, t)
-            .await
-            .map(Held::Ciam)
-            .map_err(|f| (f.error, f.state.map(Held::Ciam))),
-        // Not reached: the constructors pair each session with its own API's configuration.
-        (other, _) => {
-            slot.held = Some(other);
-            return Err(KeeperError::Ended);
-        }
-    };
+    let outcome = shared.driver.refresh(&shared.profile, session).await;
     slot.record(outcome, &shared.options, &shared.attempts)
 }
 
@@ -371,10 +312,10 @@ async fn refresh_locked<T: AsyncTransport>(
 ///
 /// ```no_run
 /// use login_transport::{BlockingTokenKeeper, Driver, KeeperOptions, TransportConfig, UreqTransport};
-/// # fn run(cfg: login_core::realm::RealmConfig, tokened: login_core::realm::Tokened)
+/// # fn run(profile: login_core::Profile, session: login_core::Session)
 /// #     -> Result<(), Box<dyn std::error::Error>> {
 /// let transport = UreqTransport::new(TransportConfig::new("https://bank.example/internal-api/centaur")?)?;
-/// let keeper = BlockingTokenKeeper::realm(Driver::new(transport), cfg, tokened, KeeperOptions::default());
+/// let keeper = BlockingTokenKeeper::new(Driver::new(transport), profile, session, KeeperOptions::default());
 /// let bearer = keeper.access_token()?;
 /// # let _ = bearer; Ok(()) }
 /// ```
@@ -384,7 +325,7 @@ pub struct BlockingTokenKeeper<T> {
 
 struct BlockingShared<T> {
     driver: crate::Driver<T>,
-    api: Api,
+    profile: Profile,
     options: KeeperOptions,
     attempts: AtomicU64,
     slot: std::sync::Mutex<Slot>,
@@ -411,39 +352,20 @@ impl<T> std::fmt::Debug for BlockingTokenKeeper<T> {
 }
 
 impl<T: crate::Transport> BlockingTokenKeeper<T> {
-    /// Keeps a realm session.
-    pub fn realm(
+    /// Keeps `session`, refreshed with `profile` (its API's non-secret settings).
+    pub fn new(
         driver: crate::Driver<T>,
-        cfg: RealmConfig,
-        session: realm::Tokened,
+        profile: Profile,
+        session: Session,
         options: KeeperOptions,
     ) -> Self {
-        Self::with(driver, Api::Realm(cfg), Held::Realm(session), options)
-    }
-
-    /// Keeps an internet-banking session.
-    pub fn ciam(
-        driver: crate::Driver<T>,
-        cfg: CiamConfig,
-        session: ciam::Tokened,
-        options: KeeperOptions,
-    ) -> Self {
-        Self::with(
-            driver,
-            Api::Ciam(Box::new(cfg)),
-            Held::Ciam(session),
-            options,
-        )
-    }
-
-    fn with(driver: crate::Driver<T>, api: Api, held: Held, options: KeeperOptions) -> Self {
         Self {
             shared: Arc::new(BlockingShared {
                 driver,
-                api,
+                profile,
                 options,
                 attempts: AtomicU64::new(0),
-                slot: std::sync::Mutex::new(Slot::new(held)),
+                slot: std::sync::Mutex::new(Slot::new(session)),
             }),
         }
     }
@@ -476,29 +398,11 @@ impl<T: crate::Transport> BlockingTokenKeeper<T> {
         self.lock().held.as_ref().map(|h| h.tokens().clone())
     }
 
-    /// Replaces the session with a new realm login; `false` for an internet-banking keeper.
-    pub fn replace_realm(&self, session: realm::Tokened) -> bool {
-        match self.shared.api {
-            Api::Realm(_) => self.replace(Held::Realm(session)),
-            Api::Ciam(_) => false,
-        }
-    }
-
-    /// Replaces the session with a new internet-banking login; `false` for a realm keeper.
-    pub fn replace_ciam(&self, session: ciam::Tokened) -> bool {
-        match self.shared.api {
-            Api::Ciam(_) => self.replace(Held::Ciam(session)),
-            Api::Realm(_) => false,
-        }
-    }
-
-    fn replace(&self, held: Held) -> bool {
-        let mut slot = self.lock();
-        if let Some(callback) = &self.shared.options.on_new_tokens {
-            callback(held.tokens());
-        }
-        slot.held = Some(held);
-        true
+    /// Replaces the session with a new login; `false` for a session of another API.
+    pub fn replace(&self, session: Session) -> bool {
+        let shared = &self.shared;
+        self.lock()
+            .replace(session, &shared.profile, &shared.options)
     }
 
     fn get(&self, force: bool) -> Result<AccessToken, KeeperError> {
@@ -508,27 +412,11 @@ impl<T: crate::Transport> BlockingTokenKeeper<T> {
         if let Some(answer) = slot.answer(seen, force, now, self.shared.options.margin) {
             return answer;
         }
-        let Some(held) = slot.held.take() else {
+        let Some(session) = slot.held.take() else {
             return Err(KeeperError::Ended);
         };
         let shared = &self.shared;
-        let outcome = match (held, &shared.api) {
-            (Held::Realm(t), Api::Realm(cfg)) => shared
-                .driver
-                .realm_refresh(cfg, t)
-                .map(Held::Realm)
-                .map_err(|f| (f.error, f.state.map(Held::Realm))),
-            (Held::Ciam(t), Api::Ciam(cfg)) => shared
-                .driver
-                .ciam_refresh(cfg, t)
-                .map(Held::Ciam)
-                .map_err(|f| (f.error, f.state.map(Held::Ciam))),
-            // Not reached: the constructors pair each session with its own API's configuration.
-            (other, _) => {
-                slot.held = Some(other);
-                return Err(KeeperError::Ended);
-            }
-        };
+        let outcome = shared.driver.refresh(&shared.profile, session);
         slot.record(outcome, &shared.options, &shared.attempts)
     }
 }

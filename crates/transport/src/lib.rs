@@ -90,8 +90,7 @@ use std::sync::Arc;
 pub use login_core::{Request, Response, TransportError, TransportErrorKind};
 
 pub use crate::driver::{
-    AsyncDriver, Driver, Interaction, NoInteraction, OtpPrompt, Prompt, StateChange, StopReason,
-    Stopped,
+    AsyncDriver, Driver, Interaction, NoInteraction, Prompt, StateChange, StopReason, Stopped,
 };
 pub use crate::hyper::{HyperSession, HyperTransport};
 pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions, TokenKeeper};

@@ -22,7 +22,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use login_core::{Response, TransportError, TransportErrorKind};
+use login_core::{TransportError, TransportErrorKind};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -191,82 +191,7 @@ pub(crate) fn fixed_addresses(host: &str) -> Option<Vec<IpAddr>> {
     host.parse::<IpAddr>().ok().map(|ip| vec![ip])
 }
 
-/// How 429 responses are retried: the server did not process the call, so repeating it after
-/// `Retry-After` is safe. No other failure is retried.
-///
-/// ```
-/// use std::time::Duration;
-/// use login_core::Response;
-/// use login_transport::RetryPolicy;
-///
-/// let policy = RetryPolicy::default(); // one retry, at most 10 s of waiting
-/// let throttled = Response::new(429, Vec::new()).with_header("Retry-After", "3");
-/// assert_eq!(policy.delay_before_retry(&throttled, 0, Duration::ZERO), Some(Duration::from_secs(3)));
-/// assert_eq!(policy.delay_before_retry(&throttled, 1, Duration::from_secs(3)), None);
-/// let too_long = Response::new(429, Vec::new()).with_header("Retry-After", "60");
-/// assert_eq!(policy.delay_before_retry(&too_long, 0, Duration::ZERO), None);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    max_retries: u32,
-    max_total_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 1,
-            max_total_wait: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay used when a 429 carries no usable `Retry-After`.
-    pub const DEFAULT_DELAY: Duration = Duration::from_secs(1);
-
-    /// At most `max_retries` repeats of a throttled call, waiting at most `max_total_wait` in all.
-    pub fn new(max_retries: u32, max_total_wait: Duration) -> Self {
-        Self {
-            max_retries,
-            max_total_wait,
-        }
-    }
-
-    /// Never retry: every 429 is reported at once.
-    pub fn none() -> Self {
-        Self {
-            max_retries: 0,
-            max_total_wait: Duration::ZERO,
-        }
-    }
-
-    /// The most repeats of one call.
-    pub fn max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    /// The longest total wait for one call.
-    pub fn max_total_wait(&self) -> Duration {
-        self.max_total_wait
-    }
-
-    /// How long to wait before repeating the call that got `response`, or `None` when it must not
-    /// be repeated: not a 429, no retries left, or the wait would pass the total bound.
-    /// `retries_done` and `waited` count what this call already used.
-    pub fn delay_before_retry(
-        &self,
-        response: &Response,
-        retries_done: u32,
-        waited: Duration,
-    ) -> Option<Duration> {
-        if response.status() != 429 || retries_done >= self.max_retries {
-            return None;
-        }
-        let delay = response.retry_after().unwrap_or(Self::DEFAULT_DELAY);
-        (waited.checked_add(delay)? <= self.max_total_wait).then_some(delay)
-    }
-}
+pub use login_core::RetryPolicy;
 
 /// The effective timeouts of a [`TransportConfig`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,37 +500,5 @@ mod tests {
             cfg.clone().add_root_ca_pem(b"not a pem"),
             Err(ConfigError::RootCertificate(_))
         ));
-    }
-
-    #[test]
-    fn retry_policy_bounds_count_and_wait() {
-        let p = RetryPolicy::new(3, Duration::from_secs(5));
-        let r = |s: &str| Response::new(429, Vec::new()).with_header("Retry-After", s);
-        assert_eq!(
-            p.delay_before_retry(&r("2"), 0, Duration::ZERO),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            p.delay_before_retry(&r("2"), 1, Duration::from_secs(2)),
-            Some(Duration::from_secs(2))
-        );
-        // A third 2 s wait would make 6 s > 5 s.
-        assert_eq!(
-            p.delay_before_retry(&r("2"), 2, Duration::from_secs(4)),
-            None
-        );
-        assert_eq!(p.delay_before_retry(&r("1"), 3, Duration::ZERO), None);
-        assert_eq!(
-            p.delay_before_retry(&Response::new(429, Vec::new()), 0, Duration::ZERO),
-            Some(RetryPolicy::DEFAULT_DELAY)
-        );
-        assert_eq!(
-            p.delay_before_retry(&Response::new(503, Vec::new()), 0, Duration::ZERO),
-            None
-        );
-        assert_eq!(
-            RetryPolicy::none().delay_before_retry(&r("0"), 0, Duration::ZERO),
-            None
-        );
     }
 }

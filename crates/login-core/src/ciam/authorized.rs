@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::{Challenged, CiamConfig, MfaPending, mfa_pending::Channel};
+use super::{CaptchaShown, Challenged, CiamConfig, CiamProfile, MfaPending, mfa_pending::Channel};
 use crate::entropy::Entropy;
 use crate::lenient::Text;
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
@@ -16,13 +16,30 @@ use crate::secret::{CaptchaAnswer, FlowSecret, Password, PkceVerifier};
 use crate::table::StepId;
 use crate::{Error, Request, Response};
 
-/// A fetched captcha: its id and the PNG to show the user. The image is not kept in snapshots.
+/// A fetched captcha: its id and the PNG to show the user. Neither is secret; both are kept in
+/// snapshots, so a login paused at [`CaptchaShown`](super::CaptchaShown) can show it again.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Captcha {
     id: String,
-    #[serde(skip)]
+    #[serde(with = "png_base64")]
     image_png: Vec<u8>,
+}
+
+/// The captcha image as standard base64 in snapshots.
+mod png_base64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Captcha {
@@ -31,7 +48,7 @@ impl Captcha {
         &self.id
     }
 
-    /// The PNG bytes (decoded from base64). Empty after a snapshot round trip.
+    /// The PNG bytes (decoded from base64).
     pub fn image_png(&self) -> &[u8] {
         &self.image_png
     }
@@ -51,7 +68,6 @@ impl std::fmt::Debug for Captcha {
 pub struct Credentials {
     username: String,
     password: Password,
-    captcha_answer: Option<CaptchaAnswer>,
 }
 
 impl Credentials {
@@ -60,19 +76,7 @@ impl Credentials {
         Self {
             username: username.into(),
             password,
-            captcha_answer: None,
         }
-    }
-
-    /// Adds the answer to the fetched captcha.
-    pub fn with_captcha_answer(mut self, answer: CaptchaAnswer) -> Self {
-        self.captcha_answer = Some(answer);
-        self
-    }
-
-    /// Sets or clears the captcha answer.
-    pub fn set_captcha_answer(&mut self, answer: Option<CaptchaAnswer>) {
-        self.captcha_answer = answer;
     }
 
     /// The user name.
@@ -89,8 +93,6 @@ pub struct Authorized {
     auth_token: FlowSecret,
     verifier: PkceVerifier,
     state: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    captcha: Option<Captcha>,
 }
 
 impl Authorized {
@@ -105,7 +107,6 @@ impl Authorized {
             auth_token,
             verifier,
             state,
-            captcha: None,
         }
     }
 
@@ -120,14 +121,9 @@ impl Authorized {
         check::oauth_state(&self.state)
     }
 
-    /// The captcha fetched for the next login challenge, if any.
-    pub fn captcha(&self) -> Option<&Captcha> {
-        self.captcha.as_ref()
-    }
-
-    /// `GET` captcha with `checkIdentity: <loginChallenge>`. A new captcha replaces any earlier
-    /// one. Safe to repeat.
-    pub fn fetch_captcha(self, cfg: &CiamConfig) -> (Request, Pending<CaptchaStep>) {
+    /// `GET` captcha with `checkIdentity: <loginChallenge>`: leads to [`CaptchaShown`], whose
+    /// login challenge carries the answer. Safe to repeat.
+    pub fn fetch_captcha(self, cfg: &CiamProfile) -> (Request, Pending<CaptchaStep>) {
         let request = cfg.request(StepId::CiamCaptcha).header(Header::sensitive(
             "checkIdentity",
             self.login_challenge.expose(),
@@ -138,8 +134,8 @@ impl Authorized {
         )
     }
 
-    /// Seals the credentials to the server's key and `POST`s the login challenge. Sealing
-    /// failures (and a fetched captcha with no answer) give this state back at once.
+    /// Seals the credentials to the server's key and `POST`s the login challenge. A sealing
+    /// failure gives this state back at once.
     pub fn submit_credentials(
         self,
         cfg: &CiamConfig,
@@ -147,6 +143,34 @@ impl Authorized {
         credentials: &Credentials,
         entropy: &mut dyn Entropy,
         now: SystemTime,
+    ) -> Result<(Request, Pending<LoginChallengeStep>), Failed<Authorized>> {
+        let sealed = Sealing {
+            cfg,
+            sealer,
+            credentials,
+            captcha: None,
+            entropy,
+            now,
+        };
+        sealed.login_challenge(self)
+    }
+}
+
+/// What the login challenge seals: the credentials, and the captcha with its answer when one
+/// was shown. One place for both ways into the call.
+pub(super) struct Sealing<'a> {
+    pub cfg: &'a CiamConfig,
+    pub sealer: &'a dyn CredentialSealer,
+    pub credentials: &'a Credentials,
+    pub captcha: Option<(&'a Captcha, &'a CaptchaAnswer)>,
+    pub entropy: &'a mut dyn Entropy,
+    pub now: SystemTime,
+}
+
+impl Sealing<'_> {
+    pub(super) fn login_challenge(
+        self,
+        authorized: Authorized,
     ) -> Result<(Request, Pending<LoginChallengeStep>), Failed<Authorized>> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -168,28 +192,17 @@ impl Authorized {
             auth_token: &'a str,
             login_challenge: &'a str,
         }
-        let answer = credentials
-            .captcha_answer
-            .as_ref()
-            .map(CaptchaAnswer::expose);
-        if self.captcha.is_some() && answer.is_none() {
-            return Err(Failed {
-                error: Error::Config(
-                    "a captcha was fetched: supply its answer with the credentials".into(),
-                ),
-                state: Some(self),
-            });
-        }
-        let iat = now
+        let iat = self
+            .now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let plaintext = Plaintext {
-            auth_token: self.auth_token.expose(),
-            username: &credentials.username,
-            password: credentials.password.expose(),
-            captcha_id: self.captcha.as_ref().map(|c| c.id.as_str()),
-            captcha_answer: self.captcha.as_ref().and(answer),
+            auth_token: authorized.auth_token.expose(),
+            username: &self.credentials.username,
+            password: self.credentials.password.expose(),
+            captcha_id: self.captcha.map(|(c, _)| c.id.as_str()),
+            captcha_answer: self.captcha.map(|(_, a)| a.expose()),
             iat,
         };
         // Zeroed on drop like a request body (only the bytes written: nothing else was).
@@ -198,30 +211,31 @@ impl Authorized {
             Err(e) => {
                 return Err(Failed {
                     error: Error::Seal(format!("encoding the credentials: {e}")),
-                    state: Some(self),
+                    state: Some(authorized),
                 });
             }
         };
-        let envelope = match sealer.seal(buf.bytes(), entropy) {
+        let envelope = match self.sealer.seal(buf.bytes(), self.entropy) {
             Ok(jwe) => jwe,
             Err(error) => {
                 return Err(Failed {
                     error,
-                    state: Some(self),
+                    state: Some(authorized),
                 });
             }
         };
+        let cfg = self.cfg;
         let request = cfg
             .request(StepId::CiamLoginChallenge)
             .header(cfg.device_bearer())
             .json(&Body {
                 additional_authentication: cfg.additional_authentication_value(),
                 auth_token: envelope.expose(),
-                login_challenge: self.login_challenge.expose(),
+                login_challenge: authorized.login_challenge.expose(),
             });
         Ok((
             request,
-            Pending::new(LoginChallengeStep { state: self }, cfg.success()),
+            Pending::new(LoginChallengeStep { state: authorized }, cfg.success()),
         ))
     }
 }
@@ -260,7 +274,7 @@ fn decode_image(image: &str) -> Option<Vec<u8>> {
 impl sealed::Sealed for CaptchaStep {}
 
 impl Step for CaptchaStep {
-    type Next = Authorized;
+    type Next = CaptchaShown;
     type State = Authorized;
     const ID: StepId = StepId::CiamCaptcha;
     const DOCUMENTED_STATUS: u16 = 200;
@@ -269,8 +283,8 @@ impl Step for CaptchaStep {
         self,
         response: &Response,
         _now: SystemTime,
-    ) -> Result<Authorized, Failed<Authorized>> {
-        let mut state = self.state;
+    ) -> Result<CaptchaShown, Failed<Authorized>> {
+        let state = self.state;
         let parsed = parse_json::<CaptchaBody>(response).and_then(|body| {
             let id = body
                 .captcha_id
@@ -288,22 +302,18 @@ impl Step for CaptchaStep {
             })
         });
         match parsed {
-            Ok(captcha) => {
-                state.captcha = Some(captcha);
-                Ok(state)
-            }
+            Ok(captcha) => Ok(CaptchaShown::new(state, captcha)),
             Err(e) => Err(Failed::keep_unless_final(e, state)),
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<Authorized> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Authorized {
+        self.state
     }
 }
 
 /// What the login challenge leads to.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum LoginOutcome {
     /// No anomaly: `{code, token}`.
     Challenged(Challenged),
@@ -350,7 +360,6 @@ impl Step for LoginChallengeStep {
             auth_token,
             verifier,
             state,
-            ..
         } = self.state;
         let body: LoginChallengeBody = match parse_json(response) {
             Ok(b) => b,
@@ -390,11 +399,9 @@ impl Step for LoginChallengeStep {
         }
     }
 
-    /// Any attempt uses the captcha up; the login challenge itself stays valid, so the state
-    /// comes back for another try (with a new captcha when the server asks for one).
-    fn on_failure(self, error: Error) -> Failed<Authorized> {
-        let mut state = self.state;
-        state.captcha = None;
-        Failed::keep_unless_final(error, state)
+    /// Any attempt uses a captcha up; the login challenge itself stays valid, so `Authorized`
+    /// (without the captcha) comes back for another try.
+    fn into_state(self) -> Authorized {
+        self.state
     }
 }

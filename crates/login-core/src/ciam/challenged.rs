@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CiamConfig, Tokened, bearer};
+use super::{CiamProfile, Tokened, bearer};
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
@@ -69,7 +69,7 @@ impl Challenged {
 
     /// `POST` access token with `Bearer <token>`, the code, the PKCE verifier, and the same
     /// `state` and `scope` as authorize.
-    pub fn exchange(self, cfg: &CiamConfig) -> (Request, Pending<AccessTokenStep>) {
+    pub fn exchange(self, cfg: &CiamProfile) -> (Request, Pending<AccessTokenStep>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -125,7 +125,7 @@ impl Step for AccessTokenStep {
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<Challenged> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Challenged {
+        self.state
     }
 }

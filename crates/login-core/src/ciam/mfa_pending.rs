@@ -8,7 +8,7 @@ use super::{Challenged, CiamConfig, challenged::parse_code_token};
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::secret::{FlowSecret, Otp, PkceVerifier};
 use crate::table::StepId;
-use crate::{Error, Request, Response};
+use crate::{Request, Response};
 
 /// Where the OTP was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +146,7 @@ impl Step for PreLoginVerifyStep {
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<MfaPending> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> MfaPending {
+        self.state
     }
 }

@@ -46,6 +46,7 @@
 //! ```
 
 mod authorized;
+mod captcha_shown;
 mod challenged;
 mod mfa_pending;
 mod start;
@@ -56,15 +57,17 @@ pub use crate::revoked::Revoked;
 pub use authorized::{
     Authorized, Captcha, CaptchaStep, Credentials, LoginChallengeStep, LoginOutcome,
 };
+pub use captcha_shown::CaptchaShown;
 pub use challenged::{AccessTokenStep, Challenged};
 pub use mfa_pending::{Channel, MfaPending, PreLoginVerifyStep};
 pub use start::{AuthorizeStep, Start};
-pub use tokened::{RefreshStep, RevokeStep, Tokened};
+pub use tokened::{CiamApi, RefreshStep, RevokeStep, Tokened};
 
 use crate::pending::SuccessStatus;
 use crate::request::{Header, Method, Request};
 use crate::secret::{DeviceToken, FlowSecret};
 use crate::table::StepId;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The paths of the seven calls. Two sets come ready (the seed gives both); each path can be
@@ -76,23 +79,15 @@ use std::sync::Arc;
 /// assert_eq!(r.path(StepId::CiamAuthorize), "/ciamauthsrvc/internetBanking/oauth/authorize");
 /// assert_eq!(r.path(StepId::CiamCaptcha), "/ciamauthsrvc/captcha");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RoutesData", into = "RoutesData")]
 pub struct Routes {
     // Shared with every request built from them (a reference count, not a copy per request).
     paths: [Arc<str>; 7],
 }
 
 fn route_index(step: StepId) -> Option<usize> {
-    Some(match step {
-        StepId::CiamAuthorize => 0,
-        StepId::CiamCaptcha => 1,
-        StepId::CiamLoginChallenge => 2,
-        StepId::CiamPreLoginVerify => 3,
-        StepId::CiamAccessToken => 4,
-        StepId::CiamRevoke => 5,
-        StepId::CiamRefresh => 6,
-        _ => return None,
-    })
+    ROUTE_STEPS.iter().position(|s| *s == step)
 }
 
 impl Routes {
@@ -153,43 +148,134 @@ impl Default for Routes {
     }
 }
 
-/// Configuration of the internet-banking API.
-#[derive(Clone, Debug)]
-pub struct CiamConfig {
+/// The paths by name: the serialized form of [`Routes`]. A path left out is the gateway's.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RoutesData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorize: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    captcha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login_challenge: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pre_login_verify: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoke: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh: Option<String>,
+}
+
+/// The steps in `Routes::paths` order.
+const ROUTE_STEPS: [StepId; 7] = [
+    StepId::CiamAuthorize,
+    StepId::CiamCaptcha,
+    StepId::CiamLoginChallenge,
+    StepId::CiamPreLoginVerify,
+    StepId::CiamAccessToken,
+    StepId::CiamRevoke,
+    StepId::CiamRefresh,
+];
+
+impl From<RoutesData> for Routes {
+    fn from(d: RoutesData) -> Self {
+        let given = [
+            d.authorize,
+            d.captcha,
+            d.login_challenge,
+            d.pre_login_verify,
+            d.access_token,
+            d.revoke,
+            d.refresh,
+        ];
+        ROUTE_STEPS.into_iter().zip(given).fold(
+            Routes::gateway(),
+            |routes, (step, path)| match path {
+                Some(path) => routes.with(step, path),
+                None => routes,
+            },
+        )
+    }
+}
+
+impl From<Routes> for RoutesData {
+    fn from(r: Routes) -> Self {
+        let [
+            authorize,
+            captcha,
+            login_challenge,
+            pre_login_verify,
+            access_token,
+            revoke,
+            refresh,
+        ] = r.paths.map(|p| Some(p.to_string()));
+        RoutesData {
+            authorize,
+            captcha,
+            login_challenge,
+            pre_login_verify,
+            access_token,
+            revoke,
+            refresh,
+        }
+    }
+}
+
+/// `locLatitude` and `locLongitude`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Location {
+    latitude: Arc<str>,
+    longitude: Arc<str>,
+}
+
+/// The non-secret settings of the internet-banking API: ids, routes, scope, location, event id
+/// and readings. It is what a service stores beside a session (it serializes), and all that
+/// fetching a captcha, exchanging the code, refresh and revoke need.
+///
+/// ```
+/// use login_core::ciam::{CiamProfile, Routes};
+/// let profile = CiamProfile::new("ib-web", "https://app.example/cb")
+///     .routes(Routes::service())
+///     .location("1.29", "103.85");
+/// let json = serde_json::to_string(&profile).unwrap();
+/// assert_eq!(serde_json::from_str::<CiamProfile>(&json).unwrap(), profile);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiamProfile {
     client_id: String,
     redirect_uri: String,
-    device_token: DeviceToken,
-    /// `Authorization: Bearer <device token>`, built once and shared by every request.
-    device_bearer: Header,
+    #[serde(default = "default_scope")]
     scope: String,
+    #[serde(default)]
     routes: Routes,
     // Shared with the requests that send them, like the paths.
-    location: Option<(Arc<str>, Arc<str>)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    location: Option<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     event_id: Option<Arc<str>>,
-    auth_token: Option<FlowSecret>,
-    login_verifier: Option<FlowSecret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     additional_authentication: Option<String>,
+    #[serde(default)]
     success: SuccessStatus,
 }
 
-impl CiamConfig {
-    /// A configuration with the gateway routes and scope `"openid"`.
-    pub fn new(
-        client_id: impl Into<String>,
-        redirect_uri: impl Into<String>,
-        device_token: DeviceToken,
-    ) -> Self {
+fn default_scope() -> String {
+    "openid".to_owned()
+}
+
+impl CiamProfile {
+    /// A profile with the gateway routes and scope `"openid"`.
+    pub fn new(client_id: impl Into<String>, redirect_uri: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
             redirect_uri: redirect_uri.into(),
-            device_bearer: Header::shared_bearer(device_token.expose()),
-            device_token,
-            scope: "openid".to_owned(),
+            scope: default_scope(),
             routes: Routes::gateway(),
             location: None,
             event_id: None,
-            auth_token: None,
-            login_verifier: None,
             additional_authentication: None,
             success: SuccessStatus::default(),
         }
@@ -214,25 +300,16 @@ impl CiamConfig {
 
     /// `locLatitude` and `locLongitude`, sent on every call.
     pub fn location(mut self, latitude: impl Into<String>, longitude: impl Into<String>) -> Self {
-        self.location = Some((Arc::from(latitude.into()), Arc::from(longitude.into())));
+        self.location = Some(Location {
+            latitude: Arc::from(latitude.into()),
+            longitude: Arc::from(longitude.into()),
+        });
         self
     }
 
     /// `eventId`, sent on login challenge, pre-login verify and access token.
     pub fn event_id(mut self, event_id: impl Into<String>) -> Self {
         self.event_id = Some(Arc::from(event_id.into()));
-        self
-    }
-
-    /// `authToken` sent on authorize (only when configured).
-    pub fn authorize_auth_token(mut self, token: FlowSecret) -> Self {
-        self.auth_token = Some(token);
-        self
-    }
-
-    /// `loginVerifier` sent on authorize (only when configured).
-    pub fn login_verifier(mut self, verifier: FlowSecret) -> Self {
-        self.login_verifier = Some(verifier);
         self
     }
 
@@ -246,27 +323,6 @@ impl CiamConfig {
     pub fn success_status(mut self, success: SuccessStatus) -> Self {
         self.success = success;
         self
-    }
-
-    /// Checks the values that go into headers (device token, location, event id): they must be
-    /// visible ASCII, so no configuration can split a header. Drivers call it before a flow.
-    pub fn check(&self) -> Result<(), crate::Error> {
-        let mut values: Vec<(&str, &str)> = vec![("device token", self.device_token.expose())];
-        if let Some((lat, lon)) = &self.location {
-            values.push(("latitude", lat));
-            values.push(("longitude", lon));
-        }
-        if let Some(event_id) = &self.event_id {
-            values.push(("event id", event_id));
-        }
-        for (what, value) in values {
-            if !crate::request::is_header_safe(value) {
-                return Err(crate::Error::Config(format!(
-                    "the {what} must be non-empty visible ASCII"
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// The client id.
@@ -284,20 +340,38 @@ impl CiamConfig {
         &self.scope
     }
 
+    /// The path of each step.
+    pub fn route_set(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// `locLatitude` and `locLongitude`, when configured.
+    pub fn location_pair(&self) -> Option<(&str, &str)> {
+        self.location
+            .as_ref()
+            .map(|l| (&*l.latitude, &*l.longitude))
+    }
+
+    /// `eventId`, when configured.
+    pub fn event_id_value(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+
     pub(crate) fn success(&self) -> SuccessStatus {
         self.success
     }
 
-    pub(crate) fn auth_token(&self) -> Option<&FlowSecret> {
-        self.auth_token.as_ref()
-    }
-
-    pub(crate) fn login_verifier_value(&self) -> Option<&FlowSecret> {
-        self.login_verifier.as_ref()
-    }
-
     pub(crate) fn additional_authentication_value(&self) -> Option<&str> {
         self.additional_authentication.as_deref()
+    }
+
+    /// The values that go into headers must be visible ASCII, so no profile can split a header.
+    fn header_values(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let location = self
+            .location
+            .iter()
+            .flat_map(|l| [("latitude", &*l.latitude), ("longitude", &*l.longitude)]);
+        location.chain(self.event_id.iter().map(|e| ("event id", &**e)))
     }
 
     /// The one request builder for this API: method, path, the optional location and event
@@ -313,10 +387,10 @@ impl CiamConfig {
             None => Arc::from(""),
         };
         let mut request = Request::new(step, method, path);
-        if let Some((lat, lon)) = &self.location {
+        if let Some(location) = &self.location {
             request = request
-                .header(Header::shared("locLatitude", lat))
-                .header(Header::shared("locLongitude", lon));
+                .header(Header::shared("locLatitude", &location.latitude))
+                .header(Header::shared("locLongitude", &location.longitude));
         }
         let takes_event_id = matches!(
             step,
@@ -327,10 +401,140 @@ impl CiamConfig {
         }
         request
     }
+}
+
+/// A [`CiamProfile`] with the secrets the login steps send: the device identity token, and the
+/// optional `authToken` and `loginVerifier` of authorize. Captcha, code exchange, refresh and
+/// revoke take the profile alone (a `&CiamConfig` converts to `&CiamProfile` on its own,
+/// through `Deref`).
+///
+/// ```
+/// use login_core::{ciam::CiamConfig, secret::DeviceToken};
+/// let cfg = CiamConfig::new("ib-web", "https://app.example/cb", DeviceToken::new("dev"));
+/// assert_eq!(cfg.profile().client_id(), "ib-web");
+/// assert!(cfg.check().is_ok());
+/// ```
+#[derive(Clone, Debug)]
+pub struct CiamConfig {
+    profile: CiamProfile,
+    device_token: DeviceToken,
+    /// `Authorization: Bearer <device token>`, built once and shared by every request.
+    device_bearer: Header,
+    auth_token: Option<FlowSecret>,
+    login_verifier: Option<FlowSecret>,
+}
+
+impl CiamConfig {
+    /// A configuration with the gateway routes and scope `"openid"`.
+    pub fn new(
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        device_token: DeviceToken,
+    ) -> Self {
+        Self::from_profile(CiamProfile::new(client_id, redirect_uri), device_token)
+    }
+
+    /// A profile and the device identity token.
+    pub fn from_profile(profile: CiamProfile, device_token: DeviceToken) -> Self {
+        Self {
+            profile,
+            device_bearer: Header::shared_bearer(device_token.expose()),
+            device_token,
+            auth_token: None,
+            login_verifier: None,
+        }
+    }
+
+    /// The non-secret part.
+    pub fn profile(&self) -> &CiamProfile {
+        &self.profile
+    }
+
+    /// The route set.
+    pub fn routes(mut self, routes: Routes) -> Self {
+        self.profile = self.profile.routes(routes);
+        self
+    }
+
+    /// Scopes; sent as one space-separated string in this API.
+    pub fn scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.profile = self.profile.scope(scopes);
+        self
+    }
+
+    /// `locLatitude` and `locLongitude`, sent on every call.
+    pub fn location(mut self, latitude: impl Into<String>, longitude: impl Into<String>) -> Self {
+        self.profile = self.profile.location(latitude, longitude);
+        self
+    }
+
+    /// `eventId`, sent on login challenge, pre-login verify and access token.
+    pub fn event_id(mut self, event_id: impl Into<String>) -> Self {
+        self.profile = self.profile.event_id(event_id);
+        self
+    }
+
+    /// `additionalAuthentication` sent on the login challenge (only when configured).
+    pub fn additional_authentication(mut self, value: impl Into<String>) -> Self {
+        self.profile = self.profile.additional_authentication(value);
+        self
+    }
+
+    /// Which success statuses are accepted.
+    pub fn success_status(mut self, success: SuccessStatus) -> Self {
+        self.profile = self.profile.success_status(success);
+        self
+    }
+
+    /// `authToken` sent on authorize (only when configured).
+    pub fn authorize_auth_token(mut self, token: FlowSecret) -> Self {
+        self.auth_token = Some(token);
+        self
+    }
+
+    /// `loginVerifier` sent on authorize (only when configured).
+    pub fn login_verifier(mut self, verifier: FlowSecret) -> Self {
+        self.login_verifier = Some(verifier);
+        self
+    }
+
+    /// Checks the values that go into headers (device token, location, event id): they must be
+    /// visible ASCII, so no configuration can split a header. Drivers call it before a flow.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        let device = std::iter::once(("device token", self.device_token.expose()));
+        for (what, value) in device.chain(self.profile.header_values()) {
+            if !crate::request::is_header_safe(value) {
+                return Err(crate::Error::Config(format!(
+                    "the {what} must be non-empty visible ASCII"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn auth_token(&self) -> Option<&FlowSecret> {
+        self.auth_token.as_ref()
+    }
+
+    pub(crate) fn login_verifier_value(&self) -> Option<&FlowSecret> {
+        self.login_verifier.as_ref()
+    }
 
     /// `Authorization: Bearer <device identity token>`.
     pub(crate) fn device_bearer(&self) -> Header {
         self.device_bearer.clone()
+    }
+}
+
+impl std::ops::Deref for CiamConfig {
+    type Target = CiamProfile;
+
+    fn deref(&self) -> &CiamProfile {
+        &self.profile
     }
 }
 

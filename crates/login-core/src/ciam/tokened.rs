@@ -1,43 +1,26 @@
 //! Internet-banking `Tokened`: refresh rotates the tokens; revoke ends the session on the server.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{CiamConfig, Revoked, bearer};
+use super::{CiamProfile, Revoked, bearer};
 use crate::forgot::check_success_body;
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::table::StepId;
 use crate::token::TokenSet;
-use crate::{Error, Request, Response};
+use crate::{Request, Response};
 
-/// A logged-in internet-banking session.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Tokened {
-    tokens: TokenSet,
-}
+/// Marker for [`Tokened`]: the internet-banking API.
+#[derive(Debug, Clone, Copy)]
+pub enum CiamApi {}
+
+/// A logged-in session of the internet-banking API.
+pub type Tokened = crate::tokened::Tokened<CiamApi>;
 
 impl Tokened {
-    pub(crate) fn new(tokens: TokenSet) -> Self {
-        Self { tokens }
-    }
-
-    pub(crate) fn check(&self) -> crate::flow::check::Result {
-        self.tokens.check()
-    }
-
-    /// The tokens.
-    pub fn tokens(&self) -> &TokenSet {
-        &self.tokens
-    }
-
-    /// Whether the access token expires within `margin` of `now`.
-    pub fn needs_refresh(&self, now: SystemTime, margin: Duration) -> bool {
-        self.tokens.needs_refresh(now, margin)
-    }
-
     /// `POST` refresh (no `Authorization`) with `clientId`, `grantType`, `refreshToken`, `scope`.
-    pub fn refresh(self, cfg: &CiamConfig) -> (Request, Pending<RefreshStep>) {
+    pub fn refresh(self, cfg: &CiamProfile) -> (Request, Pending<RefreshStep>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -49,7 +32,7 @@ impl Tokened {
         let request = cfg.request(StepId::CiamRefresh).json(&Body {
             client_id: cfg.client_id(),
             grant_type: "refresh_token",
-            refresh_token: self.tokens.refresh_token().expose(),
+            refresh_token: self.tokens().refresh_token().expose(),
             scope: cfg.scope_string(),
         });
         (
@@ -59,7 +42,7 @@ impl Tokened {
     }
 
     /// `POST` revoke with `Bearer <accessToken>` and `clientId`.
-    pub fn revoke(self, cfg: &CiamConfig) -> (Request, Pending<RevokeStep>) {
+    pub fn revoke(self, cfg: &CiamProfile) -> (Request, Pending<RevokeStep>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -67,7 +50,7 @@ impl Tokened {
         }
         let request = cfg
             .request(StepId::CiamRevoke)
-            .header(bearer(self.tokens.access_token().expose()))
+            .header(bearer(self.tokens().access_token().expose()))
             .json(&Body {
                 client_id: cfg.client_id(),
             });
@@ -98,8 +81,8 @@ impl Step for RefreshStep {
             .map_err(|e| Failed::keep_unless_final(e, self.state))
     }
 
-    fn on_failure(self, error: Error) -> Failed<Tokened> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Tokened {
+        self.state
     }
 }
 
@@ -124,7 +107,7 @@ impl Step for RevokeStep {
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<Tokened> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Tokened {
+        self.state
     }
 }

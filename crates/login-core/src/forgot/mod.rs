@@ -6,9 +6,9 @@
 //!
 //! ```
 //! use std::time::SystemTime;
-//! use login_core::{forgot, realm::RealmConfig, secret::{ClientSecret, Otp, Password}, Response};
+//! use login_core::{forgot, realm::RealmProfile, secret::{Otp, Password}, Response};
 //!
-//! let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+//! let cfg = RealmProfile::new("cap", "cap-mobile");
 //! let now = SystemTime::now();
 //! let (req, p) = forgot::Start::new("alice").request_reset(&cfg);
 //! assert_eq!(req.path(), "/realm/admin/cap/user/forgotPassword");
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::flow::forgot_state::State;
 use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
-use crate::realm::{RealmConfig, TicketSource};
+use crate::realm::{RealmProfile, TicketSource};
 use crate::secret::{FlowSecret, Otp, Password, ResetTicket};
 use crate::table::StepId;
 use crate::{Error, Request, Response};
@@ -69,7 +69,7 @@ impl Start {
     }
 
     /// `POST /realm/admin/{realmId}/user/forgotPassword`.
-    pub fn request_reset(self, cfg: &RealmConfig) -> (Request, Pending<RequestResetStep>) {
+    pub fn request_reset(self, cfg: &RealmProfile) -> (Request, Pending<RequestResetStep>) {
         #[derive(Serialize)]
         struct Body<'a> {
             username: &'a str,
@@ -113,7 +113,7 @@ impl OtpSent {
     }
 
     /// `POST /realm/admin/{realmId}/user/verifyOtp`. A wrong OTP gives this state back.
-    pub fn verify(self, cfg: &RealmConfig, otp: Otp) -> (Request, Pending<VerifyOtpStep>) {
+    pub fn verify(self, cfg: &RealmProfile, otp: Otp) -> (Request, Pending<VerifyOtpStep>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -155,7 +155,7 @@ impl Verified {
     /// `POST /realm/admin/{realmId}/user/resetPassword` with `Authorization: Bearer <ticket>`.
     pub fn reset(
         self,
-        cfg: &RealmConfig,
+        cfg: &RealmProfile,
         new_password: Password,
     ) -> (Request, Pending<ResetPasswordStep>) {
         #[derive(Serialize)]
@@ -165,7 +165,7 @@ impl Verified {
         }
         let request = cfg
             .request(StepId::ResetPassword)
-            .header(RealmConfig::bearer(self.ticket.expose()))
+            .header(RealmProfile::bearer(self.ticket.expose()))
             .json(&Body {
                 new_password: new_password.expose(),
             });
@@ -229,8 +229,8 @@ impl Step for RequestResetStep {
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<Start> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Start {
+        self.state
     }
 }
 
@@ -274,8 +274,8 @@ impl Step for VerifyOtpStep {
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<OtpSent> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> OtpSent {
+        self.state
     }
 }
 
@@ -327,7 +327,7 @@ impl Step for ResetPasswordStep {
         }
     }
 
-    fn on_failure(self, error: Error) -> Failed<Verified> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Verified {
+        self.state
     }
 }

@@ -2,19 +2,23 @@
 
 use std::time::SystemTime;
 
+use std::marker::PhantomData;
+
 use serde::{Deserialize, Serialize};
 
-use super::{RealmConfig, Tokened};
+use super::{RealmProfile, Tokened};
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::secret::FlowSecret;
 use crate::table::StepId;
 use crate::token::{TokenSet, unix_ms};
-use crate::{Error, Request, Response};
+use crate::{Request, Response};
 
-/// Request login answered `mfa: "none"`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A login request the server accepted (`reqId`, its expiry and `refId`): the data of both
+/// [`Challenged`] and [`MfaPending`](super::MfaPending), which differ only in whether the token
+/// call needs an OTP. The marker `M` says which; the state names are aliases.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Challenged {
+pub struct LoginRequest<M> {
     req_id: FlowSecret,
     #[serde(
         with = "unix_ms::option",
@@ -24,9 +28,38 @@ pub struct Challenged {
     expires_at: Option<SystemTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ref_id: Option<String>,
+    #[serde(skip)]
+    marker: PhantomData<fn() -> M>,
 }
 
-impl Challenged {
+/// Marker: request login answered `mfa: "none"`; the token call follows at once.
+#[derive(Debug, Clone, Copy)]
+pub enum NoOtp {}
+
+/// Marker: request login answered `mfa: "otp"`; the token call carries the code.
+#[derive(Debug, Clone, Copy)]
+pub enum AwaitingOtp {}
+
+/// Request login answered `mfa: "none"`.
+pub type Challenged = LoginRequest<NoOtp>;
+
+impl<M> Clone for LoginRequest<M> {
+    fn clone(&self) -> Self {
+        Self::new(self.req_id.clone(), self.expires_at, self.ref_id.clone())
+    }
+}
+
+impl<M> std::fmt::Debug for LoginRequest<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("req_id", &self.req_id)
+            .field("expires_at", &self.expires_at)
+            .field("ref_id", &self.ref_id)
+            .finish()
+    }
+}
+
+impl<M> LoginRequest<M> {
     pub(crate) fn new(
         req_id: FlowSecret,
         expires_at: Option<SystemTime>,
@@ -36,6 +69,7 @@ impl Challenged {
             req_id,
             expires_at,
             ref_id,
+            marker: PhantomData,
         }
     }
 
@@ -53,13 +87,19 @@ impl Challenged {
         self.expires_at.is_some_and(|at| now >= at)
     }
 
-    /// The `refId` the server gave, if any.
+    /// The `refId` the server gave (shown to the user beside an OTP), if any.
     pub fn ref_id(&self) -> Option<&str> {
         self.ref_id.as_deref()
     }
 
+    pub(super) fn req_id(&self) -> &str {
+        self.req_id.expose()
+    }
+}
+
+impl Challenged {
     /// `POST /auth/realm/{realmId}/token` with `reqId` and `scope`.
-    pub fn exchange(self, cfg: &RealmConfig) -> (Request, Pending<ExchangeStep>) {
+    pub fn exchange(self, cfg: &RealmProfile) -> (Request, Pending<ExchangeStep>) {
         let request = token_request(cfg, self.req_id.expose(), None, None);
         (
             request,
@@ -70,7 +110,7 @@ impl Challenged {
 
 /// The token call's body, shared by the OTP and the no-OTP path.
 pub(super) fn token_request(
-    cfg: &RealmConfig,
+    cfg: &RealmProfile,
     req_id: &str,
     ref_id: Option<&str>,
     otp: Option<&str>,
@@ -117,7 +157,7 @@ impl Step for ExchangeStep {
             .map_err(|e| Failed::keep_unless_final(e, self.state))
     }
 
-    fn on_failure(self, error: Error) -> Failed<Challenged> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Challenged {
+        self.state
     }
 }

@@ -31,20 +31,22 @@ mod tokened;
 
 pub use crate::flow::realm_state::State;
 pub use crate::revoked::Revoked;
-pub use challenged::{Challenged, ExchangeStep};
+pub use challenged::{AwaitingOtp, Challenged, ExchangeStep, LoginRequest, NoOtp};
 pub use mfa_pending::{MfaPending, OtpStep};
 pub use start::{LoginStarted, RequestLoginStep, Start};
-pub use tokened::{RefreshStep, Tokened};
+pub use tokened::{RealmApi, RefreshStep, Tokened};
 
 use crate::pending::SuccessStatus;
 use crate::request::{Header, Method, Request};
 use crate::secret::ClientSecret;
 use crate::table::StepId;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Where the reset-password bearer ticket comes from (wire contract reading: the `reqId` that
 /// verify OTP returns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TicketSource {
     /// The `reqId` of the verify-OTP response (the contract's reading).
@@ -54,40 +56,69 @@ pub enum TicketSource {
     VerifyRefId,
 }
 
-/// Configuration of the realm API. The client secret is read at run time (environment or a
-/// file); there is no default.
-#[derive(Clone)]
-pub struct RealmConfig {
+/// The non-secret settings of the realm API: ids, scope and readings. It is what a service
+/// stores beside a session (it serializes), and all that refresh and the OTP steps need.
+///
+/// ```
+/// use login_core::realm::RealmProfile;
+/// let profile = RealmProfile::new("cap", "cap-mobile").scope(vec!["openid".into(), "email".into()]);
+/// let json = serde_json::to_string(&profile).unwrap();
+/// assert_eq!(serde_json::from_str::<RealmProfile>(&json).unwrap(), profile);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ProfileData", into = "ProfileData")]
+pub struct RealmProfile {
     realm_id: String,
     /// Each step's path with the encoded realm id, built once (indexed by [`route`]).
     paths: [Arc<str>; 6],
     client_id: String,
-    client_secret: ClientSecret,
     scope: Vec<String>,
     success: SuccessStatus,
     ticket_source: TicketSource,
 }
 
-impl std::fmt::Debug for RealmConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RealmConfig")
-            .field("realm_id", &self.realm_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("scope", &self.scope)
-            .field("success", &self.success)
-            .field("ticket_source", &self.ticket_source)
-            .finish()
+/// The serialized form of a [`RealmProfile`] (the paths are derived, not stored).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileData {
+    realm_id: String,
+    client_id: String,
+    #[serde(default = "default_scope")]
+    scope: Vec<String>,
+    #[serde(default)]
+    success: SuccessStatus,
+    #[serde(default)]
+    ticket_source: TicketSource,
+}
+
+fn default_scope() -> Vec<String> {
+    vec!["openid".to_owned()]
+}
+
+impl From<ProfileData> for RealmProfile {
+    fn from(d: ProfileData) -> Self {
+        RealmProfile::new(d.realm_id, d.client_id)
+            .scope(d.scope)
+            .success_status(d.success)
+            .ticket_source(d.ticket_source)
     }
 }
 
-impl RealmConfig {
-    /// A configuration with the default scope `["openid"]`.
-    pub fn new(
-        realm_id: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: ClientSecret,
-    ) -> Self {
+impl From<RealmProfile> for ProfileData {
+    fn from(p: RealmProfile) -> Self {
+        ProfileData {
+            realm_id: p.realm_id,
+            client_id: p.client_id,
+            scope: p.scope,
+            success: p.success,
+            ticket_source: p.ticket_source,
+        }
+    }
+}
+
+impl RealmProfile {
+    /// A profile with the default scope `["openid"]`.
+    pub fn new(realm_id: impl Into<String>, client_id: impl Into<String>) -> Self {
         let realm_id: String = realm_id.into();
         let paths = [
             StepId::RealmRequestLogin,
@@ -111,8 +142,7 @@ impl RealmConfig {
             realm_id,
             paths,
             client_id: client_id.into(),
-            client_secret,
-            scope: vec!["openid".to_owned()],
+            scope: default_scope(),
             success: SuccessStatus::default(),
             ticket_source: TicketSource::default(),
         }
@@ -146,11 +176,8 @@ impl RealmConfig {
         &self.client_id
     }
 
-    pub(crate) fn client_secret(&self) -> &ClientSecret {
-        &self.client_secret
-    }
-
-    pub(crate) fn scopes(&self) -> &[String] {
+    /// The scopes sent with the token call.
+    pub fn scopes(&self) -> &[String] {
         &self.scope
     }
 
@@ -177,6 +204,76 @@ impl RealmConfig {
 
     pub(crate) fn bearer(token: &str) -> Header {
         Header::bearer(token)
+    }
+}
+
+/// A [`RealmProfile`] with the client secret: what the login step needs. Every other step takes
+/// the profile alone (a `&RealmConfig` converts to `&RealmProfile` on its own, through `Deref`).
+/// The client secret is read at run time (environment or a file); there is no default.
+///
+/// ```
+/// use login_core::{realm::RealmConfig, secret::ClientSecret};
+/// let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
+/// assert_eq!(cfg.profile().realm_id(), "cap");
+/// assert!(!format!("{cfg:?}").contains("from-env"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RealmConfig {
+    profile: RealmProfile,
+    client_secret: ClientSecret,
+}
+
+impl RealmConfig {
+    /// A configuration with the default scope `["openid"]`.
+    pub fn new(
+        realm_id: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: ClientSecret,
+    ) -> Self {
+        Self::from_profile(RealmProfile::new(realm_id, client_id), client_secret)
+    }
+
+    /// A profile and the client secret.
+    pub fn from_profile(profile: RealmProfile, client_secret: ClientSecret) -> Self {
+        Self {
+            profile,
+            client_secret,
+        }
+    }
+
+    /// The scopes sent with the token call (an array in this API).
+    pub fn scope(mut self, scope: Vec<String>) -> Self {
+        self.profile = self.profile.scope(scope);
+        self
+    }
+
+    /// Which success statuses are accepted.
+    pub fn success_status(mut self, success: SuccessStatus) -> Self {
+        self.profile = self.profile.success_status(success);
+        self
+    }
+
+    /// Where the reset ticket comes from.
+    pub fn ticket_source(mut self, source: TicketSource) -> Self {
+        self.profile = self.profile.ticket_source(source);
+        self
+    }
+
+    /// The non-secret part.
+    pub fn profile(&self) -> &RealmProfile {
+        &self.profile
+    }
+
+    pub(crate) fn client_secret(&self) -> &ClientSecret {
+        &self.client_secret
+    }
+}
+
+impl std::ops::Deref for RealmConfig {
+    type Target = RealmProfile;
+
+    fn deref(&self) -> &RealmProfile {
+        &self.profile
     }
 }
 
@@ -214,7 +311,7 @@ mod tests {
 
     #[test]
     fn realm_id_is_encoded_as_one_segment() {
-        let cfg = RealmConfig::new("a/b c", "x", ClientSecret::new("s"));
+        let cfg = RealmProfile::new("a/b c", "x");
         assert_eq!(
             cfg.request(StepId::RealmToken).path(),
             "/auth/realm/a%2Fb%20c/token"

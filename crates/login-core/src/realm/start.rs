@@ -10,7 +10,7 @@ use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
 use crate::secret::{FlowSecret, Password};
 use crate::table::StepId;
 use crate::token::lifetime_to_instant;
-use crate::{Error, Request, Response};
+use crate::{Request, Response};
 
 /// The start of a realm login: the user's credentials.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -62,7 +62,6 @@ impl Start {
 
 /// What request login leads to.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum LoginStarted {
     /// `mfa: "none"`: the token call can follow at once.
     Challenged(Challenged),
@@ -125,7 +124,7 @@ impl Step for RequestLoginStep {
         parsed.map_err(|e| Failed::keep_unless_final(e, self.start))
     }
 
-    fn on_failure(self, error: Error) -> Failed<Start> {
-        Failed::keep_unless_final(error, self.start)
+    fn into_state(self) -> Start {
+        self.start
     }
 }

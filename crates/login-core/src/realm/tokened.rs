@@ -1,42 +1,25 @@
 //! Realm `Tokened`: a session with tokens; refresh rotates them, revoke is local.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{RealmConfig, Revoked};
+use super::{RealmProfile, Revoked};
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::table::StepId;
 use crate::token::TokenSet;
-use crate::{Error, Request, Response};
+use crate::{Request, Response};
 
-/// A logged-in realm session.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Tokened {
-    tokens: TokenSet,
-}
+/// Marker for [`Tokened`]: the realm API.
+#[derive(Debug, Clone, Copy)]
+pub enum RealmApi {}
+
+/// A logged-in session of the realm API.
+pub type Tokened = crate::tokened::Tokened<RealmApi>;
 
 impl Tokened {
-    pub(crate) fn new(tokens: TokenSet) -> Self {
-        Self { tokens }
-    }
-
-    pub(crate) fn check(&self) -> crate::flow::check::Result {
-        self.tokens.check()
-    }
-
-    /// The tokens.
-    pub fn tokens(&self) -> &TokenSet {
-        &self.tokens
-    }
-
-    /// Whether the access token expires within `margin` of `now`.
-    pub fn needs_refresh(&self, now: SystemTime, margin: Duration) -> bool {
-        self.tokens.needs_refresh(now, margin)
-    }
-
     /// `PATCH /auth/realm/{realmId}/token` with `clientId` and `refreshToken`.
-    pub fn refresh(self, cfg: &RealmConfig) -> (Request, Pending<RefreshStep>) {
+    pub fn refresh(self, cfg: &RealmProfile) -> (Request, Pending<RefreshStep>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
@@ -45,7 +28,7 @@ impl Tokened {
         }
         let request = cfg.request(StepId::RealmRefresh).json(&Body {
             client_id: cfg.client_id(),
-            refresh_token: self.tokens.refresh_token().expose(),
+            refresh_token: self.tokens().refresh_token().expose(),
         });
         (
             request,
@@ -56,7 +39,7 @@ impl Tokened {
     /// Ends the session locally: this API has no revoke endpoint, so no request is made and the
     /// tokens are dropped (and zeroed).
     pub fn revoke(self) -> Revoked {
-        drop(self.tokens);
+        drop(self);
         Revoked::local()
     }
 }
@@ -81,7 +64,7 @@ impl Step for RefreshStep {
             .map_err(|e| Failed::keep_unless_final(e, self.state))
     }
 
-    fn on_failure(self, error: Error) -> Failed<Tokened> {
-        Failed::keep_unless_final(error, self.state)
+    fn into_state(self) -> Tokened {
+        self.state
     }
 }

@@ -1,0 +1,56 @@
+//! `Tokened`: a logged-in session of either API. Both hold the same data (a [`TokenSet`]), so
+//! they are one struct; the marker `A` says which API's refresh and revoke apply, and each
+//! API's folder names its own alias (`realm::Tokened`, `ciam::Tokened`).
+
+use std::marker::PhantomData;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::token::TokenSet;
+
+/// A session with tokens of the API `A` (see [`crate::realm::Tokened`] and
+/// [`crate::ciam::Tokened`]).
+#[derive(Serialize, Deserialize)]
+pub struct Tokened<A> {
+    tokens: TokenSet,
+    #[serde(skip)]
+    api: PhantomData<fn() -> A>,
+}
+
+impl<A> Tokened<A> {
+    pub(crate) fn new(tokens: TokenSet) -> Self {
+        Self {
+            tokens,
+            api: PhantomData,
+        }
+    }
+
+    pub(crate) fn check(&self) -> crate::flow::check::Result {
+        self.tokens.check()
+    }
+
+    /// The tokens.
+    pub fn tokens(&self) -> &TokenSet {
+        &self.tokens
+    }
+
+    /// Whether the access token expires within `margin` of `now`.
+    pub fn needs_refresh(&self, now: SystemTime, margin: Duration) -> bool {
+        self.tokens.needs_refresh(now, margin)
+    }
+}
+
+impl<A> Clone for Tokened<A> {
+    fn clone(&self) -> Self {
+        Self::new(self.tokens.clone())
+    }
+}
+
+impl<A> std::fmt::Debug for Tokened<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokened")
+            .field("tokens", &self.tokens)
+            .finish()
+    }
+}
