@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use crate::app::{App, ThrottleKind, TokenSet, new_family_id, otp_rejection, secs};
 use crate::config::Mfa;
 use crate::error::ApiError;
-use crate::otp::{OtpState, OtpVerdict};
+use crate::otp::OtpVerdict;
 use crate::secret::Secret;
-use crate::store::{Record, take_when_accepted};
+use crate::store::{RealmRequest, ResetRequest, ResetTicket, take_when_accepted};
 use crate::time::Timestamp;
 use crate::tokens::{Api, opaque_token, token_key};
 
@@ -119,54 +119,6 @@ pub struct ResetPasswordBody {
 pub struct SuccessBody {
     /// Always `true` on success.
     pub success: bool,
-}
-
-/// A realm login waiting for its token call.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RealmRequest {
-    /// The user.
-    pub user: String,
-    /// The OTP, when the user has `mfa` `otp`.
-    pub otp: Option<OtpState>,
-    /// When `reqId` expires.
-    pub expires_at: Timestamp,
-}
-
-/// A forgot-password request waiting for verify OTP.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ResetRequest {
-    /// The username as given.
-    pub username: String,
-    /// Whether the user exists (an unknown one gets the same answers, but no OTP is sent and
-    /// none is ever accepted).
-    pub known: bool,
-    /// The OTP.
-    pub otp: OtpState,
-}
-
-/// A one-time password-reset ticket.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ResetTicket {
-    /// The user.
-    pub user: String,
-    /// When it expires.
-    pub expires_at: Timestamp,
-}
-
-impl Record for RealmRequest {
-    fn expires_at(&self) -> Option<Timestamp> {
-        Some(self.expires_at)
-    }
-}
-impl Record for ResetRequest {
-    fn expires_at(&self) -> Option<Timestamp> {
-        Some(self.otp.expires_at)
-    }
-}
-impl Record for ResetTicket {
-    fn expires_at(&self) -> Option<Timestamp> {
-        Some(self.expires_at)
-    }
 }
 
 impl App {

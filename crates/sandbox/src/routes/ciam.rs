@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::{Body, Shared, bearer, header, location, parse_json, reply};
+use super::{Shared, WireJson, bearer, header, location, reply};
 use crate::app::TokenSet;
 use crate::error::ErrorBody;
 use crate::flows::ciam::{
@@ -16,18 +16,18 @@ use crate::flows::ciam::{
 use crate::flows::realm::SuccessBody;
 use crate::time::Timestamp;
 
-/// Declares a step's gateway and service handlers (same docs, same behaviour).
+/// Declares a step's gateway and service handlers (same docs, same behaviour, same body).
 macro_rules! both_route_sets {
-    ($(#[doc = $doc:literal])+ $gateway:ident = $gw_path:tt, $service:ident = $svc_path:tt, via $inner:ident, { $($spec:tt)* }) => {
+    ($(#[doc = $doc:literal])+ $gateway:ident = $gw_path:tt, $service:ident = $svc_path:tt, via $inner:ident($body:ident), { $($spec:tt)* }) => {
         $(#[doc = $doc])+
-        #[utoipa::path(post, path = $gw_path, tag = "internet-banking", $($spec)*)]
-        pub async fn $gateway(State(app): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+        #[utoipa::path(post, path = $gw_path, tag = "internet-banking", request_body = $body, $($spec)*)]
+        pub async fn $gateway(State(app): State<Shared>, headers: HeaderMap, WireJson(body): WireJson<$body>) -> Response {
             $inner(app, headers, body).await
         }
 
         $(#[doc = $doc])+
-        #[utoipa::path(post, path = $svc_path, tag = "internet-banking", $($spec)*)]
-        pub async fn $service(State(app): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+        #[utoipa::path(post, path = $svc_path, tag = "internet-banking", request_body = $body, $($spec)*)]
+        pub async fn $service(State(app): State<Shared>, headers: HeaderMap, WireJson(body): WireJson<$body>) -> Response {
             $inner(app, headers, body).await
         }
     };
@@ -37,9 +37,8 @@ both_route_sets! {
     /// Authorize: a login challenge bound to the PKCE challenge (S256 only), `state` and `scope`.
     authorize_gateway = "/api/v1/authorize",
     authorize_service = "/ciamauthsrvc/internetBanking/oauth/authorize",
-    via authorize, {
+    via authorize(AuthorizeBody), {
         params(("Authorization" = String, Header, description = "Bearer <device identity token>")),
-        request_body = AuthorizeBody,
         responses((status = 200, body = AuthorizeResponse),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -49,11 +48,10 @@ both_route_sets! {
     /// Login challenge: the credential envelope (JWE) is checked: captcha, password, anomaly.
     login_challenge_gateway = "/api/v1/login-challenge",
     login_challenge_service = "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge",
-    via login_challenge, {
+    via login_challenge(LoginChallengeBody), {
         params(("Authorization" = String, Header, description = "Bearer <device identity token>"),
                ("locLatitude" = Option<String>, Header, description = "Latitude (anomaly rule)"),
                ("locLongitude" = Option<String>, Header, description = "Longitude (anomaly rule)")),
-        request_body = LoginChallengeBody,
         responses((status = 200, body = LoginChallengeResponse),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
             (status = 423, body = ErrorBody), (status = 429, body = ErrorBody))
@@ -64,9 +62,8 @@ both_route_sets! {
     /// Pre-login verify: the 2FA OTP for `{code, token}`.
     pre_login_verify_gateway = "/api/v1/pre-login-verify",
     pre_login_verify_service = "/ciamauthsrvc/auth/mfa/prelogin/verify",
-    via pre_login_verify, {
+    via pre_login_verify(PreLoginVerifyBody), {
         params(("Authorization" = String, Header, description = "Bearer <device identity token>")),
-        request_body = PreLoginVerifyBody,
         responses((status = 200, body = CodeResponse),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
     }
@@ -76,9 +73,8 @@ both_route_sets! {
     /// Access token: code, PKCE verifier, `state`, `scope` and redirect URI for a token set.
     access_token_gateway = "/api/v1/access-token",
     access_token_service = "/ciamauthsrvc/internetBanking/oauth/accessToken",
-    via access_token, {
+    via access_token(AccessTokenBody), {
         params(("Authorization" = String, Header, description = "Bearer <token from login challenge or pre-login verify>")),
-        request_body = AccessTokenBody,
         responses((status = 200, body = TokenSet),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -88,9 +84,8 @@ both_route_sets! {
     /// Revoke: ends the session of the access token.
     revoke_gateway = "/api/v1/revoke-token",
     revoke_service = "/ciamauthsrvc/internetBanking/oauth/revoke",
-    via revoke, {
+    via revoke(RevokeBody), {
         params(("Authorization" = String, Header, description = "Bearer <accessToken>")),
-        request_body = RevokeBody,
         responses((status = 200, body = SuccessBody),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -100,8 +95,7 @@ both_route_sets! {
     /// Refresh: rotates the refresh token; reusing an old one revokes the session.
     refresh_gateway = "/api/v1/refresh-token",
     refresh_service = "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh",
-    via refresh, {
-        request_body = CiamRefreshBody,
+    via refresh(CiamRefreshBody), {
         responses((status = 200, body = TokenSet),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -119,56 +113,45 @@ pub async fn captcha(State(app): State<Shared>, headers: HeaderMap) -> Response 
     reply(StatusCode::OK, result)
 }
 
-async fn authorize(app: Shared, headers: HeaderMap, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.authorize(bearer(&headers), body, now).await,
+async fn authorize(app: Shared, headers: HeaderMap, body: AuthorizeBody) -> Response {
+    let result = app
+        .authorize(bearer(&headers), body, Timestamp::now())
+        .await;
+    reply(StatusCode::OK, result)
+}
+
+async fn login_challenge(app: Shared, headers: HeaderMap, body: LoginChallengeBody) -> Response {
+    // The location headers are checked after the body, so a bad body is reported first.
+    let result = match location(&headers) {
+        Ok(here) => {
+            let now = Timestamp::now();
+            app.login_challenge(bearer(&headers), here, body, now).await
+        }
         Err(e) => Err(e),
     };
     reply(StatusCode::OK, result)
 }
 
-async fn login_challenge(app: Shared, headers: HeaderMap, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match (parse_json(body), location(&headers)) {
-        (Ok(body), Ok(here)) => app.login_challenge(bearer(&headers), here, body, now).await,
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
+async fn pre_login_verify(app: Shared, headers: HeaderMap, body: PreLoginVerifyBody) -> Response {
+    let result = app
+        .pre_login_verify(bearer(&headers), body, Timestamp::now())
+        .await;
     reply(StatusCode::OK, result)
 }
 
-async fn pre_login_verify(app: Shared, headers: HeaderMap, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.pre_login_verify(bearer(&headers), body, now).await,
-        Err(e) => Err(e),
-    };
+async fn access_token(app: Shared, headers: HeaderMap, body: AccessTokenBody) -> Response {
+    let result = app
+        .access_token(bearer(&headers), body, Timestamp::now())
+        .await;
     reply(StatusCode::OK, result)
 }
 
-async fn access_token(app: Shared, headers: HeaderMap, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.access_token(bearer(&headers), body, now).await,
-        Err(e) => Err(e),
-    };
+async fn revoke(app: Shared, headers: HeaderMap, body: RevokeBody) -> Response {
+    let result = app.revoke(bearer(&headers), body, Timestamp::now()).await;
     reply(StatusCode::OK, result)
 }
 
-async fn revoke(app: Shared, headers: HeaderMap, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.revoke(bearer(&headers), body, now).await,
-        Err(e) => Err(e),
-    };
-    reply(StatusCode::OK, result)
-}
-
-async fn refresh(app: Shared, _headers: HeaderMap, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.ciam_refresh(body, now).await,
-        Err(e) => Err(e),
-    };
+async fn refresh(app: Shared, _headers: HeaderMap, body: CiamRefreshBody) -> Response {
+    let result = app.ciam_refresh(body, Timestamp::now()).await;
     reply(StatusCode::OK, result)
 }

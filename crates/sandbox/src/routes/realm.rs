@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::{Body, Shared, bearer, parse_json, reply};
+use super::{Shared, WireJson, bearer, reply};
 use crate::app::TokenSet;
 use crate::error::ErrorBody;
 use crate::flows::realm::{
@@ -24,13 +24,11 @@ use crate::time::Timestamp;
 pub async fn request_login(
     State(app): State<Shared>,
     Path(realm): Path<String>,
-    body: Body,
+    WireJson(body): WireJson<RequestLoginBody>,
 ) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.realm_request_login(&realm, body, now).await,
-        Err(e) => Err(e),
-    };
+    let result = app
+        .realm_request_login(&realm, body, Timestamp::now())
+        .await;
     reply(StatusCode::CREATED, result)
 }
 
@@ -41,12 +39,12 @@ pub async fn request_login(
     responses(
         (status = 201, body = TokenSet),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn token(State(app): State<Shared>, Path(realm): Path<String>, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.realm_token(&realm, body, now).await,
-        Err(e) => Err(e),
-    };
+pub async fn token(
+    State(app): State<Shared>,
+    Path(realm): Path<String>,
+    WireJson(body): WireJson<TokenBody>,
+) -> Response {
+    let result = app.realm_token(&realm, body, Timestamp::now()).await;
     reply(StatusCode::CREATED, result)
 }
 
@@ -57,12 +55,12 @@ pub async fn token(State(app): State<Shared>, Path(realm): Path<String>, body: B
     responses(
         (status = 200, body = TokenSet),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn refresh(State(app): State<Shared>, Path(realm): Path<String>, body: Body) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json::<RefreshBody>(body) {
-        Ok(body) => app.realm_refresh(&realm, body, now).await,
-        Err(e) => Err(e),
-    };
+pub async fn refresh(
+    State(app): State<Shared>,
+    Path(realm): Path<String>,
+    WireJson(body): WireJson<RefreshBody>,
+) -> Response {
+    let result = app.realm_refresh(&realm, body, Timestamp::now()).await;
     reply(StatusCode::OK, result)
 }
 
@@ -76,13 +74,9 @@ pub async fn refresh(State(app): State<Shared>, Path(realm): Path<String>, body:
 pub async fn forgot_password(
     State(app): State<Shared>,
     Path(realm): Path<String>,
-    body: Body,
+    WireJson(body): WireJson<ForgotPasswordBody>,
 ) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.forgot_password(&realm, body, now).await,
-        Err(e) => Err(e),
-    };
+    let result = app.forgot_password(&realm, body, Timestamp::now()).await;
     reply(StatusCode::CREATED, result)
 }
 
@@ -96,13 +90,9 @@ pub async fn forgot_password(
 pub async fn verify_otp(
     State(app): State<Shared>,
     Path(realm): Path<String>,
-    body: Body,
+    WireJson(body): WireJson<VerifyOtpBody>,
 ) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => app.verify_otp(&realm, body, now).await,
-        Err(e) => Err(e),
-    };
+    let result = app.verify_otp(&realm, body, Timestamp::now()).await;
     reply(StatusCode::CREATED, result)
 }
 
@@ -118,15 +108,10 @@ pub async fn reset_password(
     State(app): State<Shared>,
     Path(realm): Path<String>,
     headers: HeaderMap,
-    body: Body,
+    WireJson(body): WireJson<ResetPasswordBody>,
 ) -> Response {
-    let now = Timestamp::now();
-    let result = match parse_json(body) {
-        Ok(body) => {
-            app.reset_password(&realm, bearer(&headers), body, now)
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = app
+        .reset_password(&realm, bearer(&headers), body, Timestamp::now())
+        .await;
     reply(StatusCode::OK, result)
 }
