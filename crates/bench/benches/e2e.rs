@@ -12,6 +12,7 @@ use login_core::ciam::Credentials;
 use login_core::realm::Start;
 use login_core::seal::JweSealer;
 use login_core::secret::Password;
+use login_core::{Bank, Runner};
 use login_transport::{Driver, NoInteraction, TransportConfig, UreqTransport};
 use loginflow_bench::floor::BlockingFloor;
 use loginflow_bench::setup::{self, Argon2, creds};
@@ -33,6 +34,7 @@ fn benches(c: &mut Criterion) {
     let floor = BlockingFloor::new(&base, &user_agent);
     let realm_cfg = creds::realm_config();
     let ciam_cfg = creds::ciam_config();
+    let ciam_bank = Bank::Ciam(&ciam_cfg, &sealer);
 
     let floor_global = BlockingFloor::with_global_timeout(
         &base,
@@ -47,7 +49,11 @@ fn benches(c: &mut Criterion) {
         ("realm_driver", &|| {
             let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
             realm_driver
-                .realm_login(&realm_cfg, start, &mut NoInteraction)
+                .login(
+                    Bank::Realm(&realm_cfg),
+                    Runner::login(start),
+                    &mut NoInteraction,
+                )
                 .expect("realm login");
         }),
         ("ciam_floor", &|| {
@@ -56,7 +62,11 @@ fn benches(c: &mut Criterion) {
         ("ciam_driver", &|| {
             let credentials = Credentials::new(creds::USER, Password::new(creds::PASSWORD));
             ciam_driver
-                .ciam_login(&ciam_cfg, &sealer, credentials, &mut NoInteraction)
+                .login(
+                    ciam_bank,
+                    Runner::ciam_login(credentials),
+                    &mut NoInteraction,
+                )
                 .expect("ciam login");
         }),
     ]);
@@ -73,7 +83,11 @@ fn benches(c: &mut Criterion) {
             let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
             black_box(
                 realm_driver
-                    .realm_login(&realm_cfg, start, &mut NoInteraction)
+                    .login(
+                        Bank::Realm(&realm_cfg),
+                        Runner::login(start),
+                        &mut NoInteraction,
+                    )
                     .expect("realm login"),
             )
         })
@@ -86,7 +100,11 @@ fn benches(c: &mut Criterion) {
             let credentials = Credentials::new(creds::USER, Password::new(creds::PASSWORD));
             black_box(
                 ciam_driver
-                    .ciam_login(&ciam_cfg, &sealer, credentials, &mut NoInteraction)
+                    .login(
+                        ciam_bank,
+                        Runner::ciam_login(credentials),
+                        &mut NoInteraction,
+                    )
                     .expect("ciam login"),
             )
         })

@@ -8,6 +8,7 @@ use login_core::ciam::Credentials;
 use login_core::realm::Start;
 use login_core::seal::JweSealer;
 use login_core::secret::Password;
+use login_core::{Bank, Runner};
 use login_transport::{Driver, NoInteraction, TransportConfig, UreqTransport};
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +111,11 @@ fn login_fn(base: &str, jwk: &str, api: Api, client: BlockingClient) -> Result<L
             Box::new(move || {
                 let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
                 driver
-                    .realm_login(&realm_cfg, start, &mut NoInteraction)
+                    .login(
+                        Bank::Realm(&realm_cfg),
+                        Runner::login(start),
+                        &mut NoInteraction,
+                    )
                     .map(drop)
                     .map_err(|e| e.to_string())
             })
@@ -121,7 +126,11 @@ fn login_fn(base: &str, jwk: &str, api: Api, client: BlockingClient) -> Result<L
             Box::new(move || {
                 let credentials = Credentials::new(creds::USER, Password::new(creds::PASSWORD));
                 driver
-                    .ciam_login(&ciam_cfg, &sealer, credentials, &mut NoInteraction)
+                    .login(
+                        Bank::Ciam(&ciam_cfg, &sealer),
+                        Runner::ciam_login(credentials),
+                        &mut NoInteraction,
+                    )
                     .map(drop)
                     .map_err(|e| e.to_string())
             })

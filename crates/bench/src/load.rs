@@ -8,6 +8,7 @@ use login_core::ciam::{CiamConfig, Credentials};
 use login_core::realm::{RealmConfig, Start};
 use login_core::seal::JweSealer;
 use login_core::secret::Password;
+use login_core::{Bank, Runner};
 use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
 use serde::{Deserialize, Serialize};
 
@@ -131,7 +132,11 @@ async fn one(shared: &Shared, api: Api, client: Client, i: usize) -> Result<u64,
             let driver = AsyncDriver::new(shared.realm_transport.session());
             let start = Start::new(user, Password::new(creds::PASSWORD));
             driver
-                .realm_login(&shared.realm, start, &mut NoInteraction)
+                .login(
+                    Bank::Realm(&shared.realm),
+                    Runner::login(start),
+                    &mut NoInteraction,
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(driver.transport().connections_opened())
@@ -140,10 +145,9 @@ async fn one(shared: &Shared, api: Api, client: Client, i: usize) -> Result<u64,
             let driver = AsyncDriver::new(shared.ciam_transport.session());
             let credentials = Credentials::new(user, Password::new(creds::PASSWORD));
             driver
-                .ciam_login(
-                    &shared.ciam,
-                    &shared.sealer,
-                    credentials,
+                .login(
+                    Bank::Ciam(&shared.ciam, &shared.sealer),
+                    Runner::ciam_login(credentials),
                     &mut NoInteraction,
                 )
                 .await

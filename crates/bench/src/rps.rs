@@ -9,6 +9,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use login_core::realm::Start;
 use login_core::secret::Password;
+use login_core::{Bank, Runner};
 use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
 
 use crate::setup::creds;
@@ -91,7 +92,11 @@ pub async fn login_rate(base: &str, concurrency: usize, secs: f64) -> Result<(u6
             let (mut done, mut failed) = (0u64, 0u64);
             while Instant::now() < until {
                 let start = Start::new(creds::USER, Password::new(creds::PASSWORD));
-                match driver.realm_login(&cfg, start, &mut NoInteraction).await {
+                let run = Runner::login(start);
+                match driver
+                    .login(Bank::Realm(&cfg), run, &mut NoInteraction)
+                    .await
+                {
                     Ok(_) => done += 1,
                     Err(_) => failed += 1,
                 }

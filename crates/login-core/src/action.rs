@@ -319,6 +319,19 @@ impl Flow {
             };
             return Err(refuse(self, misuse));
         };
+        // A header value with CR or LF must not reach the HTTP library: its refusal says less,
+        // and some libraries would send it.
+        let headers_ok = match env.bank {
+            Bank::Ciam(cfg, _) => cfg.check(),
+            Bank::Profile(Profile::Ciam(p)) => p.check(),
+            _ => Ok(()),
+        };
+        if let Err(error) = headers_ok {
+            return Err(Failed {
+                error,
+                state: Some(self),
+            });
+        }
         let view = env.bank.view();
         let send = |(request, pending): (Request, PendingFlow)| Begun::Send(request, pending);
         let sealed = |sent: Result<(Request, PendingFlow), Failed<Flow>>| sent.map(send);

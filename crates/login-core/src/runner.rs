@@ -466,7 +466,16 @@ impl Runner {
                             return Next::Ask(question(flow, prompt, self.refused.is_some()));
                         }
                     };
-                    self.refused = None;
+                    // A captcha fetched after a refused answer is asked with `refused: true` (and no
+                    // answer then reports that refusal); any other action clears it.
+                    let captcha_again = matches!(action, Action::FetchCaptcha)
+                        && self
+                            .refused
+                            .as_ref()
+                            .is_some_and(|e| e.kind() == ErrorKind::InvalidCaptcha);
+                    if !captcha_again {
+                        self.refused = None;
+                    }
                     self.asked = None;
                     match flow.begin(action, env) {
                         Ok(Begun::Send(request, pending)) => {

@@ -547,5 +547,35 @@ pub fn state_diagram_markdown() -> String {
             mermaid(api)
         ));
     }
+    out.push_str(STATES_EXPLAINED);
     out
 }
+
+/// What each state holds and why the arrows run as they do (the design card's names).
+const STATES_EXPLAINED: &str = "
+## The states
+
+The design card names the states Authorized → Challenged → MfaPending → Tokened → Revoked; the names
+are kept, and this is what each holds.
+
+- **Start** holds what the first call sends: the realm credentials, or the internet-banking PKCE
+  verifier and `state` drawn fresh. Nothing has reached the server yet, so any failure leaves it
+  as it was.
+- **Authorized** (internet banking) holds the server's login challenge and `authToken` with the PKCE
+  pair. The credentials are not in it: they are sealed into the login challenge call and never kept.
+- **CaptchaShown** (internet banking) is Authorized with a captcha fetched, its id and image. Its login
+  challenge must carry the answer; any answer uses the captcha up, so a refusal leads back to
+  Authorized.
+- **Challenged** holds proof that the user passed every check: the realm `reqId`, or the internet-banking
+  `{code, token}` with the PKCE verifier. Only the token exchange remains.
+- **MfaPending** holds what the OTP call needs (the realm `reqId`, or the internet-banking
+  `mfaChallenge`) and where the code went. In the realm API it sits beside Challenged (request login
+  says `mfa: none` or `otp`, and both lead to the token call); in internet banking it comes before
+  Challenged, because the `{code, token}` Challenged holds is what the verified OTP returns.
+- **Tokened** holds the token set with absolute expiries: the session. Refresh leads back to it with
+  rotated tokens; revoke leaves it for good.
+- **Revoked** holds nothing secret, only whether a request reached the server (the realm API revokes
+  locally). No arrow leaves it.
+- **OtpSent**, **Verified** and **PasswordReset** (forgot password) hold the reset request, then the
+  one-time reset ticket, then only the user name: each call consumes what the previous one returned.
+";

@@ -1,5 +1,4 @@
 //! Many flows at once on the async transport: each flow keeps to one connection.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -8,6 +7,7 @@ use std::time::Duration;
 use common::{Canned, Scripted, realm_answer};
 use login_core::realm::{self, RealmConfig};
 use login_core::secret::{ClientSecret, Password};
+use login_core::{Bank, Runner};
 use login_transport::{AsyncDriver, HyperTransport, NoInteraction, TransportConfig};
 
 #[test]
@@ -23,9 +23,9 @@ fn a_thousand_concurrent_flows_open_one_connection_each() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    let transport =
-        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+        .expect("runtime");
+    let config = TransportConfig::new(&server.server.url()).expect("loopback URL");
+    let transport = HyperTransport::new(config).expect("hyper transport");
     let opened: Vec<u64> = rt.block_on(async {
         let flows: Vec<_> = (0..FLOWS)
             .map(|i| {
@@ -40,16 +40,16 @@ fn a_thousand_concurrent_flows_open_one_connection_each() {
                     let start =
                         realm::Start::new(format!("user{i}"), Password::new("test-password"));
                     driver
-                        .realm_login(&cfg, start, &mut NoInteraction)
+                        .login(Bank::Realm(&cfg), Runner::login(start), &mut NoInteraction)
                         .await
-                        .unwrap();
+                        .expect("the login succeeds");
                     driver.transport().connections_opened()
                 })
             })
             .collect();
         let mut opened = Vec::new();
         for flow in flows {
-            opened.push(flow.await.unwrap());
+            opened.push(flow.await.expect("the flow did not panic"));
         }
         opened
     });

@@ -1,7 +1,6 @@
 //! What the drivers repeat and what they never do: 429 retries within the policy, no silent
 //! retry of anything else, typed transport failures that keep the state, tracing without secrets,
 //! `Send` futures.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -12,10 +11,11 @@ use std::time::{Duration, Instant};
 use common::{Canned, Scripted, realm_answer};
 use login_core::realm::{self, RealmConfig};
 use login_core::secret::{ClientSecret, Otp, Password};
-use login_core::{ErrorKind, TransportErrorKind};
+use login_core::table::StateId;
+use login_core::{Answer, Bank, ErrorKind, Flow, Question, Runner, Session, TransportErrorKind};
 use login_transport::{
-    AsyncDriver, Driver, HyperTransport, Interaction, NoInteraction, OtpPrompt, RetryPolicy,
-    Stopped, TransportConfig, UreqTransport,
+    AsyncDriver, Driver, HyperTransport, Interaction, NoInteraction, RetryPolicy, Stopped,
+    TransportConfig, UreqTransport,
 };
 
 fn cfg() -> RealmConfig {
@@ -26,8 +26,24 @@ fn cfg() -> RealmConfig {
     )
 }
 
-fn start() -> realm::Start {
-    realm::Start::new("alice", Password::new("password-CANARY"))
+fn start() -> Runner {
+    Runner::login(realm::Start::new("alice", Password::new("password-CANARY")))
+}
+
+fn transport_config(url: &str) -> TransportConfig {
+    TransportConfig::new(url).expect("loopback URL")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Whether a stop kept the realm flow in the state `state` matches.
+fn kept(stopped: &Stopped, state: fn(&realm::State) -> bool) -> bool {
+    matches!(&stopped.flow, Some(Flow::Realm(s)) if state(s))
 }
 
 /// Runs a realm login with the blocking driver, then with the async one, each against its own
@@ -35,29 +51,25 @@ fn start() -> realm::Start {
 fn both_drivers(
     make: impl Fn() -> Scripted,
     policy: RetryPolicy,
-    check: impl Fn(&str, Result<realm::Tokened, Stopped<realm::State>>, &Scripted, Duration),
+    check: impl Fn(&str, Result<Session, Stopped>, &Scripted, Duration),
 ) {
+    let cfg = cfg();
     let server = make();
-    let driver = Driver::new(
-        UreqTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap(),
-    )
-    .retry(policy);
+    let transport = UreqTransport::new(transport_config(&server.server.url()));
+    let driver = Driver::new(transport.expect("ureq transport")).retry(policy);
     let started = Instant::now();
-    let outcome = driver.realm_login(&cfg(), start(), &mut NoInteraction);
+    let outcome = driver.login(Bank::Realm(&cfg), start(), &mut NoInteraction);
     check("blocking", outcome, &server, started.elapsed());
 
     let server = make();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let transport =
-        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+        HyperTransport::new(transport_config(&server.server.url())).expect("hyper transport");
     let started = Instant::now();
     let outcome = rt.block_on(async {
         AsyncDriver::new(transport.session())
             .retry(policy)
-            .realm_login(&cfg(), start(), &mut NoInteraction)
+            .login(Bank::Realm(&cfg), start(), &mut NoInteraction)
             .await
     });
     check("async", outcome, &server, started.elapsed());
@@ -69,7 +81,7 @@ fn throttling(throttled: usize, retry_after: &'static str) -> impl Fn() -> Scrip
         let left = Arc::new(Mutex::new(throttled));
         Scripted::start(move |line, _| {
             if line.starts_with("POST /auth/realm/cap/request ") {
-                let mut left = left.lock().unwrap();
+                let mut left = left.lock().expect("not poisoned");
                 if *left > 0 {
                     *left -= 1;
                     return Canned::new(429, r#"{"error":"rate_limited"}"#)
@@ -103,11 +115,12 @@ fn retries_stop_at_the_policy_count_and_report_rate_limited() {
         throttling(5, "0"),
         RetryPolicy::default(),
         |name, outcome, server, _| {
-            let stopped = outcome.unwrap_err();
+            let stopped = outcome.expect_err("throttled past the policy");
             assert_eq!(stopped.kind(), Some(ErrorKind::RateLimited), "{name}");
-            assert_eq!(stopped.error().unwrap().retry_after(), Some(Duration::ZERO));
+            let error = stopped.error().expect("a step failed");
+            assert_eq!(error.retry_after(), Some(Duration::ZERO));
             assert!(
-                matches!(stopped.state, Some(realm::State::Start(_))),
+                kept(&stopped, |s| matches!(s, realm::State::Start(_))),
                 "{name}: the credentials are kept"
             );
             assert_eq!(
@@ -122,7 +135,7 @@ fn retries_stop_at_the_policy_count_and_report_rate_limited() {
         RetryPolicy::new(3, Duration::from_secs(10)),
         |name, outcome, server, _| {
             assert_eq!(
-                outcome.unwrap_err().kind(),
+                outcome.expect_err("throttled past the policy").kind(),
                 Some(ErrorKind::RateLimited),
                 "{name}"
             );
@@ -137,9 +150,9 @@ fn a_retry_after_beyond_the_wait_bound_is_reported_at_once() {
         throttling(1, "60"),
         RetryPolicy::default(),
         |name, outcome, server, took| {
-            let stopped = outcome.unwrap_err();
+            let stopped = outcome.expect_err("the wait is too long");
             assert_eq!(
-                stopped.error().unwrap().retry_after(),
+                stopped.error().expect("a step failed").retry_after(),
                 Some(Duration::from_secs(60)),
                 "{name}"
             );
@@ -163,10 +176,10 @@ fn a_server_fault_on_an_unsafe_call_is_never_repeated() {
         })
     };
     both_drivers(make, RetryPolicy::default(), |name, outcome, server, _| {
-        let stopped = outcome.unwrap_err();
+        let stopped = outcome.expect_err("the server failed");
         assert_eq!(stopped.kind(), Some(ErrorKind::ServerError), "{name}");
         assert!(
-            matches!(stopped.state, Some(realm::State::Challenged(_))),
+            kept(&stopped, |s| matches!(s, realm::State::Challenged(_))),
             "{name}: state kept"
         );
         assert_eq!(
@@ -189,14 +202,14 @@ fn a_connection_reset_is_a_typed_failure_that_keeps_the_state() {
         })
     };
     both_drivers(make, RetryPolicy::default(), |name, outcome, server, _| {
-        let stopped = outcome.unwrap_err();
+        let stopped = outcome.expect_err("the response was cut off");
         assert_eq!(
             stopped.kind(),
             Some(ErrorKind::Transport(TransportErrorKind::Reset)),
             "{name}"
         );
         assert!(
-            matches!(stopped.state, Some(realm::State::Challenged(_))),
+            kept(&stopped, |s| matches!(s, realm::State::Challenged(_))),
             "{name}: state kept for a retry"
         );
         assert_eq!(
@@ -212,7 +225,7 @@ struct Buffer(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Buffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -223,21 +236,28 @@ impl Write for Buffer {
 struct OtpCanary;
 
 impl Interaction for OtpCanary {
-    fn otp(&mut self, _prompt: &OtpPrompt<'_>) -> Option<Otp> {
-        Some(Otp::new("OTP-CANARY"))
+    fn ask(&mut self, question: &Question<'_>) -> Option<Answer> {
+        matches!(question, Question::Otp { .. }).then(|| Answer::Otp(Otp::new("OTP-CANARY")))
     }
 }
 
 #[test]
-fn every_step_is_traced_with_its_fields_and_no_secret() {
-    let server = Scripted::start(|line, _| {
+fn every_call_is_traced_with_its_fields_and_no_secret() {
+    // The login call is throttled once, so its repeat shows as a span of its own.
+    let throttled = Arc::new(Mutex::new(1));
+    let server = Scripted::start(move |line, _| {
+        if line.starts_with("POST /auth/realm/cap/request ") {
+            let mut left = throttled.lock().expect("not poisoned");
+            if *left > 0 {
+                *left -= 1;
+                return Canned::new(429, r#"{"error":"rate_limited"}"#).header("Retry-After", "0");
+            }
+        }
         let canned = realm_answer(line, true, 300).unwrap_or_else(|| Canned::new(404, ""));
         // Tokens in the answer: they must not be logged either.
+        let body = String::from_utf8(canned.body).expect("canned bodies are UTF-8");
         Canned {
-            body: String::from_utf8(canned.body)
-                .unwrap()
-                .replace("first-access", "ACCESS-CANARY")
-                .into_bytes(),
+            body: body.replace("first-access", "ACCESS-CANARY").into_bytes(),
             ..canned
         }
     });
@@ -249,60 +269,81 @@ fn every_step_is_traced_with_its_fields_and_no_secret() {
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_ansi(false)
         .finish();
-    let driver = Driver::new(
-        UreqTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap(),
-    );
+    let transport = UreqTransport::new(transport_config(&server.server.url()));
+    let driver = Driver::new(transport.expect("ureq transport"));
+    let cfg = cfg();
     tracing::subscriber::with_default(subscriber, || {
-        driver.realm_login(&cfg(), start(), &mut OtpCanary).unwrap();
+        driver
+            .login(Bank::Realm(&cfg), start(), &mut OtpCanary)
+            .expect("the login succeeds after one retry");
     });
-    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let log = String::from_utf8(buffer.0.lock().expect("not poisoned").clone())
+        .expect("the log is UTF-8");
     for expected in [
-        "login_step",
         "api=\"realm\"",
-        "step=\"request_login\"",
-        "step=\"token\"",
         "method=\"POST\"",
         "path=\"/auth/realm/cap/request\"",
-        "status=201",
+        "path=\"/auth/realm/cap/token\"",
         "duration_ms=",
-        "retries=0",
     ] {
         assert!(log.contains(expected), "missing {expected} in:\n{log}");
     }
+    // One closed span per HTTP call, in order: the throttled call, its repeat, the OTP call.
+    let closed: Vec<(&str, &str, &str)> = log
+        .lines()
+        .filter(|l| l.contains("login_step{") && l.contains("close"))
+        .map(|l| (field(l, "step"), field(l, "status"), field(l, "retries")))
+        .collect();
+    assert_eq!(
+        closed,
+        [
+            ("\"request_login\"", "429", "0"),
+            ("\"request_login\"", "201", "1"),
+            ("\"token\"", "201", "0"),
+        ],
+        "spans in:\n{log}"
+    );
     for secret in ["CANARY", "req-1", "first-refresh"] {
         assert!(!log.contains(secret), "{secret} leaked into:\n{log}");
     }
 }
 
+/// The value of `name=` in a formatted span line (empty when absent).
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=");
+    let key_first = format!("{{{name}=");
+    let at = line
+        .find(&key)
+        .map(|i| i + key.len())
+        .or_else(|| line.find(&key_first).map(|i| i + key_first.len()));
+    at.map(|i| {
+        let rest = &line[i..];
+        let end = rest.find([' ', '}']).unwrap_or(rest.len());
+        &rest[..end]
+    })
+    .unwrap_or_default()
+}
+
+/// Any valid P-256 public JWK.
+const JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+
 #[test]
-fn async_driver_and_keeper_futures_are_send() {
+fn async_driver_futures_are_send() {
     fn assert_send<T: Send>(_: T) {}
-    let transport =
-        HyperTransport::new(TransportConfig::new("https://bank.example").unwrap()).unwrap();
-    let driver = AsyncDriver::new(transport.session());
+    let transport = HyperTransport::new(transport_config("https://bank.example"));
+    let driver = AsyncDriver::new(transport.expect("hyper transport").session());
     let cfg = cfg();
     let mut ia = NoInteraction;
-    assert_send(driver.realm_login(&cfg, start(), &mut ia));
+    assert_send(driver.login(Bank::Realm(&cfg), start(), &mut ia));
     let ciam_cfg = login_core::ciam::CiamConfig::new(
         "c",
         "https://app.example/cb",
         login_core::secret::DeviceToken::new("test-device-token"),
     );
-    let sealer = NoSeal;
+    let sealer = login_core::seal::JweSealer::from_jwk(JWK).expect("a valid JWK");
     let creds = login_core::ciam::Credentials::new("alice", Password::new("pw"));
-    assert_send(driver.ciam_login(&ciam_cfg, &sealer, creds, &mut ia));
-}
-
-struct NoSeal;
-
-impl login_core::seal::CredentialSealer for NoSeal {
-    fn seal(
-        &self,
-        _plaintext: &[u8],
-        _entropy: &mut dyn login_core::entropy::Entropy,
-    ) -> Result<login_core::secret::FlowSecret, login_core::Error> {
-        Err(login_core::Error::Seal("test sealer".into()))
-    }
+    let bank = Bank::Ciam(&ciam_cfg, &sealer);
+    assert_send(driver.login(bank, Runner::ciam_login(creds), &mut ia));
 }
 
 #[test]
@@ -316,27 +357,26 @@ fn a_configuration_that_would_split_a_header_stops_before_any_request() {
         "https://app.example/cb",
         DeviceToken::new("device\r\nX-Injected: 1"),
     );
-    // Any valid P-256 public JWK: the flow must stop before sealing anything.
-    let jwk = r#"{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
-    let sealer = JweSealer::from_jwk(jwk).unwrap();
-    let credentials = || Credentials::new("alice", Password::new("password-CANARY"));
+    // The flow must stop before sealing anything.
+    let sealer = JweSealer::from_jwk(JWK).expect("a valid JWK");
+    let login = || Runner::ciam_login(Credentials::new("alice", Password::new("password-CANARY")));
     let url = server.server.url();
-    let blocking = Driver::new(UreqTransport::new(TransportConfig::new(&url).unwrap()).unwrap())
-        .ciam_login(&cfg, &sealer, credentials(), &mut NoInteraction);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let transport = HyperTransport::new(TransportConfig::new(&url).unwrap()).unwrap();
-    let asynchronous = rt.block_on(async {
+    let transport = UreqTransport::new(transport_config(&url)).expect("ureq transport");
+    let blocking =
+        Driver::new(transport).login(Bank::Ciam(&cfg, &sealer), login(), &mut NoInteraction);
+    let transport = HyperTransport::new(transport_config(&url)).expect("hyper transport");
+    let asynchronous = runtime().block_on(async {
         AsyncDriver::new(transport.session())
-            .ciam_login(&cfg, &sealer, credentials(), &mut NoInteraction)
+            .login(Bank::Ciam(&cfg, &sealer), login(), &mut NoInteraction)
             .await
     });
     for outcome in [blocking, asynchronous] {
-        let stopped = outcome.unwrap_err();
-        assert_eq!(stopped.kind(), Some(ErrorKind::Config));
-        assert!(stopped.state.is_none());
+        let stopped = outcome.expect_err("the configuration is refused");
+        let kinds = stopped.kind();
+        // Nothing was sent: no flow past its start survives.
+        let state = stopped.flow.as_ref().map(Flow::state_id);
+        assert!(matches!(state, None | Some(StateId::Start)), "{stopped:?}");
+        assert_eq!(server.server.accepted(), 0, "no request may go out");
+        assert_eq!(kinds, Some(ErrorKind::Config), "{stopped}");
     }
-    assert_eq!(server.server.accepted(), 0, "no request may go out");
 }

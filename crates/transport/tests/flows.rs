@@ -1,114 +1,129 @@
 //! End to end: the blocking and the async driver run every flow of both APIs against the
 //! sandbox server over real HTTP on 127.0.0.1.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Mutex;
 
 use login_core::ciam::{self, CiamConfig, Credentials};
 use login_core::realm::{self, RealmConfig};
+use login_core::runner::MAX_CAPTCHA_ROUNDS;
 use login_core::seal::JweSealer;
 use login_core::secret::{CaptchaAnswer, ClientSecret, DeviceToken, Otp, Password};
 use login_core::table::{Api, StateId};
-use login_core::{ErrorKind, Failed, Flow, forgot};
+use login_core::{
+    Answer, Bank, ErrorKind, Flow, Profile, Question, RunPolicy, Runner, Session, forgot,
+};
 use login_sandbox::config::{
     AnomalyMode, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_DEVICE_TOKEN, TEST_REDIRECT_URI,
 };
 use login_sandbox::{BlockingSandbox, SandboxConfig, spawn_blocking_sandbox};
 use login_transport::{
-    AsyncDriver, Driver, HyperTransport, Interaction, OtpPrompt, Prompt, StateChange, StopReason,
-    Stopped, TransportConfig, UreqTransport,
+    AsyncDriver, Driver, HyperSession, HyperTransport, Interaction, Prompt, StateChange,
+    StopReason, Stopped, TransportConfig, UreqTransport,
 };
+
+/// One OTP question as the user saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Asked {
+    api: Api,
+    channel: Option<String>,
+    ref_id: Option<String>,
+    refused: bool,
+}
 
 /// A scripted user: fixed answers, and a record of what was asked and which states were reached.
 #[derive(Default)]
 struct Script {
-    otp: Option<&'static str>,
+    /// OTPs handed out in turn; none left means no answer.
+    otps: Vec<&'static str>,
     captcha: Option<&'static str>,
-    captcha_first: bool,
-    prompts: Vec<(Api, Option<String>, Option<String>)>,
+    credentials: Option<(&'static str, &'static str)>,
+    prompts: Vec<Asked>,
     captcha_images: Vec<Vec<u8>>,
+    captcha_refused: Vec<bool>,
     states: Vec<StateId>,
 }
 
 impl Script {
     fn otp(code: &'static str) -> Self {
         Script {
-            otp: Some(code),
+            otps: vec![code],
             ..Script::default()
         }
     }
 }
 
 impl Interaction for Script {
-    fn otp(&mut self, prompt: &OtpPrompt<'_>) -> Option<Otp> {
-        self.prompts.push((
-            prompt.api,
-            prompt.channel.map(String::from),
-            prompt.ref_id.map(String::from),
-        ));
-        self.otp.map(Otp::new)
-    }
-    fn captcha(&mut self, image_png: &[u8]) -> Option<CaptchaAnswer> {
-        self.captcha_images.push(image_png.to_vec());
-        self.captcha.map(CaptchaAnswer::new)
-    }
-    fn captcha_first(&self) -> bool {
-        self.captcha_first
+    fn ask(&mut self, question: &Question<'_>) -> Option<Answer> {
+        match *question {
+            Question::Otp {
+                api,
+                channel,
+                ref_id,
+                refused,
+            } => {
+                self.prompts.push(Asked {
+                    api,
+                    channel: channel.map(String::from),
+                    ref_id: ref_id.map(String::from),
+                    refused,
+                });
+                let n = self.prompts.len() - 1;
+                self.otps.get(n).map(|code| Answer::Otp(Otp::new(*code)))
+            }
+            Question::Captcha { image_png, refused } => {
+                self.captcha_images.push(image_png.to_vec());
+                self.captcha_refused.push(refused);
+                self.captcha
+                    .map(|answer| Answer::Captcha(CaptchaAnswer::new(answer)))
+            }
+            Question::Credentials => self
+                .credentials
+                .map(|(user, pw)| Answer::Credentials(Credentials::new(user, Password::new(pw)))),
+            Question::NewPassword => None,
+        }
     }
     fn state_changed(&mut self, change: &StateChange) {
         self.states.push(change.state);
     }
 }
 
-/// The flows as a test sees them; implemented once over each driver.
+/// The flows as a test sees them: the driver calls, implemented once over each driver. The
+/// transport (realm or internet-banking base URL) follows the bank's API.
 trait Flows {
     const NAME: &'static str;
-    fn realm_login(
-        &self,
-        start: realm::Start,
-        s: &mut Script,
-    ) -> Result<realm::Tokened, Stopped<realm::State>>;
-    fn realm_refresh(&self, t: realm::Tokened) -> Result<realm::Tokened, Failed<realm::Tokened>>;
-    fn forgot(
-        &self,
-        start: forgot::Start,
-        pw: Password,
-        s: &mut Script,
-    ) -> Result<forgot::PasswordReset, Stopped<forgot::State>>;
     fn env(&self) -> &Env;
+    fn run(
+        &self,
+        bank: Bank<'_>,
+        runner: Runner,
+        policy: RunPolicy,
+        s: &mut Script,
+    ) -> Result<Flow, Stopped>;
+    fn login(&self, bank: Bank<'_>, runner: Runner, s: &mut Script) -> Result<Session, Stopped>;
+    fn resume(&self, bank: Bank<'_>, flow: Flow, s: &mut Script) -> Result<Flow, Stopped>;
+    fn refresh(&self, profile: &Profile, session: Session) -> Result<Session, Stopped>;
+    fn revoke(&self, profile: &Profile, session: Session) -> Result<Flow, Stopped>;
+
+    fn realm_login(&self, start: realm::Start, s: &mut Script) -> Result<Session, Stopped> {
+        self.login(Bank::Realm(&self.env().realm), Runner::login(start), s)
+    }
     fn ciam_login_with(
         &self,
         cfg: &CiamConfig,
+        policy: RunPolicy,
         creds: Credentials,
         s: &mut Script,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>>;
-    fn ciam_login(
-        &self,
-        creds: Credentials,
-        s: &mut Script,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ciam_login_with(&self.env().ciam, creds, s)
+    ) -> Result<Session, Stopped> {
+        let bank = Bank::Ciam(cfg, &self.env().sealer);
+        let flow = self.run(bank, Runner::ciam_login(creds), policy, s)?;
+        Ok(flow.into_session().expect("a finished login is a session"))
     }
-    /// The same on the seed's second route set (`/ciamauthsrvc/...`).
-    fn ciam_login_service_routes(
-        &self,
-        creds: Credentials,
-        s: &mut Script,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ciam_login_with(&self.env().ciam_service, creds, s)
+    fn ciam_login(&self, creds: Credentials, s: &mut Script) -> Result<Session, Stopped> {
+        self.ciam_login_with(&self.env().ciam, RunPolicy::default(), creds, s)
     }
-    fn ciam_finish_mfa(
-        &self,
-        mfa: ciam::MfaPending,
-        otp: Otp,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>>;
-    fn realm_finish_mfa(
-        &self,
-        mfa: realm::MfaPending,
-        otp: Otp,
-    ) -> Result<realm::Tokened, Stopped<realm::State>>;
-    fn ciam_refresh(&self, t: ciam::Tokened) -> Result<ciam::Tokened, Failed<ciam::Tokened>>;
-    fn ciam_revoke(&self, t: ciam::Tokened) -> Result<ciam::Revoked, Failed<ciam::Tokened>>;
+    fn ciam_bank(&self) -> Bank<'_> {
+        Bank::Ciam(&self.env().ciam, &self.env().sealer)
+    }
 }
 
 struct Env {
@@ -116,106 +131,96 @@ struct Env {
     realm: RealmConfig,
     ciam: CiamConfig,
     ciam_service: CiamConfig,
+    realm_profile: Profile,
+    ciam_profile: Profile,
     sealer: JweSealer,
 }
 
 impl Env {
     fn start(config: SandboxConfig) -> Env {
-        let sandbox = spawn_blocking_sandbox(config).unwrap();
-        let sealer = JweSealer::from_jwk(&sandbox.public_jwk_json()).unwrap();
+        let sandbox = spawn_blocking_sandbox(config).expect("sandbox starts");
+        let sealer = JweSealer::from_jwk(&sandbox.public_jwk_json()).expect("sandbox JWK");
+        let realm = RealmConfig::new("cap", TEST_CLIENT_ID, ClientSecret::new(TEST_CLIENT_SECRET));
+        let ciam = CiamConfig::new(
+            TEST_CLIENT_ID,
+            TEST_REDIRECT_URI,
+            DeviceToken::new(TEST_DEVICE_TOKEN),
+        );
         Env {
-            realm: RealmConfig::new("cap", TEST_CLIENT_ID, ClientSecret::new(TEST_CLIENT_SECRET)),
-            ciam: CiamConfig::new(
-                TEST_CLIENT_ID,
-                TEST_REDIRECT_URI,
-                DeviceToken::new(TEST_DEVICE_TOKEN),
-            ),
-            ciam_service: CiamConfig::new(
-                TEST_CLIENT_ID,
-                TEST_REDIRECT_URI,
-                DeviceToken::new(TEST_DEVICE_TOKEN),
-            )
-            .routes(ciam::Routes::service()),
+            realm_profile: Profile::from(realm.profile().clone()),
+            ciam_profile: Profile::from(ciam.profile().clone()),
+            ciam_service: ciam.clone().routes(ciam::Routes::service()),
+            realm,
+            ciam,
             sealer,
             sandbox,
         }
     }
 
     fn realm_transport(&self) -> TransportConfig {
-        TransportConfig::new(&self.sandbox.realm_base_url()).unwrap()
+        TransportConfig::new(&self.sandbox.realm_base_url()).expect("sandbox URL")
     }
 
     fn ciam_transport(&self) -> TransportConfig {
-        TransportConfig::new(&self.sandbox.base_url()).unwrap()
+        TransportConfig::new(&self.sandbox.base_url()).expect("sandbox URL")
     }
+}
+
+/// Whether `api`'s calls go to the realm base URL (the forgot-password flow is the realm's).
+fn is_realm(api: Api) -> bool {
+    api != Api::Ciam
 }
 
 struct Blocking<'a> {
     env: &'a Env,
-    realm: Driver<UreqTransport>,
-    ciam: Driver<UreqTransport>,
+    realm: UreqTransport,
+    ciam: UreqTransport,
 }
 
 impl<'a> Blocking<'a> {
     fn new(env: &'a Env) -> Self {
         Blocking {
-            realm: Driver::new(UreqTransport::new(env.realm_transport()).unwrap()),
-            ciam: Driver::new(UreqTransport::new(env.ciam_transport()).unwrap()),
+            realm: UreqTransport::new(env.realm_transport()).expect("ureq transport"),
+            ciam: UreqTransport::new(env.ciam_transport()).expect("ureq transport"),
             env,
         }
+    }
+
+    /// A driver over the API's transport (shared, so its pool keeps the connection).
+    fn driver(&self, api: Api) -> Driver<&UreqTransport> {
+        Driver::new(if is_realm(api) {
+            &self.realm
+        } else {
+            &self.ciam
+        })
     }
 }
 
 impl Flows for Blocking<'_> {
     const NAME: &'static str = "blocking";
-    fn realm_login(
-        &self,
-        start: realm::Start,
-        s: &mut Script,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        self.realm.realm_login(&self.env.realm, start, s)
-    }
-    fn realm_refresh(&self, t: realm::Tokened) -> Result<realm::Tokened, Failed<realm::Tokened>> {
-        self.realm.realm_refresh(&self.env.realm, t)
-    }
-    fn forgot(
-        &self,
-        start: forgot::Start,
-        pw: Password,
-        s: &mut Script,
-    ) -> Result<forgot::PasswordReset, Stopped<forgot::State>> {
-        self.realm.forgot_password(&self.env.realm, start, pw, s)
-    }
     fn env(&self) -> &Env {
         self.env
     }
-    fn ciam_login_with(
+    fn run(
         &self,
-        cfg: &CiamConfig,
-        creds: Credentials,
+        bank: Bank<'_>,
+        runner: Runner,
+        policy: RunPolicy,
         s: &mut Script,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ciam.ciam_login(cfg, &self.env.sealer, creds, s)
+    ) -> Result<Flow, Stopped> {
+        self.driver(bank.api()).policy(policy).run(bank, runner, s)
     }
-    fn ciam_finish_mfa(
-        &self,
-        mfa: ciam::MfaPending,
-        otp: Otp,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.ciam.ciam_finish_mfa(&self.env.ciam, mfa, otp)
+    fn login(&self, bank: Bank<'_>, runner: Runner, s: &mut Script) -> Result<Session, Stopped> {
+        self.driver(bank.api()).login(bank, runner, s)
     }
-    fn realm_finish_mfa(
-        &self,
-        mfa: realm::MfaPending,
-        otp: Otp,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        self.realm.realm_finish_mfa(&self.env.realm, mfa, otp)
+    fn resume(&self, bank: Bank<'_>, flow: Flow, s: &mut Script) -> Result<Flow, Stopped> {
+        self.driver(bank.api()).resume(bank, flow, s)
     }
-    fn ciam_refresh(&self, t: ciam::Tokened) -> Result<ciam::Tokened, Failed<ciam::Tokened>> {
-        self.ciam.ciam_refresh(&self.env.ciam, t)
+    fn refresh(&self, profile: &Profile, session: Session) -> Result<Session, Stopped> {
+        self.driver(profile.api()).refresh(profile, session)
     }
-    fn ciam_revoke(&self, t: ciam::Tokened) -> Result<ciam::Revoked, Failed<ciam::Tokened>> {
-        self.ciam.ciam_revoke(&self.env.ciam, t)
+    fn revoke(&self, profile: &Profile, session: Session) -> Result<Flow, Stopped> {
+        self.driver(profile.api()).revoke(profile, session)
     }
 }
 
@@ -234,23 +239,30 @@ impl<'a> Async<'a> {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .unwrap(),
-            realm: HyperTransport::new(env.realm_transport()).unwrap(),
-            ciam: HyperTransport::new(env.ciam_transport()).unwrap(),
+                .expect("runtime"),
+            realm: HyperTransport::new(env.realm_transport()).expect("hyper transport"),
+            ciam: HyperTransport::new(env.ciam_transport()).expect("hyper transport"),
             sessions_opened: Mutex::new(Vec::new()),
             env,
         }
     }
 
-    fn run<T, F>(&self, transport: &HyperTransport, f: F) -> T
-    where
-        F: AsyncFnOnce(&AsyncDriver<login_transport::HyperSession>) -> T,
-    {
-        let driver = AsyncDriver::new(transport.session());
+    fn with<T>(
+        &self,
+        api: Api,
+        policy: RunPolicy,
+        f: impl AsyncFnOnce(&AsyncDriver<HyperSession>) -> T,
+    ) -> T {
+        let transport = if is_realm(api) {
+            &self.realm
+        } else {
+            &self.ciam
+        };
+        let driver = AsyncDriver::new(transport.session()).policy(policy);
         let out = self.rt.block_on(f(&driver));
         self.sessions_opened
             .lock()
-            .unwrap()
+            .expect("not poisoned")
             .push(driver.transport().connections_opened());
         out
     }
@@ -258,68 +270,37 @@ impl<'a> Async<'a> {
 
 impl Flows for Async<'_> {
     const NAME: &'static str = "async";
-    fn realm_login(
-        &self,
-        start: realm::Start,
-        s: &mut Script,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        self.run(&self.realm, async |d| {
-            d.realm_login(&self.env.realm, start, s).await
-        })
-    }
-    fn realm_refresh(&self, t: realm::Tokened) -> Result<realm::Tokened, Failed<realm::Tokened>> {
-        self.run(&self.realm, async |d| {
-            d.realm_refresh(&self.env.realm, t).await
-        })
-    }
-    fn forgot(
-        &self,
-        start: forgot::Start,
-        pw: Password,
-        s: &mut Script,
-    ) -> Result<forgot::PasswordReset, Stopped<forgot::State>> {
-        self.run(&self.realm, async |d| {
-            d.forgot_password(&self.env.realm, start, pw, s).await
-        })
-    }
     fn env(&self) -> &Env {
         self.env
     }
-    fn ciam_login_with(
+    fn run(
         &self,
-        cfg: &CiamConfig,
-        creds: Credentials,
+        bank: Bank<'_>,
+        runner: Runner,
+        policy: RunPolicy,
         s: &mut Script,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.run(&self.ciam, async |d| {
-            d.ciam_login(cfg, &self.env.sealer, creds, s).await
+    ) -> Result<Flow, Stopped> {
+        self.with(bank.api(), policy, async |d| d.run(bank, runner, s).await)
+    }
+    fn login(&self, bank: Bank<'_>, runner: Runner, s: &mut Script) -> Result<Session, Stopped> {
+        self.with(bank.api(), RunPolicy::default(), async |d| {
+            d.login(bank, runner, s).await
         })
     }
-    fn ciam_finish_mfa(
-        &self,
-        mfa: ciam::MfaPending,
-        otp: Otp,
-    ) -> Result<ciam::Tokened, Stopped<ciam::State>> {
-        self.run(&self.ciam, async |d| {
-            d.ciam_finish_mfa(&self.env.ciam, mfa, otp).await
+    fn resume(&self, bank: Bank<'_>, flow: Flow, s: &mut Script) -> Result<Flow, Stopped> {
+        self.with(bank.api(), RunPolicy::default(), async |d| {
+            d.resume(bank, flow, s).await
         })
     }
-    fn realm_finish_mfa(
-        &self,
-        mfa: realm::MfaPending,
-        otp: Otp,
-    ) -> Result<realm::Tokened, Stopped<realm::State>> {
-        self.run(&self.realm, async |d| {
-            d.realm_finish_mfa(&self.env.realm, mfa, otp).await
+    fn refresh(&self, profile: &Profile, session: Session) -> Result<Session, Stopped> {
+        self.with(profile.api(), RunPolicy::default(), async |d| {
+            d.refresh(profile, session).await
         })
     }
-    fn ciam_refresh(&self, t: ciam::Tokened) -> Result<ciam::Tokened, Failed<ciam::Tokened>> {
-        self.run(&self.ciam, async |d| {
-            d.ciam_refresh(&self.env.ciam, t).await
+    fn revoke(&self, profile: &Profile, session: Session) -> Result<Flow, Stopped> {
+        self.with(profile.api(), RunPolicy::default(), async |d| {
+            d.revoke(profile, session).await
         })
-    }
-    fn ciam_revoke(&self, t: ciam::Tokened) -> Result<ciam::Revoked, Failed<ciam::Tokened>> {
-        self.run(&self.ciam, async |d| d.ciam_revoke(&self.env.ciam, t).await)
     }
 }
 
@@ -329,52 +310,64 @@ fn with_anomaly(mode: AnomalyMode) -> SandboxConfig {
     cfg
 }
 
+/// The one reference the sandbox's outbox holds for `user`'s last OTP sent for `purpose`.
+fn outbox_ref(env: &Env, user: &str, purpose: &str) -> String {
+    env.sandbox
+        .outbox()
+        .iter()
+        .rev()
+        .find(|e| e.user == user && e.purpose == purpose)
+        .map(|e| e.ref_id.clone())
+        .expect("the sandbox sent an OTP")
+}
+
 mod cases {
     use super::*;
 
     pub fn realm_login_without_otp(f: &impl Flows) {
         let mut script = Script::default();
-        let tokened = f
+        let session = f
             .realm_login(
                 realm::Start::new("alice", Password::new("alice-password")),
                 &mut script,
             )
-            .unwrap();
-        assert!(!tokened.tokens().access_token().is_empty());
+            .expect("alice logs in");
+        assert!(!session.tokens().access_token().is_empty());
         assert!(script.prompts.is_empty(), "no OTP asked for mfa none");
         assert_eq!(script.states, [StateId::Challenged, StateId::Tokened]);
     }
 
     pub fn realm_login_with_otp_then_refresh_then_local_revoke(f: &impl Flows, env: &Env) {
         let mut script = Script::otp("123456");
-        let tokened = f
+        let session = f
             .realm_login(
                 realm::Start::new("bob", Password::new("bob-password")),
                 &mut script,
             )
-            .unwrap();
+            .expect("bob logs in with the OTP");
         assert_eq!(script.states, [StateId::MfaPending, StateId::Tokened]);
-        let (api, _, ref_id) = &script.prompts[0];
-        assert_eq!(*api, Api::Realm);
-        let sent = env.sandbox.outbox();
-        let entry = sent
-            .iter()
-            .rev()
-            .find(|e| e.user == "bob" && e.purpose == "realm-login")
-            .unwrap();
+        assert_eq!(script.prompts[0].api, Api::Realm);
+        assert!(!script.prompts[0].refused);
         assert_eq!(
-            ref_id.as_deref(),
-            Some(entry.ref_id.as_str()),
+            script.prompts[0].ref_id.as_deref(),
+            Some(outbox_ref(env, "bob", "realm-login").as_str()),
             "the prompt shows the OTP's reference"
         );
 
-        let before = tokened.tokens().access_token().clone();
-        let refreshed = f.realm_refresh(tokened).unwrap();
+        let before = session.tokens().access_token().clone();
+        let refreshed = f
+            .refresh(&env.realm_profile, session)
+            .expect("the refresh succeeds");
         assert!(
             !refreshed.tokens().access_token().ct_eq(&before),
             "a new access token"
         );
-        let revoked = refreshed.revoke();
+        let revoked = f
+            .revoke(&env.realm_profile, refreshed)
+            .expect("a local revoke cannot fail");
+        let Flow::Realm(realm::State::Revoked(revoked)) = revoked else {
+            panic!("revoked, got {:?}", revoked.state_id())
+        };
         assert!(
             !revoked.sent_request(),
             "the realm API has no revoke endpoint"
@@ -382,47 +375,117 @@ mod cases {
     }
 
     pub fn realm_wrong_otp_keeps_the_state(f: &impl Flows) {
+        // One code: the runner asks again after the refusal, and no answer then stops the run
+        // with that refusal.
         let mut script = Script::otp("000000");
         let stopped = f
             .realm_login(
                 realm::Start::new("carol", Password::new("carol-password")),
                 &mut script,
             )
-            .unwrap_err();
+            .expect_err("a wrong OTP is refused");
         assert_eq!(stopped.kind(), Some(ErrorKind::InvalidOtp), "{stopped}");
-        assert!(matches!(stopped.state, Some(realm::State::MfaPending(_))));
+        assert!(matches!(
+            stopped.flow,
+            Some(Flow::Realm(realm::State::MfaPending(_)))
+        ));
+        let refused: Vec<bool> = script.prompts.iter().map(|p| p.refused).collect();
+        assert_eq!(
+            refused,
+            [false, true],
+            "asked again once, after the refusal"
+        );
+    }
+
+    pub fn realm_wrong_otp_then_the_right_one_logs_in(f: &impl Flows) {
+        let mut script = Script {
+            otps: vec!["000000", "123456"],
+            ..Script::default()
+        };
+        let session = f
+            .realm_login(
+                realm::Start::new("bob", Password::new("bob-password")),
+                &mut script,
+            )
+            .expect("the second OTP logs in");
+        assert!(!session.tokens().access_token().is_empty());
+        let refused: Vec<bool> = script.prompts.iter().map(|p| p.refused).collect();
+        assert_eq!(
+            refused,
+            [false, true],
+            "the second ask says the first was refused"
+        );
+        assert_eq!(
+            script.prompts[0].ref_id, script.prompts[1].ref_id,
+            "the same code is asked again"
+        );
+        assert_eq!(script.states, [StateId::MfaPending, StateId::Tokened]);
+    }
+
+    pub fn realm_wrong_otp_stops_at_once_with_one_attempt(f: &impl Flows) {
+        let mut script = Script {
+            otps: vec!["000000", "123456"],
+            ..Script::default()
+        };
+        let start = realm::Start::new("carol", Password::new("carol-password"));
+        let bank = Bank::Realm(&f.env().realm);
+        let policy = RunPolicy::default().otp_attempts(1);
+        let stopped = f
+            .run(bank, Runner::login(start), policy, &mut script)
+            .expect_err("one attempt allowed");
+        assert_eq!(stopped.kind(), Some(ErrorKind::InvalidOtp), "{stopped}");
+        assert_eq!(script.prompts.len(), 1, "not asked again");
     }
 
     pub fn realm_otp_suspends_and_finishes_later(f: &impl Flows) {
+        let bank = Bank::Realm(&f.env().realm);
         let stopped = f
             .realm_login(
                 realm::Start::new("bob", Password::new("bob-password")),
                 &mut Script::default(),
             )
-            .unwrap_err();
+            .expect_err("no OTP given");
         assert!(
             matches!(stopped.reason, StopReason::NoAnswer(Prompt::Otp)),
             "{stopped}"
         );
-        let Some(realm::State::MfaPending(mfa)) = stopped.state else {
+        let Some(flow @ Flow::Realm(realm::State::MfaPending(_))) = stopped.flow else {
             panic!("waits at MfaPending")
         };
-        let tokened = f.realm_finish_mfa(mfa, Otp::new("123456")).unwrap();
-        assert!(!tokened.tokens().access_token().is_empty());
+        let done = f
+            .resume(bank, flow, &mut Script::otp("123456"))
+            .expect("the resumed flow logs in");
+        let session = done.into_session().expect("a session");
+        assert!(!session.tokens().access_token().is_empty());
     }
 
-    pub fn ciam_captcha_without_an_answer_waits_at_authorized(f: &impl Flows) {
+    pub fn ciam_captcha_without_an_answer_waits_at_the_captcha(f: &impl Flows) {
         let stopped = f
             .ciam_login(
                 Credentials::new("alice", Password::new("alice-password")),
                 &mut Script::default(),
             )
-            .unwrap_err();
+            .expect_err("no captcha answer given");
         assert!(
             matches!(stopped.reason, StopReason::NoAnswer(Prompt::Captcha)),
             "{stopped}"
         );
-        assert!(matches!(stopped.state, Some(ciam::State::Authorized(_))));
+        // The captcha is fetched and shown; the flow waits there (snapshots never hold the
+        // credentials, so resuming asks for them again).
+        let flow = stopped.flow.expect("flow kept");
+        assert_eq!(flow.state_id(), StateId::CaptchaShown);
+        let bytes = flow.to_snapshot();
+        let flow = Flow::from_snapshot(bytes.expose()).expect("the snapshot reads back");
+        let mut script = Script {
+            captcha: Some("ABCD"),
+            credentials: Some(("alice", "alice-password")),
+            ..Script::default()
+        };
+        let done = f
+            .resume(f.ciam_bank(), flow, &mut script)
+            .expect("the resumed flow logs in");
+        assert_eq!(done.state_id(), StateId::Tokened);
+        assert_eq!(script.captcha_images.len(), 1, "the kept captcha is asked");
     }
 
     pub fn realm_wrong_password_is_typed(f: &impl Flows) {
@@ -431,7 +494,7 @@ mod cases {
                 realm::Start::new("alice", Password::new("nope")),
                 &mut Script::default(),
             )
-            .unwrap_err();
+            .expect_err("a wrong password is refused");
         assert_eq!(
             stopped.kind(),
             Some(ErrorKind::InvalidCredentials),
@@ -441,75 +504,90 @@ mod cases {
 
     pub fn forgot_password_then_login_with_the_new_one(f: &impl Flows, env: &Env) {
         let mut script = Script::otp("123456");
+        let runner = Runner::forgot_password(
+            forgot::Start::new("alice"),
+            Password::new("a-brand-new-password-1"),
+        );
         let done = f
-            .forgot(
-                forgot::Start::new("alice"),
-                Password::new("a-brand-new-password-1"),
+            .run(
+                Bank::Realm(&env.realm),
+                runner,
+                RunPolicy::default(),
                 &mut script,
             )
-            .unwrap();
+            .expect("the reset succeeds");
+        let Flow::ForgotPassword(forgot::State::PasswordReset(done)) = done else {
+            panic!("reset, got {:?}", done.state_id())
+        };
         assert_eq!(done.username(), "alice");
         assert_eq!(
             script.states,
             [StateId::OtpSent, StateId::Verified, StateId::PasswordReset]
         );
-        let sent = env.sandbox.outbox();
-        let entry = sent
-            .iter()
-            .rev()
-            .find(|e| e.user == "alice" && e.purpose == "forgot-password")
-            .unwrap();
-        assert_eq!(script.prompts[0].2.as_deref(), Some(entry.ref_id.as_str()));
+        assert_eq!(script.prompts[0].api, Api::ForgotPassword);
+        assert_eq!(
+            script.prompts[0].ref_id.as_deref(),
+            Some(outbox_ref(env, "alice", "forgot-password").as_str())
+        );
         let old = f.realm_login(
             realm::Start::new("alice", Password::new("alice-password")),
             &mut Script::default(),
         );
-        assert_eq!(old.unwrap_err().kind(), Some(ErrorKind::InvalidCredentials));
+        assert_eq!(
+            old.expect_err("the old password is gone").kind(),
+            Some(ErrorKind::InvalidCredentials)
+        );
         f.realm_login(
             realm::Start::new("alice", Password::new("a-brand-new-password-1")),
             &mut Script::default(),
         )
-        .unwrap();
+        .expect("the new password logs in");
     }
 
-    pub fn ciam_login_plain_then_refresh_then_revoke(f: &impl Flows) {
+    pub fn ciam_login_plain_then_refresh_then_revoke(f: &impl Flows, env: &Env) {
         let mut script = Script::default();
-        let tokened = f
+        let session = f
             .ciam_login(
                 Credentials::new("alice", Password::new("alice-password")),
                 &mut script,
             )
-            .unwrap();
+            .expect("alice logs in");
         assert_eq!(
             script.states,
             [StateId::Authorized, StateId::Challenged, StateId::Tokened]
         );
         assert!(script.captcha_images.is_empty() && script.prompts.is_empty());
 
-        let refreshed = f.ciam_refresh(tokened).unwrap();
+        let refreshed = f
+            .refresh(&env.ciam_profile, session)
+            .expect("the refresh succeeds");
         let kept = refreshed.clone();
-        let revoked = f.ciam_revoke(refreshed).unwrap();
+        let revoked = f
+            .revoke(&env.ciam_profile, refreshed)
+            .expect("the revoke succeeds");
+        let Flow::Ciam(ciam::State::Revoked(revoked)) = revoked else {
+            panic!("revoked, got {:?}", revoked.state_id())
+        };
         assert!(revoked.sent_request());
         // The server revoked the session: its refresh token is refused, and the state is gone.
-        let refused = f.ciam_refresh(kept).unwrap_err();
-        assert_eq!(
-            refused.error.kind(),
-            ErrorKind::InvalidToken,
-            "{}",
-            refused.error
-        );
-        assert!(refused.state.is_none());
+        let refused = f
+            .refresh(&env.ciam_profile, kept)
+            .expect_err("a revoked refresh token is refused");
+        assert_eq!(refused.kind(), Some(ErrorKind::InvalidToken), "{refused}");
+        assert!(refused.flow.is_none());
     }
 
     pub fn ciam_login_on_the_service_routes(f: &impl Flows) {
         let mut script = Script::default();
-        let tokened = f
-            .ciam_login_service_routes(
+        let session = f
+            .ciam_login_with(
+                &f.env().ciam_service,
+                RunPolicy::default(),
                 Credentials::new("alice", Password::new("alice-password")),
                 &mut script,
             )
-            .unwrap();
-        assert!(!tokened.tokens().access_token().is_empty());
+            .expect("alice logs in on the service routes");
+        assert!(!session.tokens().access_token().is_empty());
         assert_eq!(
             script.states,
             [StateId::Authorized, StateId::Challenged, StateId::Tokened]
@@ -525,7 +603,7 @@ mod cases {
             Credentials::new("alice", Password::new("alice-password")),
             &mut script,
         )
-        .unwrap();
+        .expect("alice logs in with the captcha");
         assert_eq!(
             script.captcha_images.len(),
             1,
@@ -535,20 +613,31 @@ mod cases {
             script.captcha_images[0].starts_with(b"\x89PNG\r\n\x1a\n"),
             "the image is a PNG"
         );
+        assert_eq!(script.captcha_refused, [false], "nothing was refused yet");
     }
 
     pub fn ciam_login_with_captcha_first(f: &impl Flows) {
         let mut script = Script {
             captcha: Some("ABCD"),
-            captcha_first: true,
             ..Script::default()
         };
-        f.ciam_login(
+        f.ciam_login_with(
+            &f.env().ciam,
+            RunPolicy::default().captcha_first(true),
             Credentials::new("alice", Password::new("alice-password")),
             &mut script,
         )
-        .unwrap();
+        .expect("alice logs in with a captcha first");
         assert_eq!(script.captcha_images.len(), 1);
+        assert_eq!(
+            script.states,
+            [
+                StateId::Authorized,
+                StateId::CaptchaShown,
+                StateId::Challenged,
+                StateId::Tokened
+            ]
+        );
     }
 
     pub fn ciam_login_with_wrong_captcha_stops_after_bounded_rounds(f: &impl Flows) {
@@ -561,15 +650,17 @@ mod cases {
                 Credentials::new("alice", Password::new("alice-password")),
                 &mut script,
             )
-            .unwrap_err();
+            .expect_err("a wrong captcha is refused");
         assert_eq!(stopped.kind(), Some(ErrorKind::InvalidCaptcha), "{stopped}");
-        assert_eq!(
-            script.captcha_images.len() as u32,
-            login_transport::driver::MAX_CAPTCHA_ROUNDS
-        );
+        assert_eq!(script.captcha_images.len() as u32, MAX_CAPTCHA_ROUNDS);
         assert!(
-            matches!(stopped.state, Some(ciam::State::Authorized(_))),
+            matches!(stopped.flow, Some(Flow::Ciam(ciam::State::Authorized(_)))),
             "the challenge stays usable"
+        );
+        assert_eq!(
+            script.captcha_refused,
+            [false, true, true],
+            "each captcha after a refused answer says so"
         );
     }
 
@@ -579,7 +670,7 @@ mod cases {
             Credentials::new("bob", Password::new("bob-password")),
             &mut script,
         )
-        .unwrap();
+        .expect("bob logs in with the OTP");
         assert_eq!(
             script.states,
             [
@@ -589,16 +680,13 @@ mod cases {
                 StateId::Tokened
             ]
         );
-        let (api, channel, ref_id) = &script.prompts[0];
-        assert_eq!(*api, Api::Ciam);
-        assert_eq!(channel.as_deref(), Some("sms"));
-        let sent = env.sandbox.outbox();
-        let entry = sent
-            .iter()
-            .rev()
-            .find(|e| e.user == "bob" && e.purpose == "login-2fa")
-            .unwrap();
-        assert_eq!(ref_id.as_deref(), Some(entry.ref_id.as_str()));
+        let asked = &script.prompts[0];
+        assert_eq!(asked.api, Api::Ciam);
+        assert_eq!(asked.channel.as_deref(), Some("sms"));
+        assert_eq!(
+            asked.ref_id.as_deref(),
+            Some(outbox_ref(env, "bob", "login-2fa").as_str())
+        );
     }
 
     pub fn ciam_2fa_suspends_and_resumes_from_a_snapshot(f: &impl Flows) {
@@ -609,24 +697,25 @@ mod cases {
                 Credentials::new("carol", Password::new("carol-password")),
                 &mut script,
             )
-            .unwrap_err();
+            .expect_err("no OTP given");
         assert!(
             matches!(stopped.reason, StopReason::NoAnswer(Prompt::Otp)),
             "{stopped}"
         );
-        let Some(state) = stopped.state else {
-            panic!("state kept")
-        };
+        let flow = stopped.flow.expect("flow kept");
         // ...which it stores between requests...
-        let bytes = Flow::Ciam(state).to_snapshot();
-        let Flow::Ciam(ciam::State::MfaPending(mfa)) = Flow::from_snapshot(bytes.expose()).unwrap()
-        else {
+        let bytes = flow.to_snapshot();
+        let flow = Flow::from_snapshot(bytes.expose()).expect("the snapshot reads back");
+        let Flow::Ciam(ciam::State::MfaPending(mfa)) = &flow else {
             panic!("MfaPending comes back")
         };
         assert_eq!(mfa.channel().as_str(), "email");
         // ...and finishes on the next request.
-        let tokened = f.ciam_finish_mfa(mfa, Otp::new("123456")).unwrap();
-        assert!(!tokened.tokens().access_token().is_empty());
+        let done = f
+            .resume(f.ciam_bank(), flow, &mut Script::otp("123456"))
+            .expect("the resumed flow logs in");
+        let session = done.into_session().expect("a session");
+        assert!(!session.tokens().access_token().is_empty());
     }
 }
 
@@ -642,6 +731,7 @@ macro_rules! flow_suite {
                 cases::realm_login_without_otp(&f);
                 cases::realm_login_with_otp_then_refresh_then_local_revoke(&f, &env);
                 cases::realm_wrong_otp_keeps_the_state(&f);
+                cases::realm_wrong_otp_stops_at_once_with_one_attempt(&f);
                 cases::realm_wrong_password_is_typed(&f);
                 cases::realm_otp_suspends_and_finishes_later(&f);
                 cases::forgot_password_then_login_with_the_new_one(&f, &env);
@@ -649,10 +739,17 @@ macro_rules! flow_suite {
             }
 
             #[test]
+            fn realm_wrong_otp_is_asked_again() {
+                let env = Env::start(SandboxConfig::for_tests());
+                let f = $flows::new(&env);
+                cases::realm_wrong_otp_then_the_right_one_logs_in(&f);
+            }
+
+            #[test]
             fn ciam_flows_without_anomaly() {
                 let env = Env::start(SandboxConfig::for_tests());
                 let f = $flows::new(&env);
-                cases::ciam_login_plain_then_refresh_then_revoke(&f);
+                cases::ciam_login_plain_then_refresh_then_revoke(&f, &env);
                 cases::ciam_login_with_captcha_first(&f);
                 cases::ciam_login_on_the_service_routes(&f);
                 check_connections(&f);
@@ -665,8 +762,8 @@ macro_rules! flow_suite {
                 let env = Env::start(config);
                 let f = $flows::new(&env);
                 cases::ciam_login_with_captcha_when_the_server_asks(&f);
+                cases::ciam_captcha_without_an_answer_waits_at_the_captcha(&f);
                 cases::ciam_login_with_wrong_captcha_stops_after_bounded_rounds(&f);
-                cases::ciam_captcha_without_an_answer_waits_at_authorized(&f);
             }
 
             #[test]
@@ -694,7 +791,7 @@ impl Connections for Blocking<'_> {
 }
 impl Connections for Async<'_> {
     fn per_session(&self) -> Vec<u64> {
-        self.sessions_opened.lock().unwrap().clone()
+        self.sessions_opened.lock().expect("not poisoned").clone()
     }
 }
 fn check_connections<F: Flows + Connections>(f: &F) {

@@ -1,7 +1,6 @@
 //! The async transport hands a finished flow's idle connection to the next flow instead of
 //! dialing, never shares one between flows at the same time, and never hands over a
 //! connection that is closed or was left in the middle of a call.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -13,6 +12,7 @@ use std::time::Duration;
 use common::{Canned, Scripted, Server, read_request, realm_answer, respond, shutdown};
 use login_core::realm::{self, RealmConfig};
 use login_core::secret::{ClientSecret, Password};
+use login_core::{Bank, Runner};
 use login_transport::{
     AsyncDriver, AsyncTransport, HyperTransport, NoInteraction, TransportConfig,
 };
@@ -21,7 +21,16 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap()
+        .expect("runtime")
+}
+
+fn transport(url: &str, idle: Option<usize>) -> HyperTransport {
+    let config = TransportConfig::new(url).expect("loopback URL");
+    let config = match idle {
+        Some(n) => config.idle_connections(n),
+        None => config,
+    };
+    HyperTransport::new(config).expect("hyper transport")
 }
 
 fn realm_server() -> Scripted {
@@ -40,9 +49,9 @@ fn sequential_logins(transport: &HyperTransport, flows: usize) -> Vec<u64> {
             let driver = AsyncDriver::new(transport.session());
             let start = realm::Start::new(format!("user{i}"), Password::new("test-password"));
             driver
-                .realm_login(&cfg, start, &mut NoInteraction)
+                .login(Bank::Realm(&cfg), Runner::login(start), &mut NoInteraction)
                 .await
-                .unwrap();
+                .expect("the login succeeds");
             dialed.push(driver.transport().connections_opened());
         }
         dialed
@@ -52,8 +61,7 @@ fn sequential_logins(transport: &HyperTransport, flows: usize) -> Vec<u64> {
 #[test]
 fn flows_one_after_another_share_one_connection() {
     let server = realm_server();
-    let transport =
-        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+    let transport = transport(&server.server.url(), None);
     let dialed = sequential_logins(&transport, 5);
     assert_eq!(dialed, [1, 0, 0, 0, 0]);
     assert_eq!(server.count("POST "), 10);
@@ -63,10 +71,7 @@ fn flows_one_after_another_share_one_connection() {
 #[test]
 fn with_no_idle_connections_kept_every_flow_dials() {
     let server = realm_server();
-    let config = TransportConfig::new(&server.server.url())
-        .unwrap()
-        .idle_connections(0);
-    let transport = HyperTransport::new(config).unwrap();
+    let transport = transport(&server.server.url(), Some(0));
     let dialed = sequential_logins(&transport, 4);
     assert_eq!(dialed, [1, 1, 1, 1]);
     assert_eq!(server.server.accepted(), 4);
@@ -75,23 +80,22 @@ fn with_no_idle_connections_kept_every_flow_dials() {
 #[test]
 fn the_shelf_keeps_at_most_the_configured_number_of_connections() {
     let server = realm_server();
-    let config = TransportConfig::new(&server.server.url())
-        .unwrap()
-        .idle_connections(2);
-    let transport = HyperTransport::new(config).unwrap();
+    let transport = transport(&server.server.url(), Some(2));
     let request = common::login_request();
     runtime().block_on(async {
         // Four sessions alive together: four connections, one each.
         let first: Vec<_> = (0..4).map(|_| transport.session()).collect();
         for session in &first {
-            assert_eq!(session.send(&request).await.unwrap().status(), 201);
+            let response = session.send(&request).await.expect("a response");
+            assert_eq!(response.status(), 201);
         }
         assert_eq!(server.server.accepted(), 4);
         drop(first);
         // Two of them were kept; the next four sessions take those two and dial two.
         let second: Vec<_> = (0..4).map(|_| transport.session()).collect();
         for session in &second {
-            assert_eq!(session.send(&request).await.unwrap().status(), 201);
+            let response = session.send(&request).await.expect("a response");
+            assert_eq!(response.status(), 201);
         }
         let dialed: u64 = second.iter().map(|s| s.connections_opened()).sum();
         assert_eq!(dialed, 2);
@@ -108,12 +112,13 @@ fn a_shelved_connection_the_server_closed_is_not_reused() {
             shutdown(&s);
         }
     });
-    let transport = HyperTransport::new(TransportConfig::new(&server.url()).unwrap()).unwrap();
+    let transport = transport(&server.url(), None);
     let request = common::login_request();
     runtime().block_on(async {
         for _ in 0..3 {
             let session = transport.session();
-            assert_eq!(session.send(&request).await.unwrap().status(), 201);
+            let response = session.send(&request).await.expect("a response");
+            assert_eq!(response.status(), 201);
             drop(session);
             // Let the close arrive while the connection sits on the shelf.
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -141,7 +146,7 @@ fn a_call_abandoned_halfway_leaves_no_connection_behind() {
             first = false;
         }
     });
-    let transport = HyperTransport::new(TransportConfig::new(&server.url()).unwrap()).unwrap();
+    let transport = transport(&server.url(), None);
     let request = common::login_request();
     runtime().block_on(async {
         let abandoned = transport.session();
@@ -149,7 +154,7 @@ fn a_call_abandoned_halfway_leaves_no_connection_behind() {
         assert!(cut.is_err(), "the call should still be waiting");
         drop(abandoned);
         let next = transport.session();
-        let response = next.send(&request).await.unwrap();
+        let response = next.send(&request).await.expect("a response");
         assert_eq!(response.body(), b"\"fresh\"");
         assert_eq!(next.connections_opened(), 1);
     });

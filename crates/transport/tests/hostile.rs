@@ -15,28 +15,28 @@
 //!
 //! The table: one test per misbehaviour; inside, all 14 steps × 2 drivers run in parallel
 //! threads, and failures are collected with a `driver/step/misbehaviour` name.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "hostile/proxy.rs"]
 mod proxy;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use login_core::ciam::{self, CiamConfig, Credentials, LoginOutcome};
-use login_core::entropy::OsEntropy;
+use login_core::ciam::{CiamConfig, Credentials};
 use login_core::realm::{self, RealmConfig};
 use login_core::seal::JweSealer;
 use login_core::secret::{CaptchaAnswer, ClientSecret, DeviceToken, Otp, Password};
-use login_core::table::StateId;
-use login_core::{ErrorKind, Failed, Flow, TransportErrorKind, forgot};
+use login_core::table::{Api, StateId};
+use login_core::{
+    Answer, Bank, ErrorKind, Flow, Profile, Question, RunPolicy, Runner, Session,
+    TransportErrorKind, forgot,
+};
 use login_sandbox::config::{
     AnomalyMode, Channel, Mfa, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_DEVICE_TOKEN,
     TEST_REDIRECT_URI, UserConfig,
 };
 use login_sandbox::{BlockingSandbox, SandboxConfig, spawn_blocking_sandbox};
 use login_transport::{
-    AsyncDriver, Driver, HyperTransport, Interaction, OtpPrompt, Stopped, TransportConfig,
-    UreqTransport,
+    AsyncDriver, Driver, HyperTransport, Interaction, Stopped, TransportConfig, UreqTransport,
 };
 use proxy::{Misbehaviour, Proxy};
 
@@ -234,20 +234,18 @@ impl Env {
     }
 }
 
-/// A user who answers the OTP and the captcha, and fetches a captcha first when asked to.
-struct User {
-    captcha_first: bool,
-}
+/// A user who answers everything: the OTP, the captcha, the credentials (a login resumed at
+/// `Authorized` asks again: flows never hold them) and a new password.
+struct User;
 
 impl Interaction for User {
-    fn otp(&mut self, _prompt: &OtpPrompt<'_>) -> Option<Otp> {
-        Some(Otp::new(OTP))
-    }
-    fn captcha(&mut self, _image_png: &[u8]) -> Option<CaptchaAnswer> {
-        Some(CaptchaAnswer::new(CAPTCHA))
-    }
-    fn captcha_first(&self) -> bool {
-        self.captcha_first
+    fn ask(&mut self, question: &Question<'_>) -> Option<Answer> {
+        Some(match question {
+            Question::Otp { .. } => Answer::Otp(Otp::new(OTP)),
+            Question::Captcha { .. } => Answer::Captcha(CaptchaAnswer::new(CAPTCHA)),
+            Question::Credentials => Answer::Credentials(alice()),
+            Question::NewPassword => Answer::NewPassword(new_password()),
+        })
     }
 }
 
@@ -264,59 +262,13 @@ struct Failure {
     kept: Option<Flow>,
 }
 
-/// A state a driver hands back, as a `Flow`.
-trait Kept {
-    fn flow(self) -> Flow;
-}
-
-impl Kept for realm::State {
-    fn flow(self) -> Flow {
-        Flow::Realm(self)
-    }
-}
-
-impl Kept for forgot::State {
-    fn flow(self) -> Flow {
-        Flow::ForgotPassword(self)
-    }
-}
-
-impl Kept for ciam::State {
-    fn flow(self) -> Flow {
-        Flow::Ciam(self)
-    }
-}
-
-impl Kept for realm::Tokened {
-    fn flow(self) -> Flow {
-        Flow::Realm(realm::State::Tokened(self))
-    }
-}
-
-impl Kept for ciam::Tokened {
-    fn flow(self) -> Flow {
-        Flow::Ciam(ciam::State::Tokened(self))
-    }
-}
-
-impl<S: Kept> From<Stopped<S>> for Failure {
-    fn from(s: Stopped<S>) -> Self {
+impl From<Stopped> for Failure {
+    fn from(s: Stopped) -> Self {
         Failure {
             kind: s.kind(),
             text: format!("{:?} / {}", s.reason, s.reason),
             retry_after: s.error().and_then(login_core::Error::retry_after),
-            kept: s.state.map(Kept::flow),
-        }
-    }
-}
-
-impl<S: Kept> From<Failed<S>> for Failure {
-    fn from(f: Failed<S>) -> Self {
-        Failure {
-            kind: Some(f.error.kind()),
-            text: format!("{:?} / {}", f.error, f.error),
-            retry_after: f.error.retry_after(),
-            kept: f.state.map(Kept::flow),
+            kept: s.flow,
         }
     }
 }
@@ -324,6 +276,8 @@ impl<S: Kept> From<Failed<S>> for Failure {
 struct Configs {
     realm: RealmConfig,
     ciam: CiamConfig,
+    realm_profile: Profile,
+    ciam_profile: Profile,
     sealer: JweSealer,
     realm_transport: TransportConfig,
     ciam_transport: TransportConfig,
@@ -339,16 +293,42 @@ impl Configs {
                 .call_timeout(CALL_TIMEOUT)
                 .body_cap(BODY_CAP)
         };
+        let realm = RealmConfig::new("cap", TEST_CLIENT_ID, ClientSecret::new(TEST_CLIENT_SECRET));
+        let ciam = CiamConfig::new(
+            TEST_CLIENT_ID,
+            TEST_REDIRECT_URI,
+            DeviceToken::new(TEST_DEVICE_TOKEN),
+        );
         Configs {
-            realm: RealmConfig::new("cap", TEST_CLIENT_ID, ClientSecret::new(TEST_CLIENT_SECRET)),
-            ciam: CiamConfig::new(
-                TEST_CLIENT_ID,
-                TEST_REDIRECT_URI,
-                DeviceToken::new(TEST_DEVICE_TOKEN),
-            ),
+            realm_profile: Profile::from(realm.profile().clone()),
+            ciam_profile: Profile::from(ciam.profile().clone()),
+            realm,
+            ciam,
             sealer: JweSealer::from_jwk(&sandbox.public_jwk_json()).expect("sandbox JWK"),
             realm_transport: transport(format!("{}/internal-api/centaur", proxy.url())),
             ciam_transport: transport(proxy.url()),
+        }
+    }
+
+    /// The bank for `api`'s flows (the forgot-password flow is the realm's).
+    fn bank(&self, api: Api) -> Bank<'_> {
+        match api {
+            Api::Ciam => Bank::Ciam(&self.ciam, &self.sealer),
+            Api::Realm | Api::ForgotPassword => Bank::Realm(&self.realm),
+        }
+    }
+
+    fn profile(&self, api: Api) -> &Profile {
+        match api {
+            Api::Ciam => &self.ciam_profile,
+            Api::Realm | Api::ForgotPassword => &self.realm_profile,
+        }
+    }
+
+    fn transport(&self, api: Api) -> TransportConfig {
+        match api {
+            Api::Ciam => self.ciam_transport.clone(),
+            Api::Realm | Api::ForgotPassword => self.realm_transport.clone(),
         }
     }
 }
@@ -376,76 +356,76 @@ fn rand_suffix() -> u128 {
         .unwrap_or_default()
 }
 
+/// The run that meets `step` (or, for a session step, logs in first): its API and runner.
+fn scenario(step: StepCase) -> (Api, Runner) {
+    use StepCase as S;
+    match step {
+        S::RealmRequestLogin | S::RealmToken | S::RealmTokenOtp | S::RealmRefresh => {
+            (Api::Realm, Runner::login(realm_user(step)))
+        }
+        S::ForgotRequest | S::ForgotVerify | S::ForgotReset => (
+            Api::ForgotPassword,
+            Runner::forgot_password(forgot::Start::new(RESET_USER), new_password()),
+        ),
+        S::CiamAuthorize
+        | S::CiamCaptcha
+        | S::CiamLoginChallenge
+        | S::CiamPreLoginVerify
+        | S::CiamAccessToken
+        | S::CiamRefresh
+        | S::CiamRevoke => (Api::Ciam, Runner::ciam_login(alice())),
+    }
+}
+
+/// The session call that meets `step`, after the login; `None` when the run itself does.
+#[derive(Clone, Copy)]
+enum SessionCall {
+    Refresh,
+    Revoke,
+}
+
+fn session_call(step: StepCase) -> Option<SessionCall> {
+    match step {
+        StepCase::RealmRefresh | StepCase::CiamRefresh => Some(SessionCall::Refresh),
+        StepCase::CiamRevoke => Some(SessionCall::Revoke),
+        _ => None,
+    }
+}
+
+/// The captcha step is met only by a login that asks for a captcha first.
+fn policy(step: StepCase) -> RunPolicy {
+    RunPolicy::default().captcha_first(step == StepCase::CiamCaptcha)
+}
+
+/// The setup login's session (the hostile step comes after it).
+fn setup_session(flow: Result<Flow, Stopped>) -> Session {
+    let flow = flow.unwrap_or_else(|e| panic!("setup login: {e}"));
+    flow.into_session()
+        .unwrap_or_else(|f| panic!("setup login ended at {:?}", f.state_id()))
+}
+
 /// Runs `step`'s scenario with the blocking driver; times the part that meets the hostile step.
 fn run_blocking(step: StepCase, c: &Configs) -> Outcome {
-    let realm_driver = Driver::new(UreqTransport::new(c.realm_transport.clone()).unwrap());
-    let ciam_driver = Driver::new(UreqTransport::new(c.ciam_transport.clone()).unwrap());
-    let mut user = User {
-        captcha_first: step == StepCase::CiamCaptcha,
-    };
+    let (api, runner) = scenario(step);
+    let transport = UreqTransport::new(c.transport(api)).expect("ureq transport");
+    let driver = Driver::new(transport).policy(policy(step));
     let start = Instant::now();
-    let timed = |start: Instant, result: Result<(), Failure>| Outcome {
-        result,
-        elapsed: start.elapsed(),
+    let run = driver.run(c.bank(api), runner, &mut User);
+    let Some(call) = session_call(step) else {
+        return Outcome {
+            result: run.map(drop).map_err(Into::into),
+            elapsed: start.elapsed(),
+        };
     };
-    match step {
-        StepCase::RealmRequestLogin | StepCase::RealmToken | StepCase::RealmTokenOtp => timed(
-            start,
-            realm_driver
-                .realm_login(&c.realm, realm_user(step), &mut user)
-                .map(drop)
-                .map_err(Into::into),
-        ),
-        StepCase::RealmRefresh => {
-            let tokened = realm_driver
-                .realm_login(&c.realm, realm_user(step), &mut user)
-                .expect("setup login");
-            let start = Instant::now();
-            timed(
-                start,
-                realm_driver
-                    .realm_refresh(&c.realm, tokened)
-                    .map(drop)
-                    .map_err(Into::into),
-            )
-        }
-        StepCase::ForgotRequest | StepCase::ForgotVerify | StepCase::ForgotReset => timed(
-            start,
-            realm_driver
-                .forgot_password(
-                    &c.realm,
-                    forgot::Start::new(RESET_USER),
-                    new_password(),
-                    &mut user,
-                )
-                .map(drop)
-                .map_err(Into::into),
-        ),
-        StepCase::CiamRefresh | StepCase::CiamRevoke => {
-            let tokened = ciam_driver
-                .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
-                .expect("setup login");
-            let start = Instant::now();
-            let result = if step == StepCase::CiamRefresh {
-                ciam_driver
-                    .ciam_refresh(&c.ciam, tokened)
-                    .map(drop)
-                    .map_err(Into::into)
-            } else {
-                ciam_driver
-                    .ciam_revoke(&c.ciam, tokened)
-                    .map(drop)
-                    .map_err(Into::into)
-            };
-            timed(start, result)
-        }
-        _ => timed(
-            start,
-            ciam_driver
-                .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
-                .map(drop)
-                .map_err(Into::into),
-        ),
+    let session = setup_session(run);
+    let start = Instant::now();
+    let result = match call {
+        SessionCall::Refresh => driver.refresh(c.profile(api), session).map(drop),
+        SessionCall::Revoke => driver.revoke(c.profile(api), session).map(drop),
+    };
+    Outcome {
+        result: result.map_err(Into::into),
+        elapsed: start.elapsed(),
     }
 }
 
@@ -454,182 +434,61 @@ fn run_async(step: StepCase, c: &Configs) -> Outcome {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    let realm_transport = HyperTransport::new(c.realm_transport.clone()).unwrap();
-    let ciam_transport = HyperTransport::new(c.ciam_transport.clone()).unwrap();
-    let mut user = User {
-        captcha_first: step == StepCase::CiamCaptcha,
-    };
+        .expect("runtime");
+    let (api, runner) = scenario(step);
+    let transport = HyperTransport::new(c.transport(api)).expect("hyper transport");
     rt.block_on(async {
-        let realm_driver = AsyncDriver::new(realm_transport.session());
-        let ciam_driver = AsyncDriver::new(ciam_transport.session());
+        let driver = AsyncDriver::new(transport.session()).policy(policy(step));
         let start = Instant::now();
-        let result: Result<(), Failure>;
-        let mut timed_from = start;
-        match step {
-            StepCase::RealmRequestLogin | StepCase::RealmToken | StepCase::RealmTokenOtp => {
-                result = realm_driver
-                    .realm_login(&c.realm, realm_user(step), &mut user)
-                    .await
-                    .map(drop)
-                    .map_err(Into::into);
-            }
-            StepCase::RealmRefresh => {
-                let tokened = realm_driver
-                    .realm_login(&c.realm, realm_user(step), &mut user)
-                    .await
-                    .expect("setup login");
-                timed_from = Instant::now();
-                result = realm_driver
-                    .realm_refresh(&c.realm, tokened)
-                    .await
-                    .map(drop)
-                    .map_err(Into::into);
-            }
-            StepCase::ForgotRequest | StepCase::ForgotVerify | StepCase::ForgotReset => {
-                result = realm_driver
-                    .forgot_password(
-                        &c.realm,
-                        forgot::Start::new(RESET_USER),
-                        new_password(),
-                        &mut user,
-                    )
-                    .await
-                    .map(drop)
-                    .map_err(Into::into);
-            }
-            StepCase::CiamRefresh | StepCase::CiamRevoke => {
-                let tokened = ciam_driver
-                    .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
-                    .await
-                    .expect("setup login");
-                timed_from = Instant::now();
-                result = if step == StepCase::CiamRefresh {
-                    ciam_driver
-                        .ciam_refresh(&c.ciam, tokened)
-                        .await
-                        .map(drop)
-                        .map_err(Into::into)
-                } else {
-                    ciam_driver
-                        .ciam_revoke(&c.ciam, tokened)
-                        .await
-                        .map(drop)
-                        .map_err(Into::into)
-                };
-            }
-            _ => {
-                result = ciam_driver
-                    .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
-                    .await
-                    .map(drop)
-                    .map_err(Into::into);
-            }
-        }
+        let run = driver.run(c.bank(api), runner, &mut User).await;
+        let Some(call) = session_call(step) else {
+            return Outcome {
+                result: run.map(drop).map_err(Into::into),
+                elapsed: start.elapsed(),
+            };
+        };
+        let session = setup_session(run);
+        let start = Instant::now();
+        let result = match call {
+            SessionCall::Refresh => driver.refresh(c.profile(api), session).await.map(drop),
+            SessionCall::Revoke => driver.revoke(c.profile(api), session).await.map(drop),
+        };
         Outcome {
-            result,
-            elapsed: timed_from.elapsed(),
+            result: result.map_err(Into::into),
+            elapsed: start.elapsed(),
         }
     })
 }
 
-/// Goes on from a kept state to the end of the flow (through the proxy, now forwarding).
+/// Goes on from a kept state to the end of the flow (through the proxy, now forwarding): a
+/// session is refreshed (or revoked, for the revoke case); anything else resumes to the end of
+/// its login or reset.
 fn resume(step: StepCase, kept: Flow, c: &Configs) -> Result<(), String> {
-    let realm_driver = Driver::new(UreqTransport::new(c.realm_transport.clone()).unwrap());
-    let ciam_driver = Driver::new(UreqTransport::new(c.ciam_transport.clone()).unwrap());
-    let mut user = User {
-        captcha_first: false,
-    };
+    let api = kept.api();
+    let transport = UreqTransport::new(c.transport(api)).expect("ureq transport");
+    let driver = Driver::new(transport);
     let err = |e: &dyn std::fmt::Debug| format!("resume failed: {e:?}");
-    match kept {
-        Flow::Realm(realm::State::Start(s)) => realm_driver
-            .realm_login(&c.realm, s, &mut user)
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::Realm(realm::State::Challenged(s)) => {
-            let (request, pending) = s.exchange(&c.realm);
-            realm_driver
-                .step(request, pending)
+    if kept.state_id() == StateId::Tokened {
+        let session = kept.into_session().map_err(|f| err(&f.state_id()))?;
+        let profile = c.profile(api);
+        return if step == StepCase::CiamRevoke {
+            driver
+                .revoke(profile, session)
                 .map(drop)
                 .map_err(|e| err(&e))
-        }
-        Flow::Realm(realm::State::MfaPending(s)) => realm_driver
-            .realm_finish_mfa(&c.realm, s, Otp::new(OTP))
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::Realm(realm::State::Tokened(s)) => realm_driver
-            .realm_refresh(&c.realm, s)
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::ForgotPassword(forgot::State::Start(s)) => realm_driver
-            .forgot_password(&c.realm, s, new_password(), &mut user)
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::ForgotPassword(forgot::State::OtpSent(s)) => {
-            let (request, pending) = s.verify(&c.realm, Otp::new(OTP));
-            let verified = realm_driver.step(request, pending).map_err(|e| err(&e))?;
-            let (request, pending) = verified.reset(&c.realm, new_password());
-            realm_driver
-                .step(request, pending)
+        } else {
+            driver
+                .refresh(profile, session)
                 .map(drop)
                 .map_err(|e| err(&e))
-        }
-        Flow::ForgotPassword(forgot::State::Verified(s)) => {
-            let (request, pending) = s.reset(&c.realm, new_password());
-            realm_driver
-                .step(request, pending)
-                .map(drop)
-                .map_err(|e| err(&e))
-        }
-        Flow::Ciam(ciam::State::Start(_)) => ciam_driver
-            .ciam_login(&c.ciam, &c.sealer, alice(), &mut user)
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::Ciam(ciam::State::Authorized(s)) => {
-            let (request, pending) = s
-                .submit_credentials(
-                    &c.ciam,
-                    &c.sealer,
-                    &alice(),
-                    &mut OsEntropy,
-                    SystemTime::now(),
-                )
-                .map_err(|e| err(&e))?;
-            match ciam_driver.step(request, pending).map_err(|e| err(&e))? {
-                LoginOutcome::Challenged(s) => {
-                    let (request, pending) = s.exchange(&c.ciam);
-                    ciam_driver
-                        .step(request, pending)
-                        .map(drop)
-                        .map_err(|e| err(&e))
-                }
-                LoginOutcome::MfaPending(s) => ciam_driver
-                    .ciam_finish_mfa(&c.ciam, s, Otp::new(OTP))
-                    .map(drop)
-                    .map_err(|e| err(&e)),
-                other => Err(format!("unexpected outcome {other:?}")),
-            }
-        }
-        Flow::Ciam(ciam::State::MfaPending(s)) => ciam_driver
-            .ciam_finish_mfa(&c.ciam, s, Otp::new(OTP))
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::Ciam(ciam::State::Challenged(s)) => {
-            let (request, pending) = s.exchange(&c.ciam);
-            ciam_driver
-                .step(request, pending)
-                .map(drop)
-                .map_err(|e| err(&e))
-        }
-        Flow::Ciam(ciam::State::Tokened(s)) if step == StepCase::CiamRevoke => ciam_driver
-            .ciam_revoke(&c.ciam, s)
-            .map(drop)
-            .map_err(|e| err(&e)),
-        Flow::Ciam(ciam::State::Tokened(s)) => ciam_driver
-            .ciam_refresh(&c.ciam, s)
-            .map(drop)
-            .map_err(|e| err(&e)),
-        other => Err(format!("no resume written for {:?}", other.state_id())),
+        };
+    }
+    let done = driver
+        .resume(c.bank(api), kept, &mut User)
+        .map_err(|e| err(&e))?;
+    match done.state_id() {
+        StateId::Tokened | StateId::PasswordReset => Ok(()),
+        other => Err(format!("resumed to {other:?}, not to the end")),
     }
 }
 

@@ -1,6 +1,5 @@
 //! The token keeper against a counting loopback server: single flight, shared outcomes, a
 //! failure that does not poison the keeper, the new-token callback.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -9,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Canned, Scripted, realm_answer};
-use login_core::ErrorKind;
 use login_core::realm::{self, RealmConfig};
 use login_core::secret::{ClientSecret, Password};
+use login_core::{Bank, ErrorKind, Profile, Runner, Session};
 use login_transport::{
     AsyncDriver, HyperSession, HyperTransport, KeeperError, KeeperOptions, NoInteraction,
     TokenKeeper, TransportConfig,
@@ -21,6 +20,27 @@ const FRESH: &str = r#"{"accessToken":"fresh-access","refreshToken":"fresh-refre
 
 fn cfg() -> RealmConfig {
     RealmConfig::new("cap", "cap-mobile", ClientSecret::new("test-client-secret"))
+}
+
+/// What the keeper refreshes with: the configuration without its secret.
+fn profile() -> Profile {
+    Profile::from(cfg().profile().clone())
+}
+
+fn login() -> Runner {
+    Runner::login(realm::Start::new("alice", Password::new("test-password")))
+}
+
+fn transport_config(server: &Scripted) -> TransportConfig {
+    TransportConfig::new(&server.server.url()).expect("loopback URL")
+}
+
+/// The keeper's outcome for a caller task: finished in time, not panicked.
+async fn joined<T>(caller: tokio::task::JoinHandle<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), caller)
+        .await
+        .expect("the caller finishes in time")
+        .expect("the caller did not panic")
 }
 
 /// A server whose login gives a token expiring in 30 s (inside the 60 s margin) and whose
@@ -39,28 +59,19 @@ fn server(refreshes: Vec<Canned>) -> Scripted {
     })
 }
 
-async fn logged_in(transport: &HyperTransport) -> realm::Tokened {
+async fn logged_in(transport: &HyperTransport) -> Session {
     AsyncDriver::new(transport.session())
-        .realm_login(
-            &cfg(),
-            realm::Start::new("alice", Password::new("test-password")),
-            &mut NoInteraction,
-        )
+        .login(Bank::Realm(&cfg()), login(), &mut NoInteraction)
         .await
-        .unwrap()
+        .expect("the login succeeds")
 }
 
 async fn keeper(server: &Scripted, options: KeeperOptions) -> TokenKeeper<HyperSession> {
-    let transport =
-        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
-    let tokened = logged_in(&transport).await;
-    assert_eq!(tokened.tokens().access_token().expose(), "first-access");
-    TokenKeeper::realm(
-        AsyncDriver::new(transport.session()),
-        cfg(),
-        tokened,
-        options,
-    )
+    let transport = HyperTransport::new(transport_config(server)).expect("hyper transport");
+    let session = logged_in(&transport).await;
+    assert_eq!(session.tokens().access_token().expose(), "first-access");
+    let driver = AsyncDriver::new(transport.session());
+    TokenKeeper::new(driver, profile(), session, options)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -81,11 +92,7 @@ async fn one_refresh_for_a_thousand_concurrent_callers() {
         })
         .collect();
     for caller in callers {
-        let token = tokio::time::timeout(Duration::from_secs(10), caller)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let token = joined(caller).await.expect("a fresh token");
         assert_eq!(token.expose(), "fresh-access");
     }
     assert_eq!(
@@ -100,10 +107,8 @@ async fn one_refresh_for_a_thousand_concurrent_callers() {
         "the callback heard the new token set once"
     );
     // Fresh now: no more refreshes.
-    assert_eq!(
-        keeper.access_token().await.unwrap().expose(),
-        "fresh-access"
-    );
+    let token = keeper.access_token().await.expect("the fresh token");
+    assert_eq!(token.expose(), "fresh-access");
     assert_eq!(server.count("PATCH "), 1);
 }
 
@@ -122,11 +127,7 @@ async fn a_failed_refresh_reaches_every_waiter_and_the_next_call_retries() {
         })
         .collect();
     for caller in callers {
-        let outcome = tokio::time::timeout(Duration::from_secs(10), caller)
-            .await
-            .unwrap()
-            .unwrap();
-        match outcome {
+        match joined(caller).await {
             Err(KeeperError::Refresh(e)) => assert_eq!(e.kind(), ErrorKind::ServerError),
             other => panic!("every waiter hears the failure, got {other:?}"),
         }
@@ -138,15 +139,11 @@ async fn a_failed_refresh_reaches_every_waiter_and_the_next_call_retries() {
     );
 
     // The keeper is still usable: the next call refreshes again and succeeds.
-    assert_eq!(
-        keeper.access_token().await.unwrap().expose(),
-        "fresh-access"
-    );
+    let token = keeper.access_token().await.expect("the retried refresh");
+    assert_eq!(token.expose(), "fresh-access");
     assert_eq!(server.count("PATCH "), 2);
-    assert_eq!(
-        keeper.tokens().await.unwrap().refresh_token().expose(),
-        "fresh-refresh"
-    );
+    let tokens = keeper.tokens().await.expect("the session is kept");
+    assert_eq!(tokens.refresh_token().expose(), "fresh-refresh");
 }
 
 #[tokio::test]
@@ -168,10 +165,31 @@ async fn a_refused_refresh_token_ends_the_session_until_replaced() {
     );
     assert!(keeper.tokens().await.is_none());
 
-    let transport =
-        HyperTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
-    assert!(keeper.replace_realm(logged_in(&transport).await).await);
+    let transport = HyperTransport::new(transport_config(&server)).expect("hyper transport");
+    assert!(keeper.replace(logged_in(&transport).await).await);
     assert!(keeper.tokens().await.is_some());
+}
+
+#[tokio::test]
+async fn a_session_of_the_other_api_is_not_taken() {
+    let server = server(vec![Canned::new(200, FRESH)]);
+    let realm_keeper = keeper(&server, KeeperOptions::default()).await;
+    // A keeper with the internet-banking profile refuses the realm session, and keeps its own.
+    let ciam = login_core::ciam::CiamConfig::new(
+        "ib-web",
+        "https://app.example/cb",
+        login_core::secret::DeviceToken::new("test-device-token"),
+    );
+    let transport = HyperTransport::new(transport_config(&server)).expect("hyper transport");
+    let session = logged_in(&transport).await;
+    let ciam_keeper = TokenKeeper::new(
+        AsyncDriver::new(transport.session()),
+        Profile::from(ciam.profile().clone()),
+        session.clone(),
+        KeeperOptions::default(),
+    );
+    assert!(!ciam_keeper.replace(session.clone()).await);
+    assert!(realm_keeper.replace(session).await);
 }
 
 #[tokio::test]
@@ -183,13 +201,12 @@ async fn a_fresh_token_is_handed_out_without_refreshing() {
         KeeperOptions::default().margin(Duration::from_secs(10)),
     )
     .await;
-    assert_eq!(
-        keeper.access_token().await.unwrap().expose(),
-        "first-access"
-    );
+    let token = keeper.access_token().await.expect("the current token");
+    assert_eq!(token.expose(), "first-access");
     assert_eq!(server.count("PATCH "), 0);
     // An explicit refresh still goes out.
-    assert_eq!(keeper.refresh().await.unwrap().expose(), "fresh-access");
+    let token = keeper.refresh().await.expect("a refreshed token");
+    assert_eq!(token.expose(), "fresh-access");
     assert_eq!(server.count("PATCH "), 1);
 }
 
@@ -198,17 +215,12 @@ mod blocking {
     use login_transport::{BlockingTokenKeeper, Driver, UreqTransport};
 
     fn keeper(server: &Scripted) -> BlockingTokenKeeper<UreqTransport> {
-        let transport =
-            UreqTransport::new(TransportConfig::new(&server.server.url()).unwrap()).unwrap();
+        let transport = UreqTransport::new(transport_config(server)).expect("ureq transport");
         let driver = Driver::new(transport);
-        let tokened = driver
-            .realm_login(
-                &cfg(),
-                realm::Start::new("alice", Password::new("test-password")),
-                &mut NoInteraction,
-            )
-            .unwrap();
-        BlockingTokenKeeper::realm(driver, cfg(), tokened, KeeperOptions::default())
+        let session = driver
+            .login(Bank::Realm(&cfg()), login(), &mut NoInteraction)
+            .expect("the login succeeds");
+        BlockingTokenKeeper::new(driver, profile(), session, KeeperOptions::default())
     }
 
     #[test]
@@ -222,7 +234,8 @@ mod blocking {
             })
             .collect();
         for t in threads {
-            assert_eq!(t.join().unwrap().unwrap().expose(), "fresh-access");
+            let token = t.join().expect("no panic").expect("a fresh token");
+            assert_eq!(token.expose(), "fresh-access");
         }
         assert_eq!(server.count("PATCH "), 1);
         assert_eq!(keeper.refresh_attempts(), 1);
@@ -239,10 +252,15 @@ mod blocking {
             })
             .collect();
         for t in threads {
-            assert!(matches!(t.join().unwrap(), Err(KeeperError::Refresh(_))));
+            let outcome = t.join().expect("no panic");
+            assert!(
+                matches!(outcome, Err(KeeperError::Refresh(_))),
+                "{outcome:?}"
+            );
         }
         assert_eq!(server.count("PATCH "), 1);
-        assert_eq!(keeper.access_token().unwrap().expose(), "fresh-access");
+        let token = keeper.access_token().expect("the retried refresh");
+        assert_eq!(token.expose(), "fresh-access");
         assert_eq!(server.count("PATCH "), 2);
     }
 }

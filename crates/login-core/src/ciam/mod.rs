@@ -365,6 +365,15 @@ impl CiamProfile {
         self.additional_authentication.as_deref()
     }
 
+    /// Checks the values that go into headers (location, event id): they must be visible ASCII,
+    /// so no profile can split a header. `Flow::begin` calls it before every step.
+    ///
+    /// # Errors
+    /// A configuration error naming the first value that is not.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        check_header_values(self.header_values())
+    }
+
     /// The values that go into headers must be visible ASCII, so no profile can split a header.
     fn header_values(&self) -> impl Iterator<Item = (&'static str, &str)> {
         let location = self
@@ -503,17 +512,11 @@ impl CiamConfig {
     }
 
     /// Checks the values that go into headers (device token, location, event id): they must be
-    /// visible ASCII, so no configuration can split a header. Drivers call it before a flow.
+    /// visible ASCII, so no configuration can split a header. `Flow::begin` calls it before
+    /// every step.
     pub fn check(&self) -> Result<(), crate::Error> {
         let device = std::iter::once(("device token", self.device_token.expose()));
-        for (what, value) in device.chain(self.profile.header_values()) {
-            if !crate::request::is_header_safe(value) {
-                return Err(crate::Error::Config(format!(
-                    "the {what} must be non-empty visible ASCII"
-                )));
-            }
-        }
-        Ok(())
+        check_header_values(device.chain(self.profile.header_values()))
     }
 
     pub(crate) fn auth_token(&self) -> Option<&FlowSecret> {
@@ -527,6 +530,17 @@ impl CiamConfig {
     /// `Authorization: Bearer <device identity token>`.
     pub(crate) fn device_bearer(&self) -> Header {
         self.device_bearer.clone()
+    }
+}
+
+fn check_header_values<'a>(
+    mut values: impl Iterator<Item = (&'static str, &'a str)>,
+) -> Result<(), crate::Error> {
+    match values.find(|(_, value)| !crate::request::is_header_safe(value)) {
+        Some((what, _)) => Err(crate::Error::Config(format!(
+            "the {what} must be non-empty visible ASCII"
+        ))),
+        None => Ok(()),
     }
 }
 
