@@ -7,7 +7,16 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::Response;
+use crate::pending::{Failed, Step, sealed};
+use crate::table::StepId;
 use crate::token::TokenSet;
+
+/// What differs between the APIs' `Tokened`: the two API markers implement it (sealed).
+pub trait TokenedApi: sealed::Sealed {
+    /// The API's refresh step.
+    const REFRESH: StepId;
+}
 
 /// A session with tokens of the API `A` (see [`crate::realm::Tokened`] and
 /// [`crate::ciam::Tokened`]).
@@ -52,5 +61,40 @@ impl<A> std::fmt::Debug for Tokened<A> {
         f.debug_struct("Tokened")
             .field("tokens", &self.tokens)
             .finish()
+    }
+}
+
+/// In flight: refresh, in either API (the answer is a token set in both).
+#[derive(Debug)]
+pub struct RefreshStep<A> {
+    state: Tokened<A>,
+}
+
+impl<A> RefreshStep<A> {
+    pub(crate) fn new(state: Tokened<A>) -> Self {
+        Self { state }
+    }
+}
+
+impl<A> sealed::Sealed for RefreshStep<A> {}
+
+impl<A: TokenedApi> Step for RefreshStep<A> {
+    type Next = Tokened<A>;
+    type State = Tokened<A>;
+    const ID: StepId = A::REFRESH;
+    const DOCUMENTED_STATUS: u16 = 200;
+
+    fn on_success(
+        self,
+        response: &Response,
+        now: SystemTime,
+    ) -> Result<Tokened<A>, Failed<Tokened<A>>> {
+        TokenSet::from_response(response, now)
+            .map(Tokened::new)
+            .map_err(|e| Failed::keep_unless_final(e, self.state))
+    }
+
+    fn into_state(self) -> Tokened<A> {
+        self.state
     }
 }

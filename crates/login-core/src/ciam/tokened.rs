@@ -8,7 +8,6 @@ use super::{CiamProfile, Revoked, bearer};
 use crate::forgot::check_success_body;
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::table::StepId;
-use crate::token::TokenSet;
 use crate::{Request, Response};
 
 /// Marker for [`Tokened`]: the internet-banking API.
@@ -35,10 +34,7 @@ impl Tokened {
             refresh_token: self.tokens().refresh_token().expose(),
             scope: cfg.scope_string(),
         });
-        (
-            request,
-            Pending::new(RefreshStep { state: self }, cfg.success()),
-        )
+        (request, Pending::new(RefreshStep::new(self), cfg.success()))
     }
 
     /// `POST` revoke with `Bearer <accessToken>` and `clientId`.
@@ -62,28 +58,12 @@ impl Tokened {
 }
 
 /// In flight: refresh.
-#[derive(Debug)]
-pub struct RefreshStep {
-    state: Tokened,
-}
+pub type RefreshStep = crate::tokened::RefreshStep<CiamApi>;
 
-impl sealed::Sealed for RefreshStep {}
+impl crate::pending::sealed::Sealed for CiamApi {}
 
-impl Step for RefreshStep {
-    type Next = Tokened;
-    type State = Tokened;
-    const ID: StepId = StepId::CiamRefresh;
-    const DOCUMENTED_STATUS: u16 = 200;
-
-    fn on_success(self, response: &Response, now: SystemTime) -> Result<Tokened, Failed<Tokened>> {
-        TokenSet::from_response(response, now)
-            .map(Tokened::new)
-            .map_err(|e| Failed::keep_unless_final(e, self.state))
-    }
-
-    fn into_state(self) -> Tokened {
-        self.state
-    }
+impl crate::tokened::TokenedApi for CiamApi {
+    const REFRESH: StepId = StepId::CiamRefresh;
 }
 
 /// In flight: revoke.

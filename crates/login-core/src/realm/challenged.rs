@@ -101,10 +101,7 @@ impl Challenged {
     /// `POST /auth/realm/{realmId}/token` with `reqId` and `scope`.
     pub fn exchange(self, cfg: &RealmProfile) -> (Request, Pending<ExchangeStep>) {
         let request = token_request(cfg, self.req_id.expose(), None, None);
-        (
-            request,
-            Pending::new(ExchangeStep { state: self }, cfg.success()),
-        )
+        (request, Pending::new(TokenStep::new(self), cfg.success()))
     }
 }
 
@@ -133,17 +130,27 @@ pub(super) fn token_request(
     })
 }
 
-/// In flight: the token call without OTP.
+/// In flight: the token call, with or without the OTP. One step type for both states: they
+/// hold the same data and the call answers the same way.
 #[derive(Debug)]
-pub struct ExchangeStep {
-    state: Challenged,
+pub struct TokenStep<M> {
+    state: LoginRequest<M>,
 }
 
-impl sealed::Sealed for ExchangeStep {}
+/// In flight: the token call without OTP.
+pub type ExchangeStep = TokenStep<NoOtp>;
 
-impl Step for ExchangeStep {
+impl<M> TokenStep<M> {
+    pub(super) fn new(state: LoginRequest<M>) -> Self {
+        Self { state }
+    }
+}
+
+impl<M> sealed::Sealed for TokenStep<M> {}
+
+impl<M> Step for TokenStep<M> {
     type Next = Tokened;
-    type State = Challenged;
+    type State = LoginRequest<M>;
     const ID: StepId = StepId::RealmToken;
     const DOCUMENTED_STATUS: u16 = 201;
 
@@ -151,13 +158,13 @@ impl Step for ExchangeStep {
         self,
         response: &Response,
         now: SystemTime,
-    ) -> Result<Tokened, Failed<Challenged>> {
+    ) -> Result<Tokened, Failed<LoginRequest<M>>> {
         TokenSet::from_response(response, now)
             .map(Tokened::new)
             .map_err(|e| Failed::keep_unless_final(e, self.state))
     }
 
-    fn into_state(self) -> Challenged {
+    fn into_state(self) -> LoginRequest<M> {
         self.state
     }
 }

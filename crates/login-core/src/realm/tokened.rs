@@ -1,14 +1,11 @@
 //! Realm `Tokened`: a session with tokens; refresh rotates them, revoke is local.
 
-use std::time::SystemTime;
-
 use serde::Serialize;
 
 use super::{RealmProfile, Revoked};
-use crate::pending::{Failed, Pending, Step, sealed};
+use crate::Request;
+use crate::pending::Pending;
 use crate::table::StepId;
-use crate::token::TokenSet;
-use crate::{Request, Response};
 
 /// Marker for [`Tokened`]: the realm API.
 #[derive(Debug, Clone, Copy)]
@@ -30,10 +27,7 @@ impl Tokened {
             client_id: cfg.client_id(),
             refresh_token: self.tokens().refresh_token().expose(),
         });
-        (
-            request,
-            Pending::new(RefreshStep { state: self }, cfg.success()),
-        )
+        (request, Pending::new(RefreshStep::new(self), cfg.success()))
     }
 
     /// Ends the session locally: this API has no revoke endpoint, so no request is made and the
@@ -45,26 +39,10 @@ impl Tokened {
 }
 
 /// In flight: refresh.
-#[derive(Debug)]
-pub struct RefreshStep {
-    state: Tokened,
-}
+pub type RefreshStep = crate::tokened::RefreshStep<RealmApi>;
 
-impl sealed::Sealed for RefreshStep {}
+impl crate::pending::sealed::Sealed for RealmApi {}
 
-impl Step for RefreshStep {
-    type Next = Tokened;
-    type State = Tokened;
-    const ID: StepId = StepId::RealmRefresh;
-    const DOCUMENTED_STATUS: u16 = 200;
-
-    fn on_success(self, response: &Response, now: SystemTime) -> Result<Tokened, Failed<Tokened>> {
-        TokenSet::from_response(response, now)
-            .map(Tokened::new)
-            .map_err(|e| Failed::keep_unless_final(e, self.state))
-    }
-
-    fn into_state(self) -> Tokened {
-        self.state
-    }
+impl crate::tokened::TokenedApi for RealmApi {
+    const REFRESH: StepId = StepId::RealmRefresh;
 }
