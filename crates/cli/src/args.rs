@@ -5,7 +5,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use login_core::ciam::Routes;
+use login_core::table::Api;
 
 /// The environment variable that holds the realm API's client secret.
 pub const CLIENT_SECRET_ENV: &str = "LOGINFLOW_CLIENT_SECRET";
@@ -22,8 +25,8 @@ pub const CLIENT_SECRET_ENV: &str = "LOGINFLOW_CLIENT_SECRET";
 )]
 pub struct Cli {
     /// Which API: `cap` (the realm API) or `ciam` (internet banking).
-    #[arg(long, value_enum)]
-    pub api: Option<ApiArg>,
+    #[arg(long, value_name = "API", value_parser = api_parser())]
+    pub api: Option<Api>,
     /// The API's base URL. Loopback `http:` URLs need no `--allow-http`.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
@@ -165,22 +168,35 @@ pub struct DiagramArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
 
-/// `--api`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ApiArg {
-    /// The realm API.
-    Cap,
-    /// The internet-banking API.
-    Ciam,
+/// `--api NAME` straight into login-core's [`Api`]: `cap` (or `realm`) and `ciam`. clap checks
+/// the name against the list (its help and error text name `cap` and `ciam`), then
+/// [`parse_api`] maps it.
+fn api_parser() -> impl TypedValueParser<Value = Api> {
+    PossibleValuesParser::new([
+        PossibleValue::new("cap").help("The realm API"),
+        PossibleValue::new("realm").hide(true),
+        PossibleValue::new("ciam").help("The internet-banking API"),
+    ])
+    .try_map(|name| parse_api(&name))
 }
 
-impl ApiArg {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiArg::Cap => "cap",
-            ApiArg::Ciam => "ciam",
-        }
+/// The API a `--api` value names.
+pub fn parse_api(name: &str) -> Result<Api, String> {
+    match name {
+        "cap" | "realm" => Ok(Api::Realm),
+        "ciam" => Ok(Api::Ciam),
+        other => Err(format!(
+            "{other:?} is not an API: pass cap (realm) or ciam (internet banking)"
+        )),
+    }
+}
+
+/// The name the CLI prints for an API (the `api` field of its JSON): the `--api` value. The
+/// forgot-password flow belongs to the realm API, `cap`.
+pub fn api_flag(api: Api) -> &'static str {
+    match api {
+        Api::Realm | Api::ForgotPassword => "cap",
+        Api::Ciam => "ciam",
     }
 }
 
@@ -203,11 +219,11 @@ pub enum RoutesArg {
 }
 
 impl RoutesArg {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
+    /// The route set named.
+    pub fn routes(self) -> Routes {
         match self {
-            RoutesArg::Gateway => "gateway",
-            RoutesArg::Service => "service",
+            RoutesArg::Gateway => Routes::gateway(),
+            RoutesArg::Service => Routes::service(),
         }
     }
 }
@@ -276,7 +292,7 @@ mod tests {
             "b",
         ])
         .unwrap();
-        assert_eq!(cli.api, Some(ApiArg::Cap));
+        assert_eq!(cli.api, Some(Api::Realm));
         assert_eq!(cli.output, OutputFormat::Json);
         let Command::Login(login) = cli.command else {
             panic!("login expected")
@@ -311,6 +327,17 @@ mod tests {
         assert!(Cli::try_parse_from(["loginflow", "--timeout", "0", "diagram"]).is_err());
         assert!(Cli::try_parse_from(["loginflow", "--timeout", "nan", "diagram"]).is_err());
         assert!(Cli::try_parse_from(["loginflow", "--timeout", "1.5", "diagram"]).is_ok());
+    }
+
+    #[test]
+    fn api_names_parse_into_login_core_apis() {
+        let api = |name: &str| Cli::try_parse_from(["loginflow", "--api", name, "diagram"]);
+        assert_eq!(api("cap").unwrap().api, Some(Api::Realm));
+        assert_eq!(api("realm").unwrap().api, Some(Api::Realm));
+        assert_eq!(api("ciam").unwrap().api, Some(Api::Ciam));
+        assert!(api("forgot_password").is_err());
+        assert_eq!(api_flag(Api::Realm), "cap");
+        assert_eq!(api_flag(Api::Ciam), "ciam");
     }
 
     #[test]

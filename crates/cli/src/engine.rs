@@ -1,26 +1,25 @@
-//! Runs whole flows with login-transport's [`Driver`]: it sends each step, repeats a call the
-//! server throttled (429) as the transport's retry policy says, feeds responses back to
-//! login-core, and asks this module's [`Interaction`] adapter for OTPs and captcha answers.
+//! Runs every flow through login-transport's [`Driver`] over login-core's [`Runner`]: the
+//! runner decides each step, repeats a call the server throttled (429), and asks again after a
+//! refused OTP or captcha answer; the driver does the I/O.
 //!
-//! Around the driver this module adds what a command line needs: progress events (the state
-//! changes the driver reports, plus each request as it goes out, seen by wrapping the
-//! transport), another prompt after a refused OTP when a person is at a terminal, and the
-//! mapping of a stopped flow to a [`CliError`] naming the state it stopped in.
+//! What this module adds is what a command line needs around it: an [`Interaction`] adapter
+//! that answers the runner's questions from [`Interact`] (flags, the terminal, the demo's
+//! oracle) and reports progress (each state the driver reaches, and each request as it goes
+//! out, seen by wrapping the transport), and the mapping of a stopped run to a [`CliError`]
+//! naming the state it stopped in.
 
 use std::cell::RefCell;
 
-use login_core::ciam::{self, CiamConfig};
-use login_core::realm::{self, RealmConfig};
-use login_core::seal::CredentialSealer;
-use login_core::secret::{CaptchaAnswer, Otp, Password};
+use login_core::action::Bank;
+use login_core::runner::{Answer, Question, RunPolicy};
 use login_core::table::{StateId, StepId};
-use login_core::{ErrorKind, Failed, Request, Response, TransportError, forgot};
+use login_core::{Flow, Profile, Request, Response, Runner, Session, TransportError};
 use login_transport::{
-    Driver, Interaction, OtpPrompt, StateChange, StopReason, Stopped, Transport, UreqTransport,
+    Driver, Interaction, StateChange, StopReason, Stopped, Transport, UreqTransport,
 };
 
+use crate::error::CliError;
 use crate::interact::Interact;
-use crate::output::{CliError, EXIT_TRANSPORT};
 
 /// A state change or a step, for progress lines.
 #[derive(Debug, Clone)]
@@ -58,302 +57,191 @@ impl Transport for Observed<'_, '_> {
     }
 }
 
-/// The blocking transport every flow of a run goes through.
+/// The blocking transport every flow of a command goes through, and the run policy.
 pub struct Client<'t> {
     transport: &'t UreqTransport,
+    policy: RunPolicy,
 }
 
 impl<'t> Client<'t> {
     /// Wraps a transport; its configuration's retry policy governs 429s.
     pub fn new(transport: &'t UreqTransport) -> Self {
-        Self { transport }
+        let policy = RunPolicy::default().retry(transport.config().retry_policy());
+        Self { transport, policy }
     }
 
-    fn driver<'a, 'p>(&'a self, sink: &'a Sink<'p>) -> Driver<Observed<'a, 'p>> {
-        Driver::new(Observed {
+    /// Fetch and answer a captcha before the first login challenge (`login --captcha`).
+    pub fn captcha_first(mut self, first: bool) -> Self {
+        self.policy = self.policy.captcha_first(first);
+        self
+    }
+
+    /// Runs `runner` to its goal with `bank`, asking `answers` what the runner asks.
+    pub fn run(
+        &self,
+        bank: Bank<'_>,
+        runner: Runner,
+        answers: &mut Interact,
+        progress: Progress<'_>,
+    ) -> Result<Flow, CliError> {
+        let sink: Sink<'_> = RefCell::new(progress);
+        let driver = Driver::new(Observed {
             inner: self.transport,
-            sink,
+            sink: &sink,
         })
-        .retry(self.transport.config().retry_policy())
+        .policy(self.policy);
+        // A fresh internet-banking login draws its `Start` at the first poll.
+        let first = runner.state_id().unwrap_or(StateId::Start);
+        let mut adapter = Adapter::new(answers, &sink, first);
+        driver
+            .run(bank, runner, &mut adapter)
+            .map_err(|stopped| adapter.stopped(stopped))
+    }
+
+    /// Refreshes a session; needs only its profile.
+    pub fn refresh(
+        &self,
+        profile: &Profile,
+        session: Session,
+        progress: Progress<'_>,
+    ) -> Result<Session, CliError> {
+        let runner = Runner::refresh(session);
+        let flow = self.run(
+            Bank::Profile(profile),
+            runner,
+            &mut Interact::none(),
+            progress,
+        )?;
+        flow.into_session()
+            .map_err(|flow| CliError::ended_elsewhere(StateId::Tokened, flow.state_id()))
+    }
+
+    /// Revokes a session (locally in the realm API, nothing sent); the flow ends `Revoked`.
+    pub fn revoke(
+        &self,
+        profile: &Profile,
+        session: Session,
+        progress: Progress<'_>,
+    ) -> Result<Flow, CliError> {
+        let runner = Runner::revoke(session);
+        self.run(
+            Bank::Profile(profile),
+            runner,
+            &mut Interact::none(),
+            progress,
+        )
     }
 }
 
-/// Adapts [`Interact`] to the driver's [`Interaction`]: keeps the last state reached and the
-/// usage error behind an unanswered prompt.
+/// Why the adapter answered a question with `None`.
+enum Declined {
+    /// The answer could not be had: a flag is missing, the terminal failed.
+    Unanswered(CliError),
+    /// The last answer was refused and nobody is at a terminal to give another: the refusal
+    /// (the runner's stop reason) is the outcome.
+    Refused { captcha: bool },
+}
+
+/// Adapts [`Interact`] to the driver's [`Interaction`]: keeps the last state reached and why
+/// a question went unanswered.
 struct Adapter<'a, 'p> {
-    interact: &'a mut Interact,
+    answers: &'a mut Interact,
     sink: &'a Sink<'p>,
     last: StateId,
-    captcha_first: bool,
+    /// Captcha answers given: a captcha asked for after one is a refusal of it (the runner
+    /// also marks as `refused` a captcha the server first asked for with `captcha_required`).
     captchas_answered: usize,
-    unanswered: Option<CliError>,
+    declined: Option<Declined>,
 }
 
 impl<'a, 'p> Adapter<'a, 'p> {
-    fn new(interact: &'a mut Interact, sink: &'a Sink<'p>, first: StateId) -> Self {
+    fn new(answers: &'a mut Interact, sink: &'a Sink<'p>, first: StateId) -> Self {
         Self {
-            interact,
+            answers,
             sink,
             last: first,
-            captcha_first: false,
             captchas_answered: 0,
-            unanswered: None,
+            declined: None,
         }
     }
 
-    fn ask_otp(&mut self, channel: Option<&str>, ref_id: Option<&str>) -> Option<Otp> {
-        let sent = match (channel, ref_id) {
-            (Some(c), Some(r)) => format!("OTP sent by {c}, reference {r}"),
-            (None, Some(r)) => format!("OTP sent, reference {r}"),
-            (Some(c), None) => format!("OTP sent by {c}"),
-            (None, None) => "OTP sent".to_owned(),
-        };
-        emit(self.sink, Event::Note(sent));
-        match self.interact.otp(channel, ref_id) {
-            Ok(otp) => Some(otp),
-            Err(e) => {
-                self.unanswered = Some(e.in_state(self.last));
-                None
+    /// The question as the adapter understands it: a captcha counts as refused only after an
+    /// answer was given.
+    fn understood<'q>(&self, question: &Question<'q>) -> Question<'q> {
+        match *question {
+            Question::Captcha { image_png, refused } => Question::Captcha {
+                image_png,
+                refused: refused && self.captchas_answered > 0,
+            },
+            other => other,
+        }
+    }
+
+    /// What the user is shown as the question comes (progress notes).
+    fn note(&self, question: &Question<'_>) {
+        let note = match *question {
+            Question::Otp {
+                channel, ref_id, ..
+            } => match (channel, ref_id) {
+                (Some(c), Some(r)) => format!("OTP sent by {c}, reference {r}"),
+                (None, Some(r)) => format!("OTP sent, reference {r}"),
+                (Some(c), None) => format!("OTP sent by {c}"),
+                (None, None) => "OTP sent".to_owned(),
+            },
+            Question::Captcha { image_png, .. } => {
+                format!("captcha fetched ({} bytes of PNG)", image_png.len())
             }
-        }
+            Question::Credentials | Question::NewPassword => return,
+        };
+        emit(self.sink, Event::Note(note));
     }
 
-    /// The error for a flow that stopped.
-    fn stopped<S>(&mut self, stopped: Stopped<S>) -> CliError {
-        match stopped.reason {
-            StopReason::Failed(e) => CliError::engine(&e, self.last),
-            StopReason::NoAnswer(_) => self
-                .unanswered
-                .take()
-                .unwrap_or_else(|| CliError::usage("no answer was given").in_state(self.last)),
-            other => CliError::local("unsupported", other.to_string(), EXIT_TRANSPORT)
-                .in_state(self.last),
+    /// The error for a run that stopped: the reason the adapter declined an answer, or the
+    /// runner's reason, in the state the failure left the flow in.
+    fn stopped(&mut self, stopped: Stopped) -> CliError {
+        let state = stopped.flow.as_ref().map_or(self.last, Flow::state_id);
+        match (self.declined.take(), stopped.reason) {
+            (Some(Declined::Unanswered(e)), _) => e.in_state(state),
+            // A refused captcha answer sends the flow back to `Authorized` (the captcha shown
+            // since is a new one, that nobody answered).
+            (Some(Declined::Refused { captcha: true }), StopReason::Failed(e)) => {
+                CliError::captcha_refused(e).in_state(StateId::Authorized)
+            }
+            (_, StopReason::Failed(e)) => CliError::engine(e).in_state(state),
+            (_, StopReason::NoAnswer(_)) => CliError::usage("no answer was given").in_state(state),
         }
-    }
-
-    fn reached(&mut self, state: StateId) {
-        self.last = state;
-        emit(self.sink, Event::Reached(state));
     }
 }
 
 impl Interaction for Adapter<'_, '_> {
-    fn otp(&mut self, prompt: &OtpPrompt<'_>) -> Option<Otp> {
-        self.ask_otp(prompt.channel, prompt.ref_id)
-    }
-
-    fn captcha(&mut self, image_png: &[u8]) -> Option<CaptchaAnswer> {
-        emit(
-            self.sink,
-            Event::Note(format!(
-                "captcha fetched ({} bytes of PNG)",
-                image_png.len()
-            )),
-        );
-        match self.interact.captcha(image_png) {
+    fn ask(&mut self, question: &Question<'_>) -> Option<Answer> {
+        let question = self.understood(question);
+        self.note(&question);
+        let refused = match question {
+            Question::Otp { refused, .. } | Question::Captcha { refused, .. } => refused,
+            Question::Credentials | Question::NewPassword => false,
+        };
+        if refused && !self.answers.can_ask_again() {
+            let captcha = matches!(question, Question::Captcha { .. });
+            self.declined = Some(Declined::Refused { captcha });
+            return None;
+        }
+        match self.answers.answer(&question) {
             Ok(answer) => {
-                self.captchas_answered += 1;
+                if let Answer::Captcha(_) = answer {
+                    self.captchas_answered += 1;
+                }
                 Some(answer)
             }
-            // Asked again after an answer was sent: the server refused it (the driver fetches
-            // a new captcha after 400 `invalid_captcha`). Without a person to ask, that refusal
-            // is the outcome to report, not the missing flag.
-            Err(_) if self.captchas_answered > 0 && !self.interact.can_ask_again() => {
-                self.unanswered = Some(CliError::server_refusal(
-                    "invalid_captcha",
-                    400,
-                    "the captcha answer was refused (400 invalid_captcha)",
-                    self.last,
-                ));
-                None
-            }
             Err(e) => {
-                self.unanswered = Some(e.in_state(self.last));
+                self.declined = Some(Declined::Unanswered(e));
                 None
             }
         }
-    }
-
-    fn captcha_first(&self) -> bool {
-        self.captcha_first
     }
 
     fn state_changed(&mut self, change: &StateChange) {
-        self.reached(change.state);
+        self.last = change.state;
+        emit(self.sink, Event::Reached(change.state));
     }
-}
-
-/// Whether a stopped flow may ask the person at the terminal for another OTP.
-fn wrong_otp_again<S>(stopped: &Stopped<S>, attempt: usize, interact: &Interact) -> bool {
-    stopped.kind() == Some(ErrorKind::InvalidOtp)
-        && stopped.state.is_some()
-        && attempt < MAX_OTP_ATTEMPTS
-        && interact.can_ask_again()
-}
-
-/// OTP attempts at a terminal (the sandbox, like a bank, allows 5 per code).
-const MAX_OTP_ATTEMPTS: usize = 3;
-
-/// Realm login: request login, then the token call (with an OTP when `mfa` is `otp`).
-pub fn realm_login(
-    client: &Client<'_>,
-    cfg: &RealmConfig,
-    username: &str,
-    password: Password,
-    interact: &mut Interact,
-    progress: Progress<'_>,
-) -> Result<realm::Tokened, CliError> {
-    let sink: Sink<'_> = RefCell::new(progress);
-    let driver = client.driver(&sink);
-    let mut adapter = Adapter::new(interact, &sink, StateId::Start);
-    let mut result = driver.realm_login(cfg, realm::Start::new(username, password), &mut adapter);
-    let mut attempt = 1;
-    loop {
-        match result {
-            Ok(t) => return Ok(t),
-            Err(stopped) if wrong_otp_again(&stopped, attempt, adapter.interact) => {
-                let Some(realm::State::MfaPending(mfa)) = stopped.state else {
-                    return Err(adapter.stopped(Stopped {
-                        reason: stopped.reason,
-                        state: None::<()>,
-                    }));
-                };
-                attempt += 1;
-                let Some(otp) = adapter.ask_otp(None, mfa.ref_id()) else {
-                    return Err(adapter.stopped(Stopped {
-                        reason: StopReason::NoAnswer(login_transport::Prompt::Otp),
-                        state: None::<()>,
-                    }));
-                };
-                result = driver.realm_finish_mfa(cfg, mfa, otp).inspect(|_| {
-                    adapter.reached(StateId::Tokened);
-                });
-            }
-            Err(stopped) => return Err(adapter.stopped(stopped)),
-        }
-    }
-}
-
-/// Realm refresh.
-pub fn realm_refresh(
-    client: &Client<'_>,
-    cfg: &RealmConfig,
-    tokened: realm::Tokened,
-    progress: Progress<'_>,
-) -> Result<realm::Tokened, CliError> {
-    let sink: Sink<'_> = RefCell::new(progress);
-    let t = client
-        .driver(&sink)
-        .realm_refresh(cfg, tokened)
-        .map_err(|f: Failed<_>| CliError::engine(&f.error, StateId::Tokened))?;
-    emit(&sink, Event::Reached(StateId::Tokened));
-    Ok(t)
-}
-
-/// Forgot password: request reset, verify the OTP, reset.
-pub fn forgot_password(
-    client: &Client<'_>,
-    cfg: &RealmConfig,
-    username: &str,
-    new_password: Password,
-    interact: &mut Interact,
-    progress: Progress<'_>,
-) -> Result<forgot::PasswordReset, CliError> {
-    let sink: Sink<'_> = RefCell::new(progress);
-    let driver = client.driver(&sink);
-    let mut adapter = Adapter::new(interact, &sink, StateId::ResetStart);
-    driver
-        .forgot_password(
-            cfg,
-            forgot::Start::new(username),
-            new_password,
-            &mut adapter,
-        )
-        .map_err(|s| adapter.stopped(s))
-}
-
-/// What an internet-banking login needs besides the configuration.
-pub struct CiamLogin<'a> {
-    /// Seals the credentials to the server's key.
-    pub sealer: &'a dyn CredentialSealer,
-    /// The user name.
-    pub username: &'a str,
-    /// The password.
-    pub password: Password,
-    /// Fetch a captcha before the first login challenge.
-    pub captcha_first: bool,
-}
-
-/// Internet-banking login: authorize, captcha (asked for, or when the server wants one),
-/// login challenge (with 2FA on an anomaly), access token.
-pub fn ciam_login(
-    client: &Client<'_>,
-    cfg: &CiamConfig,
-    login: CiamLogin<'_>,
-    interact: &mut Interact,
-    progress: Progress<'_>,
-) -> Result<ciam::Tokened, CliError> {
-    let sink: Sink<'_> = RefCell::new(progress);
-    let driver = client.driver(&sink);
-    let mut adapter = Adapter::new(interact, &sink, StateId::Start);
-    adapter.captcha_first = login.captcha_first;
-    let credentials = ciam::Credentials::new(login.username, login.password);
-    let mut result = driver.ciam_login(cfg, login.sealer, credentials, &mut adapter);
-    let mut attempt = 1;
-    loop {
-        match result {
-            Ok(t) => return Ok(t),
-            Err(stopped) if wrong_otp_again(&stopped, attempt, adapter.interact) => {
-                let Some(ciam::State::MfaPending(mfa)) = stopped.state else {
-                    return Err(adapter.stopped(Stopped {
-                        reason: stopped.reason,
-                        state: None::<()>,
-                    }));
-                };
-                attempt += 1;
-                let Some(otp) = adapter.ask_otp(Some(mfa.channel().as_str()), mfa.ref_id()) else {
-                    return Err(adapter.stopped(Stopped {
-                        reason: StopReason::NoAnswer(login_transport::Prompt::Otp),
-                        state: None::<()>,
-                    }));
-                };
-                result = driver.ciam_finish_mfa(cfg, mfa, otp).inspect(|_| {
-                    adapter.reached(StateId::Tokened);
-                });
-            }
-            Err(stopped) => return Err(adapter.stopped(stopped)),
-        }
-    }
-}
-
-/// Internet-banking refresh.
-pub fn ciam_refresh(
-    client: &Client<'_>,
-    cfg: &CiamConfig,
-    tokened: ciam::Tokened,
-    progress: Progress<'_>,
-) -> Result<ciam::Tokened, CliError> {
-    let sink: Sink<'_> = RefCell::new(progress);
-    let t = client
-        .driver(&sink)
-        .ciam_refresh(cfg, tokened)
-        .map_err(|f| CliError::engine(&f.error, StateId::Tokened))?;
-    emit(&sink, Event::Reached(StateId::Tokened));
-    Ok(t)
-}
-
-/// Internet-banking revoke.
-pub fn ciam_revoke(
-    client: &Client<'_>,
-    cfg: &CiamConfig,
-    tokened: ciam::Tokened,
-    progress: Progress<'_>,
-) -> Result<ciam::Revoked, CliError> {
-    let sink: Sink<'_> = RefCell::new(progress);
-    let r = client
-        .driver(&sink)
-        .ciam_revoke(cfg, tokened)
-        .map_err(|f| CliError::engine(&f.error, StateId::Tokened))?;
-    emit(&sink, Event::Reached(StateId::Revoked));
-    Ok(r)
 }

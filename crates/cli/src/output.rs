@@ -11,6 +11,7 @@ use login_core::{Error, ErrorKind, TransportErrorKind, table::StateId};
 use serde_json::{Map, Value, json};
 
 use crate::args::OutputFormat;
+use crate::error::{CliError, Failure};
 use crate::redact::redact;
 
 /// Exit code of a success.
@@ -38,84 +39,66 @@ pub fn exit_code(error: &Error) -> u8 {
     }
 }
 
-/// A failed command: what the JSON `error` object and the exit code say.
-#[derive(Debug, Clone)]
-pub struct CliError {
-    kind: String,
-    status: Option<u16>,
-    message: String,
-    exit: u8,
-    state: Option<String>,
-}
-
+/// How a failure is shown: its JSON `kind`, HTTP status, message and exit code. These are the
+/// CLI's interface (scripts match on the kinds); each is decided here, once per [`Failure`].
 impl CliError {
-    /// A usage error (exit 2): a missing flag, a flag that cannot be used here.
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self::local("usage", message, EXIT_USAGE)
-    }
-
-    /// A configuration error (exit 2): unreadable files, bad keys, a missing secret.
-    pub fn config(message: impl Into<String>) -> Self {
-        Self::local("config", message, EXIT_USAGE)
-    }
-
-    /// An error with its own kind and exit code, raised before or beside any server call.
-    pub fn local(kind: &str, message: impl Into<String>, exit: u8) -> Self {
-        Self {
-            kind: kind.to_owned(),
-            status: None,
-            message: message.into(),
-            exit,
-            state: None,
+    /// The snake_case kind of the JSON `error` object.
+    pub fn kind(&self) -> &'static str {
+        match self.failure() {
+            Failure::Engine(e) | Failure::CaptchaRefused(e) => e.kind().as_str(),
+            Failure::Usage(_) => "usage",
+            Failure::Config(_) | Failure::Session(_) | Failure::NotASession { .. } => "config",
+            Failure::SessionRevoked(_) => "session_revoked",
+            Failure::EndedElsewhere { .. } => "unexpected_state",
         }
-    }
-
-    /// A refusal the server gave that the driver absorbed before stopping (exit 1).
-    pub fn server_refusal(kind: &str, status: u16, message: &str, state: StateId) -> Self {
-        Self {
-            kind: kind.to_owned(),
-            status: Some(status),
-            message: message.to_owned(),
-            exit: EXIT_SERVER,
-            state: Some(state.as_str().to_owned()),
-        }
-    }
-
-    /// An engine error met in `state`.
-    pub fn engine(error: &Error, state: StateId) -> Self {
-        Self {
-            kind: error.kind().as_str().to_owned(),
-            status: error.status(),
-            message: error.to_string(),
-            exit: exit_code(error),
-            state: Some(state.as_str().to_owned()),
-        }
-    }
-
-    /// Sets the state the flow was in.
-    pub fn in_state(mut self, state: StateId) -> Self {
-        self.state = Some(state.as_str().to_owned());
-        self
-    }
-
-    /// The snake_case kind.
-    pub fn kind(&self) -> &str {
-        &self.kind
-    }
-
-    /// The exit code.
-    pub fn exit(&self) -> u8 {
-        self.exit
-    }
-
-    /// The message (before redaction).
-    pub fn message(&self) -> &str {
-        &self.message
     }
 
     /// The HTTP status, when a response arrived.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        match self.failure() {
+            Failure::Engine(e) | Failure::CaptchaRefused(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// The exit code.
+    pub fn exit(&self) -> u8 {
+        match self.failure() {
+            Failure::Engine(e) | Failure::CaptchaRefused(e) => exit_code(e),
+            Failure::Usage(_)
+            | Failure::Config(_)
+            | Failure::Session(_)
+            | Failure::NotASession { .. }
+            | Failure::SessionRevoked(_) => EXIT_USAGE,
+            Failure::EndedElsewhere { .. } => EXIT_TRANSPORT,
+        }
+    }
+
+    /// The message (before redaction).
+    pub fn message(&self) -> String {
+        match self.failure() {
+            Failure::Engine(e) => e.to_string(),
+            Failure::CaptchaRefused(e) => match e.status() {
+                Some(status) => {
+                    format!("the captcha answer was refused ({status} {})", self.kind())
+                }
+                None => format!("the captcha answer was refused ({})", self.kind()),
+            },
+            Failure::Usage(m) | Failure::Config(m) => m.clone(),
+            Failure::Session(e) => e.to_string(),
+            Failure::NotASession { api, state, verb } => format!(
+                "the session file holds a {} flow in state {}, not a session to {verb}",
+                api.as_str(),
+                state.as_str()
+            ),
+            Failure::SessionRevoked(path) => format!(
+                "the session in {} was revoked and cannot refresh; log in again",
+                path.display()
+            ),
+            Failure::EndedElsewhere { expected } => {
+                format!("the run did not end in state {}", expected.as_str())
+            }
+        }
     }
 
     /// The JSON text of [`to_json`](Self::to_json) with `state` first.
@@ -132,11 +115,11 @@ impl CliError {
     /// The JSON failure shape: `{"state": ..., "error": {"kind", "status", "message"}}`.
     pub fn to_json(&self) -> Value {
         json!({
-            "state": self.state,
+            "state": self.state().map(StateId::as_str),
             "error": {
-                "kind": self.kind,
-                "status": self.status,
-                "message": redact(&self.message),
+                "kind": self.kind(),
+                "status": self.status(),
+                "message": redact(&self.message()),
             }
         })
     }
@@ -144,7 +127,7 @@ impl CliError {
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message())
     }
 }
 
@@ -251,15 +234,15 @@ pub fn print_result(format: OutputFormat, result: &Result<Outcome, CliError>) ->
 
 /// The one-line text form of an error, redacted.
 pub fn text_error(e: &CliError) -> String {
-    let mut head = format!("error [{}", e.kind);
-    if let Some(status) = e.status {
+    let mut head = format!("error [{}", e.kind());
+    if let Some(status) = e.status() {
         head.push_str(&format!(", HTTP {status}"));
     }
     head.push(']');
-    if let Some(state) = &e.state {
-        head.push_str(&format!(" in state {state}"));
+    if let Some(state) = e.state() {
+        head.push_str(&format!(" in state {}", state.as_str()));
     }
-    format!("{head}: {}", redact(&e.message))
+    format!("{head}: {}", redact(&e.message()))
 }
 
 #[cfg(test)]
@@ -308,10 +291,8 @@ mod tests {
 
     #[test]
     fn failure_json_shape() {
-        let e = CliError::engine(
-            &from_status(401, r#"{"error":"invalid_credentials"}"#),
-            StateId::Start,
-        );
+        let e = CliError::engine(from_status(401, r#"{"error":"invalid_credentials"}"#))
+            .in_state(StateId::Start);
         let v = e.to_json();
         assert_eq!(v["state"], "Start");
         assert_eq!(v["error"]["kind"], "invalid_credentials");
@@ -320,6 +301,39 @@ mod tests {
         let u = CliError::usage("pass --otp").to_json();
         assert_eq!(u["state"], Value::Null);
         assert_eq!(u["error"]["status"], Value::Null);
+    }
+
+    /// Each typed failure prints the kind, status, exit code and message scripts rely on.
+    #[test]
+    fn typed_failures_print_their_kinds() {
+        let refused = CliError::captcha_refused(from_status(400, r#"{"error":"invalid_captcha"}"#))
+            .in_state(StateId::Authorized);
+        assert_eq!(
+            refused.to_json_string(),
+            r#"{"state":"Authorized","error":{"kind":"invalid_captcha","status":400,"message":"the captcha answer was refused (400 invalid_captcha)"}}"#
+        );
+        assert_eq!(refused.exit(), 1);
+        let revoked = CliError::session_revoked("s.json".into());
+        assert_eq!(
+            (revoked.kind(), revoked.exit(), revoked.state()),
+            ("session_revoked", 2, Some(StateId::Revoked))
+        );
+        let elsewhere = CliError::ended_elsewhere(StateId::Tokened, StateId::Revoked);
+        assert_eq!(
+            (elsewhere.kind(), elsewhere.exit()),
+            ("unexpected_state", 3)
+        );
+        let not_a_session = CliError::not_a_session(
+            login_core::table::Api::Realm,
+            StateId::MfaPending,
+            "refresh",
+        );
+        assert_eq!(not_a_session.kind(), "config");
+        assert_eq!(
+            not_a_session.message(),
+            "the session file holds a realm flow in state MfaPending, not a session to refresh"
+        );
+        assert_eq!(CliError::config("x").kind(), "config");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use login_core::secret::{ClientSecret, DeviceToken, Password};
 use zeroize::Zeroizing;
 
 use crate::args::CLIENT_SECRET_ENV;
-use crate::output::CliError;
+use crate::error::CliError;
 use crate::redact;
 
 /// The longest secret line or file read, in bytes; more is refused rather than buffered.

@@ -1,89 +1,150 @@
 //! Session files: a versioned login-core [`Flow`] snapshot of a `Tokened` (or `Revoked`)
-//! session, beside the non-secret configuration needed to refresh or revoke it.
+//! session, beside what is needed to refresh or revoke it and nothing secret: where the server
+//! is ([`Endpoint`]) and login-core's [`Profile`] of the API.
+//!
+//! Version 2, written by this build:
 //!
 //! ```json
-//! {"format":"loginflow-session","version":1,
-//!  "config":{"api":"ciam","baseUrl":"https://...","clientId":"...","scope":["openid"],...},
+//! {"format":"loginflow-session","version":2,
+//!  "transport":{"baseUrl":"https://...","allowHttp":false,"timeoutSecs":2.5},
+//!  "profile":{"api":"ciam","clientId":"...","redirectUri":"...","scope":"openid",...},
 //!  "flow":{"v":1,"api":"ciam","flow":{"state":"Tokened","data":{...}}}}
 //! ```
 //!
-//! `fuzz/fuzz_targets/session_file.rs` compiles this file by path with a stand-in for
-//! `CliError::config`: keep its imports to login-core, serde, serde_json, zeroize and tempfile.
+//! `transport.timeoutSecs` is left out when no timeout was given; `profile` is login-core's
+//! `Profile` as serde writes it (tagged by `api`: `realm` or `ciam`).
+//!
+//! Version 1, written by earlier builds and still read: a flat `config` object in place of
+//! `transport` and `profile`:
+//!
+//! ```json
+//! {"format":"loginflow-session","version":1,
+//!  "config":{"api":"cap","baseUrl":"...","allowHttp":false,"realm":"cap","clientId":"...",
+//!            "scope":["openid"]},
+//!  "flow":{...}}
+//! ```
+//!
+//! A file is rewritten in version 2 by the next `refresh` or `revoke`.
 //!
 //! The file holds tokens: it is written with mode 0600, atomically (a temporary file in the
 //! same directory, synced, then renamed over the target), so a reader never sees half a file
-//! and a crash never leaves a token-bearing file with wider permissions.
+//! and a crash never leaves a token-bearing file with wider permissions. The reader takes
+//! untrusted bytes (`fuzz/fuzz_targets/session_file.rs` fuzzes [`decode`]).
 
 use std::io::{Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use login_core::Flow;
+use login_core::ciam::{CiamProfile, Routes};
+use login_core::realm::RealmProfile;
+use login_core::table::Api;
+use login_core::{Flow, Profile, SnapshotError};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::output::CliError;
-
 /// The value of the `format` field.
 pub const FORMAT: &str = "loginflow-session";
-/// The session file version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The session file version this build writes.
+pub const VERSION: u32 = 2;
+/// The earlier version this build still reads.
+const LEGACY_VERSION: u32 = 1;
 /// The largest session file read.
 const MAX_FILE_BYTES: u64 = 128 * 1024;
 
-/// What a session needs besides its tokens: nothing secret. The realm client secret and the
-/// device token are not needed to refresh or revoke, so they are not stored.
+/// Where the server is and how to reach it: the transport settings a session was made with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionConfig {
-    /// `cap` or `ciam`.
-    pub api: String,
-    /// The base URL the session was made against.
+pub struct Endpoint {
+    /// The base URL.
     pub base_url: String,
-    /// Whether plain HTTP to a non-loopback host was allowed.
+    /// Whether plain HTTP to a non-loopback host is allowed.
     #[serde(default)]
     pub allow_http: bool,
     /// The call timeout in seconds, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<f64>,
-    /// Realm id (`cap`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub realm: Option<String>,
-    /// Client id.
-    pub client_id: String,
-    /// Redirect URI (`ciam`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uri: Option<String>,
-    /// `gateway` or `service` (`ciam`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub routes: Option<String>,
-    /// The scopes asked for.
-    #[serde(default)]
-    pub scope: Vec<String>,
-    /// `locLatitude` (`ciam`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lat: Option<String>,
-    /// `locLongitude` (`ciam`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lon: Option<String>,
-    /// `eventId` (`ciam`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
 }
 
+/// What a session file holds.
+#[derive(Debug, Clone)]
+pub struct SavedSession {
+    /// Where the server is.
+    pub endpoint: Endpoint,
+    /// The API's non-secret settings.
+    pub profile: Profile,
+    /// The session's flow: `Tokened`, or `Revoked` after `revoke`.
+    pub flow: Flow,
+}
+
+/// A session file that cannot be read, used or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The file cannot be opened or read.
+    #[error("cannot read the session file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is larger than any session file.
+    #[error("the session file is too large")]
+    TooLarge,
+    /// The bytes are not a session file this build reads.
+    #[error("the session file is not usable: {0}")]
+    Unusable(#[from] Unusable),
+    /// The session could not be serialized.
+    #[error("cannot encode the session: {0}")]
+    Encode(String),
+    /// Writing the file failed at step `what` (`create a temporary file for`, `write`, ...).
+    #[error("cannot {what} the session file {}: {detail}", path.display())]
+    Write {
+        /// The step that failed.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Why bytes are not a usable session file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unusable {
+    /// Not JSON, or not an object.
+    #[error("not a loginflow session (bad JSON)")]
+    BadJson,
+    /// JSON without this format's marker.
+    #[error("not a loginflow session file")]
+    NotASessionFile,
+    /// Another format version.
+    #[error(
+        "session format version {0:?} is not supported (this build reads {LEGACY_VERSION} and {VERSION})"
+    )]
+    Version(Option<u32>),
+    /// A field is missing or has the wrong shape.
+    #[error("missing or malformed fields")]
+    Malformed,
+    /// The profile is for one API and the flow for another.
+    #[error("the profile is for the {profile} API but the flow is a {flow} flow")]
+    ApiMismatch {
+        /// The profile's API.
+        profile: &'static str,
+        /// The flow's API.
+        flow: &'static str,
+    },
+    /// The snapshot is refused.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+}
+
+/// The fields written before the flow; the snapshot is spliced in after them (it holds the
+/// secrets, and goes from its zeroizing buffer straight into the output's).
 #[derive(Serialize)]
 struct Header<'a> {
     format: &'a str,
     version: u32,
-    config: &'a SessionConfig,
-}
-
-#[derive(Deserialize)]
-struct FileIn<'a> {
-    format: String,
-    version: u32,
-    config: SessionConfig,
-    #[serde(borrow)]
-    flow: &'a serde_json::value::RawValue,
+    transport: &'a Endpoint,
+    profile: &'a Profile,
 }
 
 #[derive(Deserialize)]
@@ -92,88 +153,197 @@ struct VersionIn {
     version: Option<u32>,
 }
 
+#[derive(Deserialize)]
+struct FileIn<'a> {
+    transport: Endpoint,
+    profile: Profile,
+    #[serde(borrow)]
+    flow: &'a serde_json::value::RawValue,
+}
+
+#[derive(Deserialize)]
+struct LegacyFileIn<'a> {
+    config: LegacyConfig,
+    #[serde(borrow)]
+    flow: &'a serde_json::value::RawValue,
+}
+
+/// The `config` object of a version 1 file: the transport settings and both APIs' fields in
+/// one flat object, the API named by its `--api` value.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyConfig {
+    api: LegacyApi,
+    base_url: String,
+    #[serde(default)]
+    allow_http: bool,
+    #[serde(default)]
+    timeout_secs: Option<f64>,
+    #[serde(default)]
+    realm: Option<String>,
+    client_id: String,
+    #[serde(default)]
+    redirect_uri: Option<String>,
+    #[serde(default)]
+    routes: Option<String>,
+    #[serde(default)]
+    scope: Vec<String>,
+    #[serde(default)]
+    lat: Option<String>,
+    #[serde(default)]
+    lon: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+}
+
+/// The API as a version 1 file names it: its `--api` value.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LegacyApi {
+    Cap,
+    Ciam,
+}
+
+impl LegacyConfig {
+    /// The endpoint and the profile the version 1 writer's settings meant.
+    fn into_parts(self) -> (Endpoint, Profile) {
+        let endpoint = Endpoint {
+            base_url: self.base_url,
+            allow_http: self.allow_http,
+            timeout_secs: self.timeout_secs,
+        };
+        let profile = match self.api {
+            LegacyApi::Cap => Profile::from(
+                RealmProfile::new(self.realm.unwrap_or_default(), self.client_id).scope(self.scope),
+            ),
+            LegacyApi::Ciam => {
+                let routes = match self.routes.as_deref() {
+                    Some("service") => Routes::service(),
+                    _ => Routes::gateway(),
+                };
+                let mut profile =
+                    CiamProfile::new(self.client_id, self.redirect_uri.unwrap_or_default())
+                        .routes(routes)
+                        .scope(&self.scope);
+                if let (Some(lat), Some(lon)) = (self.lat, self.lon) {
+                    profile = profile.location(lat, lon);
+                }
+                if let Some(event) = self.event_id {
+                    profile = profile.event_id(event);
+                }
+                Profile::from(profile)
+            }
+        };
+        (endpoint, profile)
+    }
+}
+
 /// Serializes a session into bytes that hold secrets (zeroed on drop).
-pub fn encode(config: &SessionConfig, flow: &Flow) -> Zeroizing<Vec<u8>> {
-    let header = serde_json::to_vec(&Header {
-        format: FORMAT,
-        version: VERSION,
-        config,
-    })
-    .unwrap_or_else(|_| b"{}".to_vec());
-    let snapshot = flow.to_snapshot();
-    let mut out = Zeroizing::new(Vec::with_capacity(header.len() + snapshot.len() + 16));
-    // `header` is a JSON object: splice the snapshot in as its last member.
-    out.extend_from_slice(&header[..header.len().saturating_sub(1)]);
+///
+/// # Errors
+/// Serializing the header failed (not expected: every field serializes).
+pub fn encode(session: &SavedSession) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+    let snapshot = session.flow.to_snapshot();
+    let mut out = Zeroizing::new(Vec::with_capacity(1024 + snapshot.len()));
+    serde_json::to_writer(
+        &mut *out,
+        &Header {
+            format: FORMAT,
+            version: VERSION,
+            transport: &session.endpoint,
+            profile: &session.profile,
+        },
+    )
+    .map_err(|e| SessionError::Encode(e.to_string()))?;
+    // `out` holds one JSON object: splice the snapshot in as its last member.
+    out.pop();
     out.extend_from_slice(b",\"flow\":");
     out.extend_from_slice(snapshot.expose());
     out.extend_from_slice(b"}\n");
-    out
+    Ok(out)
 }
 
-/// Parses session bytes (untrusted).
-pub fn decode(bytes: &[u8]) -> Result<(SessionConfig, Flow), CliError> {
-    let corrupt = |why: &str| CliError::config(format!("the session file is not usable: {why}"));
-    let version: VersionIn =
-        serde_json::from_slice(bytes).map_err(|_| corrupt("not a loginflow session (bad JSON)"))?;
+/// Parses session bytes (untrusted): version 2, or version 1 converted.
+///
+/// # Errors
+/// The bytes are not a session file of either version, or its flow does not fit its profile.
+pub fn decode(bytes: &[u8]) -> Result<SavedSession, SessionError> {
+    let version: VersionIn = serde_json::from_slice(bytes).map_err(|_| Unusable::BadJson)?;
     if version.format.as_deref() != Some(FORMAT) {
-        return Err(corrupt("not a loginflow session file"));
+        return Err(Unusable::NotASessionFile.into());
     }
-    if version.version != Some(VERSION) {
-        return Err(corrupt(&format!(
-            "session format version {:?} is not supported (this build reads {VERSION})",
-            version.version
-        )));
+    let (endpoint, profile, flow) = match version.version {
+        Some(VERSION) => {
+            let file: FileIn<'_> =
+                serde_json::from_slice(bytes).map_err(|_| Unusable::Malformed)?;
+            (file.transport, file.profile, file.flow)
+        }
+        Some(LEGACY_VERSION) => {
+            let file: LegacyFileIn<'_> =
+                serde_json::from_slice(bytes).map_err(|_| Unusable::Malformed)?;
+            let (endpoint, profile) = file.config.into_parts();
+            (endpoint, profile, file.flow)
+        }
+        other => return Err(Unusable::Version(other).into()),
+    };
+    let flow = Flow::from_snapshot(flow.get().as_bytes()).map_err(Unusable::from)?;
+    let fits = matches!(
+        (profile.api(), flow.api()),
+        (Api::Realm, Api::Realm | Api::ForgotPassword) | (Api::Ciam, Api::Ciam)
+    );
+    if !fits {
+        return Err(Unusable::ApiMismatch {
+            profile: profile.api().as_str(),
+            flow: flow.api().as_str(),
+        }
+        .into());
     }
-    let file: FileIn<'_> =
-        serde_json::from_slice(bytes).map_err(|_| corrupt("missing or malformed fields"))?;
-    if file.format != FORMAT || file.version != VERSION {
-        return Err(corrupt("not a loginflow session file"));
-    }
-    let flow =
-        Flow::from_snapshot(file.flow.get().as_bytes()).map_err(|e| corrupt(&e.to_string()))?;
-    Ok((file.config, flow))
+    Ok(SavedSession {
+        endpoint,
+        profile,
+        flow,
+    })
 }
 
-/// Writes a session file with mode 0600, atomically.
-pub fn write(path: &Path, config: &SessionConfig, flow: &Flow) -> Result<(), CliError> {
-    let bytes = encode(config, flow);
+/// Writes a session file (version 2) with mode 0600, atomically.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write(path: &Path, session: &SavedSession) -> Result<(), SessionError> {
+    let bytes = encode(session)?;
     write_private_atomically(path, &bytes)
 }
 
 /// Reads a session file.
-pub fn read(path: &Path) -> Result<(SessionConfig, Flow), CliError> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        CliError::config(format!(
-            "cannot read the session file {}: {e}",
-            path.display()
-        ))
-    })?;
+///
+/// # Errors
+/// The file cannot be read or is not a usable session file.
+pub fn read(path: &Path) -> Result<SavedSession, SessionError> {
+    let unreadable = |source| SessionError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Zeroizing::new(Vec::new());
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| {
-            CliError::config(format!(
-                "cannot read the session file {}: {e}",
-                path.display()
-            ))
-        })?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(CliError::config("the session file is too large"));
+        return Err(SessionError::TooLarge);
     }
     decode(&bytes)
 }
 
 /// Writes `bytes` to `path` through a 0600 temporary file in the same directory, then renames.
-pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        CliError::config(format!(
-            "cannot {what} the session file {}: {e}",
-            path.display()
-        ))
+fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
+    let fail = |what: &'static str, e: &dyn std::fmt::Display| SessionError::Write {
+        what,
+        path: path.to_path_buf(),
+        detail: e.to_string(),
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+        _ => PathBuf::from("."),
     };
     // tempfile creates the file with mode 0600 on Unix; set it again in case a umask or
     // platform differs, before any secret byte is written.
@@ -217,43 +387,93 @@ mod tests {
         p.receive(&reply, now).unwrap()
     }
 
-    fn config() -> SessionConfig {
-        SessionConfig {
-            api: "cap".into(),
-            base_url: "http://127.0.0.1:9/internal-api/centaur".into(),
-            allow_http: false,
-            timeout_secs: None,
-            realm: Some("cap".into()),
-            client_id: "cap-mobile".into(),
-            redirect_uri: None,
-            routes: None,
-            scope: vec!["openid".into()],
-            lat: None,
-            lon: None,
-            event_id: None,
+    fn saved() -> SavedSession {
+        SavedSession {
+            endpoint: Endpoint {
+                base_url: "http://127.0.0.1:9/internal-api/centaur".into(),
+                allow_http: false,
+                timeout_secs: Some(2.5),
+            },
+            profile: Profile::from(RealmProfile::new("cap", "cap-mobile")),
+            flow: Flow::from(tokened()),
         }
     }
 
-    #[test]
-    fn round_trips_config_and_flow() {
-        let bytes = encode(&config(), &Flow::from(tokened()));
-        let (cfg, flow) = decode(&bytes).unwrap();
-        assert_eq!(cfg, config());
-        let Flow::Realm(realm::State::Tokened(t)) = flow else {
-            panic!("tokened expected")
+    fn refresh_token(flow: Flow) -> String {
+        let Ok(session) = flow.into_session() else {
+            panic!("a session expected")
         };
-        assert_eq!(t.tokens().refresh_token().expose(), "REFRESH-1");
+        session.tokens().refresh_token().expose().to_owned()
+    }
+
+    #[test]
+    fn round_trips_endpoint_profile_and_flow() {
+        let bytes = encode(&saved()).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"format":"loginflow-session","version":2,"transport":{"baseUrl":"#
+            ),
+            "{text}"
+        );
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back.endpoint, saved().endpoint);
+        assert_eq!(back.profile, saved().profile);
+        assert_eq!(refresh_token(back.flow), "REFRESH-1");
+    }
+
+    /// A file exactly as the version 1 writer laid it out.
+    fn legacy_file(config: &str) -> String {
+        let snapshot = Flow::from(tokened()).to_snapshot();
+        format!(
+            r#"{{"format":"loginflow-session","version":1,"config":{config},"flow":{}}}"#,
+            std::str::from_utf8(snapshot.expose()).unwrap()
+        )
+    }
+
+    #[test]
+    fn version_1_files_are_read_into_an_endpoint_and_a_profile() {
+        let file = legacy_file(
+            r#"{"api":"cap","baseUrl":"http://127.0.0.1:9/x","allowHttp":false,"realm":"cap","clientId":"cap-mobile","scope":["openid","profile"]}"#,
+        );
+        let back = decode(file.as_bytes()).unwrap();
+        assert_eq!(back.endpoint.base_url, "http://127.0.0.1:9/x");
+        assert_eq!(back.endpoint.timeout_secs, None);
+        let Profile::Realm(p) = &back.profile else {
+            panic!("a realm profile")
+        };
+        assert_eq!((p.realm_id(), p.client_id()), ("cap", "cap-mobile"));
+        assert_eq!(p.scopes(), ["openid", "profile"]);
+        assert_eq!(refresh_token(back.flow.clone()), "REFRESH-1");
+        // Written again, it is a version 2 file that reads back the same.
+        let again = decode(&encode(&back).unwrap()).unwrap();
+        assert_eq!(again.profile, back.profile);
+        assert_eq!(again.endpoint, back.endpoint);
+
+        let unknown = legacy_file(r#"{"api":"xyz","baseUrl":"u","clientId":"c"}"#);
+        assert!(matches!(
+            decode(unknown.as_bytes()),
+            Err(SessionError::Unusable(Unusable::Malformed))
+        ));
+        // A ciam profile beside a realm flow is refused.
+        let mismatch = legacy_file(
+            r#"{"api":"ciam","baseUrl":"u","clientId":"c","redirectUri":"https://a/cb","routes":"service"}"#,
+        );
+        assert!(matches!(
+            decode(mismatch.as_bytes()),
+            Err(SessionError::Unusable(Unusable::ApiMismatch { .. }))
+        ));
     }
 
     #[test]
     fn refuses_other_versions_and_garbage() {
-        let bytes = encode(&config(), &Flow::from(tokened()));
+        let bytes = encode(&saved()).unwrap();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
-        let other = text.replacen("\"version\":1", "\"version\":2", 1);
+        let other = text.replacen("\"version\":2", "\"version\":3", 1);
         assert!(
             decode(other.as_bytes())
                 .unwrap_err()
-                .message()
+                .to_string()
                 .contains("version")
         );
         for garbage in [
@@ -263,7 +483,7 @@ mod tests {
             b"\xff\xfe",
             b"{\"format\":\"loginflow-session\"}",
         ] {
-            assert_eq!(decode(garbage).unwrap_err().exit(), 2);
+            assert!(matches!(decode(garbage), Err(SessionError::Unusable(_))));
         }
         let no_flow = text.replacen("\"flow\"", "\"wolf\"", 1);
         assert!(decode(no_flow.as_bytes()).is_err());
@@ -277,7 +497,7 @@ mod tests {
         let path = dir.path().join("session.json");
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write(&path, &config(), &Flow::from(tokened())).unwrap();
+        write(&path, &saved()).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(read(&path).is_ok());

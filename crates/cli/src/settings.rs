@@ -1,26 +1,33 @@
-//! From flags (or a session file) to the engine's configurations and a transport.
+//! From flags (or a session file) to an [`Endpoint`], login-core's [`Profile`], the secrets a
+//! login sends ([`LoginConfig`]) and a transport. The API is chosen once, here: everything
+//! after holds a `Profile` or a `Bank` of the chosen kind.
 
 use std::time::Duration;
 
-use login_core::ciam::{CiamConfig, Routes};
-use login_core::realm::RealmConfig;
-use login_core::secret::{ClientSecret, DeviceToken};
+use login_core::action::Bank;
+use login_core::ciam::{self, CiamConfig, CiamProfile};
+use login_core::realm::{self, RealmConfig, RealmProfile};
+use login_core::seal::JweSealer;
+use login_core::secret::Password;
+use login_core::table::Api;
+use login_core::{Profile, Runner};
 use login_transport::{TransportConfig, UreqTransport};
 
-use crate::args::{ApiArg, Cli, RoutesArg};
-use crate::output::CliError;
-use crate::session::SessionConfig;
+use crate::args::{Cli, RoutesArg, api_flag};
+use crate::error::CliError;
+use crate::secret_input;
+use crate::session::Endpoint;
 
-/// The non-secret configuration of a command run against a server, from the global flags.
+/// The endpoint and profile of a command run against a server, from the global flags.
 /// `scope` empty means the default (`openid`).
 /// `default_api` stands in when `--api` is absent (forgot-password is realm-only);
 /// `client_id_needed` is false for calls that send no client id.
 pub fn from_flags(
     cli: &Cli,
     scope: &[String],
-    default_api: Option<ApiArg>,
+    default_api: Option<Api>,
     client_id_needed: bool,
-) -> Result<SessionConfig, CliError> {
+) -> Result<(Endpoint, Profile), CliError> {
     let api = cli.api.or(default_api).ok_or_else(|| {
         CliError::usage("which API? pass --api cap (realm) or --api ciam (internet banking)")
     })?;
@@ -38,25 +45,40 @@ pub fn from_flags(
     } else {
         scope.to_vec()
     };
-    let mut cfg = SessionConfig {
-        api: api.as_str().to_owned(),
+    let endpoint = Endpoint {
         base_url,
         allow_http: cli.allow_http,
         timeout_secs: cli.timeout,
-        realm: None,
-        client_id,
-        redirect_uri: None,
-        routes: None,
-        scope,
-        lat: None,
-        lon: None,
-        event_id: None,
     };
-    match api {
-        ApiArg::Cap => {
-            cfg.realm = Some(cli.realm.clone().ok_or_else(|| {
+    let profile = match api {
+        Api::Ciam => {
+            if cli.realm.is_some() || cli.client_secret_file.is_some() {
+                return Err(CliError::usage(
+                    "--realm and --client-secret-file belong to the realm API, not --api ciam",
+                ));
+            }
+            let redirect_uri = cli
+                .redirect_uri
+                .clone()
+                .ok_or_else(|| CliError::usage("the ciam API needs --redirect-uri URI"))?;
+            let mut profile = CiamProfile::new(client_id, redirect_uri)
+                .routes(cli.routes.unwrap_or(RoutesArg::Gateway).routes())
+                .scope(&scope);
+            match (&cli.lat, &cli.lon) {
+                (Some(lat), Some(lon)) => profile = profile.location(lat.clone(), lon.clone()),
+                (None, None) => {}
+                _ => return Err(CliError::usage("pass --lat and --lon together")),
+            }
+            if let Some(event) = &cli.event_id {
+                profile = profile.event_id(event.clone());
+            }
+            Profile::from(profile)
+        }
+        // `--api` parses to the realm or the internet-banking API only.
+        Api::Realm | Api::ForgotPassword => {
+            let realm = cli.realm.clone().ok_or_else(|| {
                 CliError::usage("the realm API needs --realm ID (the seed's realm is `cap`)")
-            })?);
+            })?;
             for (flag, given) in [
                 ("--redirect-uri", cli.redirect_uri.is_some()),
                 ("--device-token-file", cli.device_token_file.is_some()),
@@ -72,66 +94,71 @@ pub fn from_flags(
                     )));
                 }
             }
+            Profile::from(RealmProfile::new(realm, client_id).scope(scope))
         }
-        ApiArg::Ciam => {
-            if cli.realm.is_some() || cli.client_secret_file.is_some() {
-                return Err(CliError::usage(
-                    "--realm and --client-secret-file belong to the realm API, not --api ciam",
-                ));
-            }
-            cfg.redirect_uri = Some(
-                cli.redirect_uri
-                    .clone()
-                    .ok_or_else(|| CliError::usage("the ciam API needs --redirect-uri URI"))?,
-            );
-            cfg.routes = Some(cli.routes.unwrap_or(RoutesArg::Gateway).as_str().to_owned());
-            if cli.lat.is_some() != cli.lon.is_some() {
-                return Err(CliError::usage("pass --lat and --lon together"));
-            }
-            cfg.lat = cli.lat.clone();
-            cfg.lon = cli.lon.clone();
-            cfg.event_id = cli.event_id.clone();
-        }
-    }
-    Ok(cfg)
+    };
+    Ok((endpoint, profile))
 }
 
-/// A session's configuration with the global flags given on this run laid over it.
-pub fn with_overrides(mut cfg: SessionConfig, cli: &Cli) -> Result<SessionConfig, CliError> {
+/// A saved session's endpoint and profile with the global flags given on this run laid over
+/// them: `--base-url`, `--allow-http`, `--timeout`, `--client-id` and `--routes`; `--api` must
+/// name the session's API.
+pub fn with_overrides(
+    mut endpoint: Endpoint,
+    mut profile: Profile,
+    cli: &Cli,
+) -> Result<(Endpoint, Profile), CliError> {
     if let Some(api) = cli.api {
-        if api.as_str() != cfg.api {
+        if api != profile.api() {
             return Err(CliError::usage(format!(
                 "--api {} does not match the session's API ({})",
-                api.as_str(),
-                cfg.api
+                api_flag(api),
+                api_flag(profile.api())
             )));
         }
     }
     if let Some(url) = &cli.base_url {
-        cfg.base_url = url.clone();
+        endpoint.base_url = url.clone();
     }
     if cli.allow_http {
-        cfg.allow_http = true;
+        endpoint.allow_http = true;
     }
     if cli.timeout.is_some() {
-        cfg.timeout_secs = cli.timeout;
+        endpoint.timeout_secs = cli.timeout;
     }
     if let Some(id) = &cli.client_id {
-        cfg.client_id = id.clone();
+        profile = with_client_id(&profile, id)?;
     }
-    if let Some(routes) = cli.routes {
-        cfg.routes = Some(routes.as_str().to_owned());
+    if let (Some(routes), Profile::Ciam(p)) = (cli.routes, &profile) {
+        profile = Profile::from(p.clone().routes(routes.routes()));
     }
-    Ok(cfg)
+    Ok((endpoint, profile))
 }
 
-/// The blocking transport for a configuration.
-pub fn transport(cfg: &SessionConfig) -> Result<UreqTransport, CliError> {
-    let mut tc = TransportConfig::new(&cfg.base_url)
+/// `profile` with another client id. The profiles have no setter for it; their serialized
+/// form (the session file's `profile`, with `clientId` in both APIs) is replaced instead of
+/// rebuilding them, which would drop settings the CLI does not know.
+fn with_client_id(profile: &Profile, client_id: &str) -> Result<Profile, CliError> {
+    let unusable = |e: serde_json::Error| CliError::config(format!("--client-id: {e}"));
+    let mut value = serde_json::to_value(profile).map_err(unusable)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("clientId".to_owned(), client_id.into());
+    }
+    serde_json::from_value(value).map_err(unusable)
+}
+
+/// The blocking transport for an endpoint.
+pub fn transport(endpoint: &Endpoint) -> Result<UreqTransport, CliError> {
+    let mut tc = TransportConfig::new(&endpoint.base_url)
         .map_err(|e| CliError::usage(format!("--base-url: {e}")))?
-        .allow_http(cfg.allow_http);
-    if let Some(secs) = cfg.timeout_secs {
-        tc = tc.call_timeout(Duration::from_secs_f64(secs));
+        .allow_http(endpoint.allow_http);
+    if let Some(secs) = endpoint.timeout_secs {
+        // A session file is untrusted: its timeout is checked like the flag's.
+        let timeout = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| CliError::config(format!("the timeout {secs} s is not usable")))?;
+        tc = tc.call_timeout(timeout);
     }
     // Refused before any call when plain HTTP goes to a non-loopback host without
     // --allow-http: a configuration error, reported as such.
@@ -139,48 +166,67 @@ pub fn transport(cfg: &SessionConfig) -> Result<UreqTransport, CliError> {
     UreqTransport::new(tc).map_err(|e| CliError::config(e.to_string()))
 }
 
-/// The realm configuration. Refresh sends no client secret, so a session run passes an empty
-/// one (it is never sent).
-pub fn realm_config(cfg: &SessionConfig, secret: ClientSecret) -> RealmConfig {
-    RealmConfig::new(
-        cfg.realm.clone().unwrap_or_default(),
-        cfg.client_id.clone(),
-        secret,
-    )
-    .scope(cfg.scope.clone())
+/// A profile with the secrets a login sends (the realm client secret; the device token and
+/// the server's key to seal the credentials to). Refresh, revoke and forgot-password need none
+/// of them: they run on the [`Profile`] alone.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per command, built once and borrowed: boxing buys nothing"
+)]
+pub enum LoginConfig {
+    /// The realm API.
+    Realm(RealmConfig),
+    /// The internet-banking API, with the sealer for the credentials.
+    Ciam(CiamConfig, JweSealer),
 }
 
-/// The internet-banking configuration. Refresh and revoke send no device token, so a session
-/// run passes an empty one (it is never sent).
-pub fn ciam_config(cfg: &SessionConfig, device_token: DeviceToken) -> CiamConfig {
-    let routes = match cfg.routes.as_deref() {
-        Some("service") => Routes::service(),
-        _ => Routes::gateway(),
-    };
-    let mut c = CiamConfig::new(
-        cfg.client_id.clone(),
-        cfg.redirect_uri.clone().unwrap_or_default(),
-        device_token,
-    )
-    .routes(routes)
-    .scope(&cfg.scope);
-    if let (Some(lat), Some(lon)) = (&cfg.lat, &cfg.lon) {
-        c = c.location(lat.clone(), lon.clone());
+impl LoginConfig {
+    /// Reads the secrets `profile`'s API needs for a login (files, the environment).
+    pub fn read(cli: &Cli, profile: &Profile) -> Result<Self, CliError> {
+        match profile {
+            Profile::Realm(p) => {
+                let secret = secret_input::client_secret(cli.client_secret_file.as_deref())?;
+                Ok(Self::Realm(RealmConfig::from_profile(p.clone(), secret)))
+            }
+            Profile::Ciam(p) => {
+                let device = secret_input::device_token(cli.device_token_file.as_deref())?;
+                let key_path = cli.server_key.as_deref().ok_or_else(|| {
+                    CliError::usage(
+                        "the ciam API needs the server's public key: pass --server-key F (a JWK \
+                         file)",
+                    )
+                })?;
+                let jwk = std::fs::read_to_string(key_path).map_err(|e| {
+                    CliError::config(format!(
+                        "cannot read the server key {}: {e}",
+                        key_path.display()
+                    ))
+                })?;
+                let sealer = JweSealer::from_jwk(&jwk).map_err(|e| {
+                    CliError::config(format!("--server-key {}: {e}", key_path.display()))
+                })?;
+                Ok(Self::Ciam(
+                    CiamConfig::from_profile(p.clone(), device),
+                    sealer,
+                ))
+            }
+        }
     }
-    if let Some(event) = &cfg.event_id {
-        c = c.event_id(event.clone());
-    }
-    c
-}
 
-/// The API of a configuration.
-pub fn api_of(cfg: &SessionConfig) -> Result<ApiArg, CliError> {
-    match cfg.api.as_str() {
-        "cap" => Ok(ApiArg::Cap),
-        "ciam" => Ok(ApiArg::Ciam),
-        other => Err(CliError::config(format!(
-            "unknown API {other:?} in the session"
-        ))),
+    /// The bank side of the login's steps.
+    pub fn bank(&self) -> Bank<'_> {
+        match self {
+            Self::Realm(cfg) => Bank::Realm(cfg),
+            Self::Ciam(cfg, sealer) => Bank::Ciam(cfg, sealer),
+        }
+    }
+
+    /// The runner of a login as `username`.
+    pub fn runner(&self, username: &str, password: Password) -> Runner {
+        match self {
+            Self::Realm(_) => Runner::login(realm::Start::new(username, password)),
+            Self::Ciam(..) => Runner::ciam_login(ciam::Credentials::new(username, password)),
+        }
     }
 }
 
@@ -192,7 +238,49 @@ mod tests {
     use login_core::ciam::{Credentials, Start};
     use login_core::entropy::{DeterministicEntropy, Entropy};
     use login_core::seal::CredentialSealer;
-    use login_core::secret::{FlowSecret, Password};
+    use login_core::secret::{DeviceToken, FlowSecret, Password};
+
+    /// A saved session's settings take this run's flags; `--api` must match.
+    #[test]
+    fn session_overrides_replace_client_id_routes_and_timeout() {
+        let cli = Cli::try_parse_from([
+            "loginflow",
+            "--client-id",
+            "other",
+            "--routes",
+            "service",
+            "--timeout",
+            "5",
+            "diagram",
+        ])
+        .expect("flags parse");
+        let endpoint = Endpoint {
+            base_url: "http://127.0.0.1:9".into(),
+            allow_http: false,
+            timeout_secs: None,
+        };
+        let profile = Profile::from(CiamProfile::new("ib", "https://app.example/cb").event_id("e"));
+        let (endpoint, profile) = with_overrides(endpoint, profile, &cli).expect("overrides");
+        assert_eq!(endpoint.timeout_secs, Some(5.0));
+        let Profile::Ciam(p) = &profile else {
+            panic!("a ciam profile")
+        };
+        assert_eq!(p.client_id(), "other");
+        assert_eq!(p.route_set(), &login_core::ciam::Routes::service());
+        assert_eq!(p.event_id_value(), Some("e"), "other settings are kept");
+        let cap = Cli::try_parse_from(["loginflow", "--api", "cap", "diagram"]).expect("flags");
+        let e = with_overrides(endpoint, profile, &cap).expect_err("another API");
+        assert!(e.message().contains("does not match"), "{}", e.message());
+    }
+
+    /// The internet-banking configuration the flags make, with a test device token.
+    fn internet_banking_config(cli: &Cli) -> CiamConfig {
+        let (_, profile) = from_flags(cli, &[], None, true).expect("valid flags");
+        let Profile::Ciam(profile) = profile else {
+            panic!("a ciam profile")
+        };
+        CiamConfig::from_profile(profile, DeviceToken::new("device"))
+    }
 
     struct Unsealed;
     impl CredentialSealer for Unsealed {
@@ -236,8 +324,7 @@ mod tests {
             "diagram",
         ])
         .expect("flags parse");
-        let cfg = from_flags(&cli, &[], None, true).expect("valid flags");
-        let ciam = ciam_config(&cfg, DeviceToken::new("device"));
+        let ciam = internet_banking_config(&cli);
         let mut rng = DeterministicEntropy::new(1);
 
         let (req, pending) = Start::new(&mut rng).expect("entropy").authorize(&ciam);
@@ -292,8 +379,7 @@ mod tests {
             "diagram",
         ])
         .expect("flags parse");
-        let cfg = from_flags(&cli, &[], None, true).expect("valid flags");
-        let ciam = ciam_config(&cfg, DeviceToken::new("device"));
+        let ciam = internet_banking_config(&cli);
         let (req, _) = Start::new(&mut DeterministicEntropy::new(1))
             .expect("entropy")
             .authorize(&ciam);

@@ -11,18 +11,24 @@ use std::io::{IsTerminal as _, Write as _};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use login_core::action::Bank;
 use login_core::ciam::CiamConfig;
 use login_core::realm::RealmConfig;
+use login_core::runner::Question;
 use login_core::seal::JweSealer;
 use login_core::secret::{ClientSecret, DeviceToken, Password};
+use login_core::table::StateId;
+use login_core::{Flow, Profile, Runner, Session, forgot};
 use login_sandbox::config::{AnomalyMode, Channel, GeoPoint, Mfa, UserConfig};
 use login_sandbox::{BlockingSandbox, SandboxConfig};
 use login_transport::{TransportConfig, UreqTransport};
 use serde_json::json;
 
-use crate::engine::{self, CiamLogin, Client, Event};
-use crate::interact::{Interact, Oracle, Question};
-use crate::output::{CliError, EXIT_SERVER, Outcome};
+use crate::engine::{Client, Event, Progress};
+use crate::error::CliError;
+use crate::interact::{Interact, Oracle};
+use crate::output::{EXIT_SERVER, Outcome};
+use crate::settings::LoginConfig;
 
 /// Where the anomaly user last logged in (Bangkok) and where the demo logs in from
 /// (Singapore, about 1,430 km away: more than the sandbox's 500 km rule).
@@ -39,13 +45,13 @@ struct Row {
 }
 
 /// Prints progress and collects rows.
-struct Runner {
+struct Scoreboard {
     tty: bool,
     quiet: bool,
     rows: Vec<Row>,
 }
 
-impl Runner {
+impl Scoreboard {
     fn event_text(event: &Event) -> String {
         match event {
             Event::Sending(step) => format!("{} ...", step.as_str()),
@@ -89,7 +95,11 @@ impl Runner {
             Err(e) => (
                 match e.status() {
                     Some(s) => format!("error {} (HTTP {s})", e.kind()),
-                    None => format!("error {}: {}", e.kind(), crate::redact::redact(e.message())),
+                    None => format!(
+                        "error {}: {}",
+                        e.kind(),
+                        crate::redact::redact(&e.message())
+                    ),
                 },
                 None,
             ),
@@ -150,19 +160,60 @@ fn outbox_oracle(
     user: &'static str,
     captcha: Option<String>,
 ) -> Oracle {
-    Box::new(move |question| match question {
-        Question::Otp { ref_id } => sandbox
+    Box::new(move |question| match *question {
+        Question::Otp { ref_id, .. } => sandbox
             .outbox()
             .into_iter()
             .rev()
             .find(|e| e.user == user && ref_id.is_none_or(|r| r == e.ref_id))
             .map(|e| e.otp),
-        Question::Captcha => captcha.clone(),
+        Question::Captcha { .. } => captcha.clone(),
+        Question::Credentials | Question::NewPassword => None,
     })
 }
 
-fn tokened_label<T>(value: T) -> Result<(String, T), CliError> {
-    Ok(("Tokened".to_owned(), value))
+/// The label and the session of a flow that must have ended `Tokened`.
+fn tokened(flow: Flow) -> Result<(String, Session), CliError> {
+    let session = flow
+        .into_session()
+        .map_err(|flow| CliError::ended_elsewhere(StateId::Tokened, flow.state_id()))?;
+    Ok(("Tokened".to_owned(), session))
+}
+
+/// A refresh, labelled `Tokened` only when the refresh token was rotated.
+fn refreshed(
+    client: &Client<'_>,
+    profile: &Profile,
+    session: Session,
+    progress: Progress<'_>,
+) -> Result<(String, Session), CliError> {
+    let before = session.tokens().refresh_token().expose().to_owned();
+    let next = client.refresh(profile, session, progress)?;
+    if next.tokens().refresh_token().expose() == before {
+        return Ok(("Tokened, refresh token not rotated".to_owned(), next));
+    }
+    Ok(("Tokened".to_owned(), next))
+}
+
+/// A revoke, labelled `Revoked` when the server was asked, `Revoked (local)` otherwise.
+fn revoked(
+    client: &Client<'_>,
+    profile: &Profile,
+    session: Session,
+    progress: Progress<'_>,
+) -> Result<(String, ()), CliError> {
+    let flow = client.revoke(profile, session, &mut *progress)?;
+    let label = match super::sent_request(&flow) {
+        Some(true) => "Revoked",
+        Some(false) => {
+            progress(Event::Note(
+                "tokens dropped and zeroed; no request (no revoke endpoint)".into(),
+            ));
+            "Revoked (local)"
+        }
+        None => flow.state_id().as_str(),
+    };
+    Ok((label.to_owned(), ()))
 }
 
 /// Runs the demo. `quiet` (JSON output) prints no progress.
@@ -200,21 +251,35 @@ pub fn run(quiet: bool) -> Result<Outcome, CliError> {
     let ciam_transport = transport_for(sandbox.base_url())?;
     let realm_client = Client::new(&realm_transport);
     let ciam_client = Client::new(&ciam_transport);
-    let realm = RealmConfig::new(
+    let captcha_client = Client::new(&ciam_transport).captcha_first(true);
+    let realm_config = RealmConfig::new(
         realm_id,
         client_id.clone(),
         ClientSecret::new(client_secret),
     );
-    let ciam = CiamConfig::new(client_id, redirect_uri, DeviceToken::new(device_token));
-    let ciam_away = ciam.clone().location(AWAY.0, AWAY.1);
+    let realm_profile = Profile::from(realm_config.profile().clone());
+    let realm = LoginConfig::Realm(realm_config);
     let sealer = JweSealer::from_jwk(&sandbox.public_jwk_json())
         .map_err(|e| CliError::config(format!("the sandbox's JWK: {e}")))?;
+    let ciam_config = CiamConfig::new(client_id, redirect_uri, DeviceToken::new(device_token));
+    let ciam_profile = Profile::from(ciam_config.profile().clone());
+    let ciam_away = LoginConfig::Ciam(ciam_config.clone().location(AWAY.0, AWAY.1), sealer.clone());
+    let ciam = LoginConfig::Ciam(ciam_config, sealer);
     let pw = |user: &str| Password::new(format!("{user}-password"));
     let oracle = |user: &'static str| {
         Interact::oracle(outbox_oracle(sandbox.clone(), user, fixed_captcha.clone()))
     };
+    // A login as `user` with the demo's oracle answering its questions.
+    let login = |client: &Client<'_>,
+                 login: &LoginConfig,
+                 user: &'static str,
+                 password: Password,
+                 progress: Progress<'_>| {
+        let runner = login.runner(user, password);
+        tokened(client.run(login.bank(), runner, &mut oracle(user), progress)?)
+    };
 
-    let mut r = Runner {
+    let mut r = Scoreboard {
         tty,
         quiet,
         rows: Vec::new(),
@@ -222,142 +287,67 @@ pub fn run(quiet: bool) -> Result<Outcome, CliError> {
 
     // Realm API.
     r.flow("realm: login, no OTP", "Tokened", |p| {
-        tokened_label(engine::realm_login(
-            &realm_client,
-            &realm,
-            "alice",
-            pw("alice"),
-            &mut oracle("alice"),
-            p,
-        )?)
+        login(&realm_client, &realm, "alice", pw("alice"), p)
     });
     let bob = r.flow("realm: login with OTP", "Tokened", |p| {
-        tokened_label(engine::realm_login(
-            &realm_client,
-            &realm,
-            "bob",
-            pw("bob"),
-            &mut oracle("bob"),
-            p,
-        )?)
+        login(&realm_client, &realm, "bob", pw("bob"), p)
     });
     let bob = bob.and_then(|t| {
         r.flow("realm: refresh", "Tokened", |p| {
-            let before = t.tokens().refresh_token().expose().to_owned();
-            let next = engine::realm_refresh(&realm_client, &realm, t, p)?;
-            if next.tokens().refresh_token().expose() == before {
-                return Ok(("Tokened, refresh token not rotated".to_owned(), next));
-            }
-            tokened_label(next)
+            refreshed(&realm_client, &realm_profile, t, p)
         })
     });
     if let Some(t) = bob {
         r.flow(
             "realm: revoke (local, nothing sent)",
             "Revoked (local)",
-            |p| {
-                let revoked = t.revoke();
-                let label = if revoked.sent_request() {
-                    "Revoked (sent)"
-                } else {
-                    "Revoked (local)"
-                };
-                p(Event::Reached(login_core::table::StateId::Revoked));
-                p(Event::Note(
-                    "tokens dropped and zeroed; no request (no revoke endpoint)".into(),
-                ));
-                Ok((label.to_owned(), ()))
-            },
+            |p| revoked(&realm_client, &realm_profile, t, p),
         );
     }
     let reset = r.flow("realm: forgot password", "PasswordReset", |p| {
-        let done = engine::forgot_password(
-            &realm_client,
-            &realm,
-            "carol",
-            Password::new("carol-new-password"),
-            &mut oracle("carol"),
-            p,
-        )?;
-        Ok(("PasswordReset".to_owned(), done))
+        let new_password = Password::new("carol-new-password");
+        let runner = Runner::forgot_password(forgot::Start::new("carol"), new_password);
+        let bank = Bank::Profile(&realm_profile);
+        let done = realm_client.run(bank, runner, &mut oracle("carol"), p)?;
+        Ok((done.state_id().as_str().to_owned(), ()))
     });
     if reset.is_some() {
         r.flow(
             "realm: old password refused",
             "error invalid_credentials (HTTP 401)",
-            |p| {
-                tokened_label(engine::realm_login(
-                    &realm_client,
-                    &realm,
-                    "carol",
-                    pw("carol"),
-                    &mut oracle("carol"),
-                    p,
-                )?)
-            },
+            |p| login(&realm_client, &realm, "carol", pw("carol"), p),
         );
         r.flow("realm: login with new password + OTP", "Tokened", |p| {
-            tokened_label(engine::realm_login(
-                &realm_client,
-                &realm,
-                "carol",
-                Password::new("carol-new-password"),
-                &mut oracle("carol"),
-                p,
-            )?)
+            let new_password = Password::new("carol-new-password");
+            login(&realm_client, &realm, "carol", new_password, p)
         });
     }
 
     // Internet-banking API.
-    let login = |user: &'static str, captcha_first: bool| CiamLogin {
-        sealer: &sealer,
-        username: user,
-        password: pw(user),
-        captcha_first,
-    };
     let alice = r.flow("ciam: login, no anomaly", "Tokened", |p| {
-        tokened_label(engine::ciam_login(
-            &ciam_client,
-            &ciam,
-            login("alice", false),
-            &mut oracle("alice"),
-            p,
-        )?)
+        login(&ciam_client, &ciam, "alice", pw("alice"), p)
     });
     r.flow("ciam: login with captcha", "Tokened", |p| {
-        tokened_label(engine::ciam_login(
-            &ciam_client,
-            &ciam,
-            login("bob", true),
-            &mut oracle("bob"),
-            p,
-        )?)
+        login(&captcha_client, &ciam, "bob", pw("bob"), p)
     });
     r.flow("ciam: login, anomaly -> 2FA OTP", "Tokened", |p| {
-        tokened_label(engine::ciam_login(
-            &ciam_client,
-            &ciam_away,
-            login("dave", false),
-            &mut oracle("dave"),
-            p,
-        )?)
+        login(&ciam_client, &ciam_away, "dave", pw("dave"), p)
     });
     let alice = alice.and_then(|t| {
         r.flow("ciam: refresh", "Tokened", |p| {
-            tokened_label(engine::ciam_refresh(&ciam_client, &ciam, t, p)?)
+            refreshed(&ciam_client, &ciam_profile, t, p)
         })
     });
     if let Some(t) = alice {
         let kept = t.clone();
         let revoked = r.flow("ciam: revoke", "Revoked", |p| {
-            engine::ciam_revoke(&ciam_client, &ciam, t, p)?;
-            Ok(("Revoked".to_owned(), ()))
+            revoked(&ciam_client, &ciam_profile, t, p)
         });
         if revoked.is_some() {
             r.flow(
                 "ciam: refresh after revoke must fail",
                 "error invalid_token (HTTP 401)",
-                |p| tokened_label(engine::ciam_refresh(&ciam_client, &ciam, kept, p)?),
+                |p| refreshed(&ciam_client, &ciam_profile, kept, p),
             );
         }
     }

@@ -1,7 +1,8 @@
 //! `loginflow sandbox`: the reference server, with the flags of the `login-sandbox` binary
 //! (the sandbox crate's own argument struct, so the two cannot drift apart).
 
-use crate::output::{CliError, Outcome};
+use crate::error::CliError;
+use crate::output::Outcome;
 
 /// Runs the sandbox until Ctrl-C or SIGTERM. Prints `listening on http://HOST:PORT` first.
 pub fn run(args: login_sandbox::cli::SandboxArgs) -> Result<Outcome, CliError> {

@@ -197,12 +197,13 @@ pub fn tokens_in(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-/// The tokens in a session file.
+/// The tokens in a session file: in its flow (the internet-banking profile beside it names a
+/// route `accessToken` too).
 pub fn session_tokens(path: &std::path::Path) -> Vec<String> {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path).expect("read session")).expect("json");
     let mut out = Vec::new();
-    tokens_in(&v, &mut out);
+    tokens_in(&v["flow"], &mut out);
     assert_eq!(out.len(), 2, "two tokens in the session: {v}");
     out
 }
