@@ -127,24 +127,12 @@ pub fn with_overrides(
         endpoint.timeout_secs = cli.timeout;
     }
     if let Some(id) = &cli.client_id {
-        profile = with_client_id(&profile, id)?;
+        profile = profile.with_client_id(id.as_str());
     }
     if let (Some(routes), Profile::Ciam(p)) = (cli.routes, &profile) {
         profile = Profile::from(p.clone().routes(routes.routes()));
     }
     Ok((endpoint, profile))
-}
-
-/// `profile` with another client id. The profiles have no setter for it; their serialized
-/// form (the session file's `profile`, with `clientId` in both APIs) is replaced instead of
-/// rebuilding them, which would drop settings the CLI does not know.
-fn with_client_id(profile: &Profile, client_id: &str) -> Result<Profile, CliError> {
-    let unusable = |e: serde_json::Error| CliError::config(format!("--client-id: {e}"));
-    let mut value = serde_json::to_value(profile).map_err(unusable)?;
-    if let Some(fields) = value.as_object_mut() {
-        fields.insert("clientId".to_owned(), client_id.into());
-    }
-    serde_json::from_value(value).map_err(unusable)
 }
 
 /// The blocking transport for an endpoint.

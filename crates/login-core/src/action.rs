@@ -117,6 +117,21 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The same profile with another client id (both APIs send one).
+    ///
+    /// ```
+    /// use login_core::{action::Profile, realm::RealmProfile};
+    /// let p = Profile::from(RealmProfile::new("cap", "a").scope(vec!["x".into()]));
+    /// let Profile::Realm(r) = p.with_client_id("b") else { unreachable!() };
+    /// assert_eq!((r.client_id(), r.scopes()), ("b", &["x".to_owned()][..]));
+    /// ```
+    pub fn with_client_id(self, client_id: impl Into<String>) -> Self {
+        match self {
+            Profile::Realm(p) => Profile::Realm(p.with_client_id(client_id)),
+            Profile::Ciam(p) => Profile::Ciam(p.with_client_id(client_id)),
+        }
+    }
+
     /// The API (`Realm` for a realm profile, whichever of its flows it drives).
     pub fn api(&self) -> Api {
         match self {

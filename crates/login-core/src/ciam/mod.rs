@@ -325,6 +325,12 @@ impl CiamProfile {
         self
     }
 
+    /// Another client id.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id

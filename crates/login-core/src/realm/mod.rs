@@ -166,6 +166,12 @@ impl RealmProfile {
         self
     }
 
+    /// Another client id.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
     /// The realm id.
     pub fn realm_id(&self) -> &str {
         &self.realm_id
