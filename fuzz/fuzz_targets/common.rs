@@ -1,18 +1,19 @@
-//! Shared by the flow targets: configurations, canned successes, and one step of any flow.
+//! Shared by the flow targets: configurations, canned successes, and one step of any flow
+//! through the engine's one face (`Flow::actions` to choose, `Flow::begin`, `PendingFlow`).
 
 #![allow(dead_code)]
 
 use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
+use login_core::action::{Action, Bank, Begun, Env};
 use login_core::ciam::{self, CiamConfig, Credentials};
 use login_core::entropy::DeterministicEntropy;
 use login_core::realm::{self, RealmConfig};
 use login_core::seal::JweSealer;
 use login_core::secret::{CaptchaAnswer, ClientSecret, DeviceToken, Otp, Password};
-use login_core::{
-    Failed, Flow, Pending, Response, Step, TransportError, TransportErrorKind, forgot,
-};
+use login_core::table::{Api, Input, StepId};
+use login_core::{ErrorKind, Failed, Flow, Response, TransportError, TransportErrorKind, forgot};
 
 /// Every secret handed in contains this; no `Debug` may show it.
 pub const SECRET: &str = "FUZZSECRET";
@@ -51,6 +52,15 @@ impl World {
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         }
     }
+
+    /// The environment for a flow of `api` (the realm bank drives forgot password too).
+    pub fn env(&mut self, api: Api) -> Env<'_> {
+        let bank = match api {
+            Api::Ciam => Bank::Ciam(&self.ciam, &self.sealer),
+            Api::Realm | Api::ForgotPassword => Bank::Realm(&self.realm),
+        };
+        Env::new(bank, &mut self.rng, self.now)
+    }
 }
 
 /// What the "server" answers to one step.
@@ -68,11 +78,16 @@ pub enum Reply {
 
 #[derive(Debug, Arbitrary)]
 pub struct Op {
+    /// Which of the actions the table lists from the state (modulo their number); from
+    /// [`UNLISTED`] up, an action it does not list, which must be refused.
     pub choice: u8,
     pub reply: Reply,
     pub suspend: bool,
     pub advance_secs: u16,
 }
+
+/// Choices from here up try an action the table does not list.
+pub const UNLISTED: u8 = 0xf0;
 
 const CODES: [&str; 10] = [
     "invalid_credentials",
@@ -93,15 +108,65 @@ fn tokens(n: u8) -> String {
     )
 }
 
-fn answer<S: Step>(
-    pending: Pending<S>,
-    reply: &Reply,
-    success: impl FnOnce(u8) -> (u16, String),
-    now: SystemTime,
-) -> Result<S::Next, Failed<S::State>> {
-    let response = match reply {
+/// A valid success of `step` (the byte picks the branch); `state` is the `state` authorize
+/// sent, echoed back on one branch.
+fn success(step: StepId, b: u8, state: Option<&str>) -> (u16, String) {
+    match step {
+        StepId::RealmRequestLogin => (
+            201,
+            if b.is_multiple_of(2) {
+                format!(r#"{{"reqId":"{SECRET}-r","exp":300,"mfa":"none"}}"#)
+            } else {
+                format!(r#"{{"reqId":"{SECRET}-r","exp":"300","mfa":"otp","refId":"K1"}}"#)
+            },
+        ),
+        StepId::RealmToken => (201, tokens(b)),
+        StepId::RealmRefresh | StepId::CiamAccessToken | StepId::CiamRefresh => (200, tokens(b)),
+        StepId::ResetRequest => (201, format!(r#"{{"reqId":"{SECRET}-q","refId":"R1"}}"#)),
+        StepId::ResetVerifyOtp => (
+            201,
+            format!(r#"{{"reqId":"{SECRET}-ticket","refId":"R1"}}"#),
+        ),
+        StepId::ResetPassword => (
+            200,
+            if b.is_multiple_of(2) {
+                r#"{"success":true}"#.into()
+            } else {
+                String::new()
+            },
+        ),
+        StepId::CiamAuthorize => (
+            200,
+            match state.filter(|_| b % 2 == 1) {
+                Some(state) => format!(
+                    r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at","state":"{state}"}}"#
+                ),
+                None => format!(r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at"}}"#),
+            },
+        ),
+        StepId::CiamCaptcha => (200, r#"{"captchaId":"c1","image":"iVBORw0KGgo="}"#.into()),
+        StepId::CiamLoginChallenge => (
+            200,
+            if b.is_multiple_of(2) {
+                format!(r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#)
+            } else {
+                format!(r#"{{"mfaChallenge":"{SECRET}-mfa","channel":"sms","refId":"R2"}}"#)
+            },
+        ),
+        StepId::CiamPreLoginVerify => (
+            200,
+            format!(r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#),
+        ),
+        // Revoke reads `{success}` leniently; realm revoke is local and never asks.
+        StepId::CiamRevoke | StepId::RealmRevoke => (200, String::new()),
+    }
+}
+
+/// The response for `reply`, or `None` for no response.
+fn response(reply: &Reply, step: StepId, state: Option<&str>) -> Option<Response> {
+    Some(match reply {
         Reply::Success(b) => {
-            let (status, body) = success(*b);
+            let (status, body) = success(step, *b, state);
             Response::new(status, body.into_bytes())
         }
         Reply::Raw { status, body } => {
@@ -115,11 +180,53 @@ fn answer<S: Step>(
             )
             .into_bytes(),
         ),
-        Reply::Transport => {
-            return Err(pending.fail(TransportError::new(TransportErrorKind::Reset, "reset")));
+        Reply::Transport => return None,
+    })
+}
+
+fn otp() -> Otp {
+    Otp::new(format!("{SECRET}-otp"))
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("alice", Password::new(format!("{SECRET}-pw")))
+}
+
+/// The action the table names `(step, input)`, with the fuzzer's secret-marked inputs.
+fn action_for(step: StepId, input: Input) -> Action {
+    match (input, step) {
+        (Input::Otp, _) => Action::Otp(otp()),
+        (Input::Credentials, _) => Action::Credentials(credentials()),
+        (Input::CaptchaAnswer, _) => {
+            Action::CaptchaAnswer(credentials(), CaptchaAnswer::new(format!("{SECRET}-cap")))
         }
-    };
-    pending.receive(&response, now)
+        (Input::NewPassword, _) => Action::NewPassword(Password::new(format!("{SECRET}-new"))),
+        (Input::Nothing, StepId::RealmRequestLogin) => Action::RequestLogin,
+        (Input::Nothing, StepId::RealmRefresh | StepId::CiamRefresh) => Action::Refresh,
+        (Input::Nothing, StepId::RealmRevoke | StepId::CiamRevoke) => Action::Revoke,
+        (Input::Nothing, StepId::ResetRequest) => Action::RequestReset,
+        (Input::Nothing, StepId::CiamAuthorize) => Action::Authorize,
+        (Input::Nothing, StepId::CiamCaptcha) => Action::FetchCaptcha,
+        // The token calls; the table lists no other step without an input.
+        (Input::Nothing, _) => Action::Token,
+    }
+}
+
+/// Every kind of action.
+fn every_action() -> [Action; 11] {
+    [
+        Action::RequestLogin,
+        Action::Token,
+        Action::Otp(otp()),
+        Action::Refresh,
+        Action::Revoke,
+        Action::Authorize,
+        Action::FetchCaptcha,
+        Action::Credentials(credentials()),
+        Action::CaptchaAnswer(credentials(), CaptchaAnswer::new(format!("{SECRET}-cap"))),
+        Action::RequestReset,
+        Action::NewPassword(Password::new(format!("{SECRET}-new"))),
+    ]
 }
 
 fn check_debug(what: &impl std::fmt::Debug) {
@@ -127,11 +234,22 @@ fn check_debug(what: &impl std::fmt::Debug) {
     assert!(!text.contains(SECRET), "secret in Debug: {text}");
 }
 
+fn fresh(w: &mut World, api: Api) -> Flow {
+    match api {
+        Api::Realm => realm_start(),
+        Api::ForgotPassword => forgot_start(),
+        Api::Ciam => ciam_start(w),
+    }
+}
+
 /// After a failure: the surviving state, or a fresh start of the same API.
-fn or_restart<S: Into<Flow>>(failed: Failed<S>, fresh: Flow) -> Flow {
+fn or_restart(w: &mut World, api: Api, failed: Failed<Flow>) -> Flow {
     check_debug(&failed);
     let _ = failed.error.to_string();
-    failed.state.map(Into::into).unwrap_or(fresh)
+    match failed.state {
+        Some(flow) => flow,
+        None => fresh(w, api),
+    }
 }
 
 fn realm_start() -> Flow {
@@ -148,249 +266,71 @@ fn ciam_start(w: &mut World) -> Flow {
         .into()
 }
 
-/// Takes one transition of `flow` and answers it with `op.reply`.
+/// The `state` an internet-banking `Start` will send with authorize, for the echo.
+fn state_echo(flow: &Flow) -> Option<String> {
+    match flow {
+        Flow::Ciam(ciam::State::Start(s)) => Some(s.state().to_owned()),
+        _ => None,
+    }
+}
+
+/// An action the table does not list from `flow`: refused, nothing sent, the flow given back
+/// byte for byte.
+fn unlisted(w: &mut World, flow: Flow, choice: u8) -> Flow {
+    let api = flow.api();
+    let offered: Vec<(StepId, Input)> = flow.actions().collect();
+    let others: Vec<Action> = every_action()
+        .into_iter()
+        .filter(|a| a.key(api).is_none_or(|key| !offered.contains(&key)))
+        .collect();
+    let action = others[usize::from(choice) % others.len()].clone();
+    let before = flow.to_snapshot();
+    match flow.begin(action, &mut w.env(api)) {
+        Ok(begun) => panic!("an action the table does not list was begun: {begun:?}"),
+        Err(failed) => {
+            assert_eq!(failed.error.kind(), ErrorKind::Misuse);
+            let back = failed.state.expect("a refusal gives the flow back");
+            assert_eq!(back.to_snapshot().expose(), before.expose());
+            back
+        }
+    }
+}
+
+/// Takes one action of `flow` (as `op.choice` picks) and answers it with `op.reply`.
 pub fn step(w: &mut World, flow: Flow, op: &Op) -> Flow {
     let now = w.now;
-    let otp = || Otp::new(format!("{SECRET}-otp"));
-    let next: Flow = match flow {
-        Flow::Realm(realm::State::Start(s)) => {
-            let (req, p) = s.request_login(&w.realm);
-            check_debug(&req);
-            match answer(
-                p,
-                &op.reply,
-                |b| {
-                    (
-                        201,
-                        if b % 2 == 0 {
-                            format!(r#"{{"reqId":"{SECRET}-r","exp":300,"mfa":"none"}}"#)
-                        } else {
-                            format!(
-                                r#"{{"reqId":"{SECRET}-r","exp":"300","mfa":"otp","refId":"K1"}}"#
-                            )
-                        },
-                    )
-                },
-                now,
-            ) {
-                Ok(realm::LoginStarted::Challenged(c)) => c.into(),
-                Ok(realm::LoginStarted::MfaPending(m)) => m.into(),
-                Ok(_) => realm_start(),
-                Err(f) => or_restart(f, realm_start()),
-            }
-        }
-        Flow::Realm(realm::State::Challenged(s)) => {
-            let (req, p) = s.exchange(&w.realm);
-            check_debug(&req);
-            match answer(p, &op.reply, |b| (201, tokens(b)), now) {
-                Ok(t) => t.into(),
-                Err(f) => or_restart(f, realm_start()),
-            }
-        }
-        Flow::Realm(realm::State::MfaPending(s)) => {
-            let (req, p) = s.submit_otp(&w.realm, otp());
-            check_debug(&req);
-            match answer(p, &op.reply, |b| (201, tokens(b)), now) {
-                Ok(t) => t.into(),
-                Err(f) => or_restart(f, realm_start()),
-            }
-        }
-        Flow::Realm(realm::State::Tokened(s)) => {
-            if op.choice % 4 == 0 {
-                Flow::Realm(realm::State::Revoked(s.revoke()))
-            } else {
-                let (req, p) = s.refresh(&w.realm);
-                check_debug(&req);
-                match answer(p, &op.reply, |b| (200, tokens(b)), now) {
-                    Ok(t) => t.into(),
-                    Err(f) => or_restart(f, realm_start()),
-                }
-            }
-        }
-        Flow::ForgotPassword(forgot::State::Start(s)) => {
-            let (req, p) = s.request_reset(&w.realm);
-            check_debug(&req);
-            match answer(
-                p,
-                &op.reply,
-                |_| (201, format!(r#"{{"reqId":"{SECRET}-q","refId":"R1"}}"#)),
-                now,
-            ) {
-                Ok(n) => n.into(),
-                Err(f) => or_restart(f, forgot_start()),
-            }
-        }
-        Flow::ForgotPassword(forgot::State::OtpSent(s)) => {
-            let (req, p) = s.verify(&w.realm, otp());
-            check_debug(&req);
-            match answer(
-                p,
-                &op.reply,
-                |_| {
-                    (
-                        201,
-                        format!(r#"{{"reqId":"{SECRET}-ticket","refId":"R1"}}"#),
-                    )
-                },
-                now,
-            ) {
-                Ok(n) => n.into(),
-                Err(f) => or_restart(f, forgot_start()),
-            }
-        }
-        Flow::ForgotPassword(forgot::State::Verified(s)) => {
-            let (req, p) = s.reset(&w.realm, Password::new(format!("{SECRET}-new")));
-            check_debug(&req);
-            match answer(
-                p,
-                &op.reply,
-                |b| {
-                    (
-                        200,
-                        if b % 2 == 0 {
-                            r#"{"success":true}"#.into()
-                        } else {
-                            String::new()
-                        },
-                    )
-                },
-                now,
-            ) {
-                Ok(n) => n.into(),
-                Err(f) => or_restart(f, forgot_start()),
-            }
-        }
-        Flow::Ciam(ciam::State::Start(s)) => {
-            let state = s.state().to_owned();
-            let (req, p) = s.authorize(&w.ciam);
-            check_debug(&req);
-            let fresh = ciam_start(w);
-            match answer(
-                p,
-                &op.reply,
-                |b| {
-                    (
-                        200,
-                        if b % 2 == 0 {
-                            format!(
-                                r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at"}}"#
-                            )
-                        } else {
-                            format!(
-                                r#"{{"loginChallenge":"{SECRET}-lc","authToken":"{SECRET}-at","state":"{state}"}}"#
-                            )
-                        },
-                    )
-                },
-                now,
-            ) {
-                Ok(n) => n.into(),
-                Err(f) => or_restart(f, fresh),
-            }
-        }
-        Flow::Ciam(ciam::State::Authorized(s)) => {
-            let fresh = ciam_start(w);
-            if op.choice % 3 == 0 {
-                let (req, p) = s.fetch_captcha(&w.ciam);
-                check_debug(&req);
-                match answer(
-                    p,
-                    &op.reply,
-                    |_| (200, r#"{"captchaId":"c1","image":"iVBORw0KGgo="}"#.into()),
-                    now,
-                ) {
-                    Ok(n) => n.into(),
-                    Err(f) => or_restart(f, fresh),
-                }
-            } else {
-                let mut creds = Credentials::new("alice", Password::new(format!("{SECRET}-pw")));
-                if s.captcha().is_some() {
-                    creds = creds.with_captcha_answer(CaptchaAnswer::new(format!("{SECRET}-cap")));
-                }
-                match s.submit_credentials(&w.ciam, &w.sealer, &creds, &mut w.rng, now) {
-                    Ok((req, p)) => {
-                        check_debug(&req);
-                        match answer(
-                            p,
-                            &op.reply,
-                            |b| {
-                                (
-                                    200,
-                                    if b % 2 == 0 {
-                                        format!(
-                                            r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#
-                                        )
-                                    } else {
-                                        format!(
-                                            r#"{{"mfaChallenge":"{SECRET}-mfa","channel":"sms","refId":"R2"}}"#
-                                        )
-                                    },
-                                )
-                            },
-                            now,
-                        ) {
-                            Ok(ciam::LoginOutcome::Challenged(c)) => c.into(),
-                            Ok(ciam::LoginOutcome::MfaPending(m)) => m.into(),
-                            Ok(_) => fresh,
-                            Err(f) => or_restart(f, fresh),
-                        }
-                    }
-                    Err(f) => or_restart(f, fresh),
-                }
-            }
-        }
-        Flow::Ciam(ciam::State::MfaPending(s)) => {
-            let (req, p) = s.verify(&w.ciam, otp());
-            check_debug(&req);
-            let fresh = ciam_start(w);
-            match answer(
-                p,
-                &op.reply,
-                |_| {
-                    (
-                        200,
-                        format!(r#"{{"code":"{SECRET}-code","token":"{SECRET}-tok"}}"#),
-                    )
-                },
-                now,
-            ) {
-                Ok(n) => n.into(),
-                Err(f) => or_restart(f, fresh),
-            }
-        }
-        Flow::Ciam(ciam::State::Challenged(s)) => {
-            let (req, p) = s.exchange(&w.ciam);
-            check_debug(&req);
-            let fresh = ciam_start(w);
-            match answer(p, &op.reply, |b| (200, tokens(b)), now) {
-                Ok(n) => n.into(),
-                Err(f) => or_restart(f, fresh),
-            }
-        }
-        Flow::Ciam(ciam::State::Tokened(s)) => {
-            let fresh = ciam_start(w);
-            if op.choice % 4 == 0 {
-                let (req, p) = s.revoke(&w.ciam);
-                check_debug(&req);
-                match answer(p, &op.reply, |_| (200, String::new()), now) {
-                    Ok(r) => Flow::Ciam(ciam::State::Revoked(r)),
-                    Err(f) => or_restart(f, fresh),
-                }
-            } else {
-                let (req, p) = s.refresh(&w.ciam);
-                check_debug(&req);
-                match answer(p, &op.reply, |b| (200, tokens(b)), now) {
-                    Ok(n) => n.into(),
-                    Err(f) => or_restart(f, fresh),
-                }
-            }
-        }
+    let api = flow.api();
+    let offered: Vec<(StepId, Input)> = flow.actions().collect();
+    let next = if offered.is_empty() {
         // Terminal states: start another flow, chosen by the op.
-        _ => match op.choice % 3 {
+        match op.choice % 3 {
             0 => realm_start(),
             1 => forgot_start(),
             _ => ciam_start(w),
-        },
+        }
+    } else if op.choice >= UNLISTED {
+        unlisted(w, flow, op.choice)
+    } else {
+        let (step, input) = offered[usize::from(op.choice) % offered.len()];
+        let echo = state_echo(&flow);
+        match flow.begin(action_for(step, input), &mut w.env(api)) {
+            Ok(Begun::Local(next)) => next,
+            Ok(Begun::Send(req, pending)) => {
+                check_debug(&req);
+                check_debug(&pending);
+                let result = match response(&op.reply, step, echo.as_deref()) {
+                    Some(r) => pending.receive(&r, now),
+                    None => {
+                        Err(pending.fail(TransportError::new(TransportErrorKind::Reset, "reset")))
+                    }
+                };
+                match result {
+                    Ok(next) => next,
+                    Err(failed) => or_restart(w, api, failed),
+                }
+            }
+            Err(failed) => or_restart(w, api, failed),
+        }
     };
     check_debug(&next);
     w.now += Duration::from_secs(u64::from(op.advance_secs));

@@ -12,8 +12,14 @@ fuzz_target!(|input: (u64, u8, Vec<common::Op>)| {
     let mut world = common::World::new(seed);
     let mut flow: login_core::Flow = match first % 3 {
         0 => login_core::forgot::Start::new("alice").into(),
-        1 => login_core::realm::Start::new("alice", login_core::secret::Password::new("FUZZSECRET-pw")).into(),
-        _ => login_core::ciam::Start::new(&mut world.rng).expect("entropy").into(),
+        1 => login_core::realm::Start::new(
+            "alice",
+            login_core::secret::Password::new("FUZZSECRET-pw"),
+        )
+        .into(),
+        _ => login_core::ciam::Start::new(&mut world.rng)
+            .expect("entropy")
+            .into(),
     };
     for op in ops.iter().take(64) {
         flow = common::step(&mut world, flow, op);

@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use login_core::seal::{CredentialSealer, JweSealer, ServerKey};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(key) = ServerKey::from_jwk(text) {
         // A key that parses must seal.
         let sealer = JweSealer::new(key);

@@ -1,43 +1,22 @@
-//! The CLI's session-file reader on untrusted bytes. The CLI is a binary-only crate, so its
-//! `session` module is compiled here from its source (`crates/cli/src/session.rs`) with a
-//! stand-in for the one CLI type it uses: this fuzzes the CLI's real `decode`, not a copy.
+//! The CLI's session-file reader on untrusted bytes: `loginflow::session`, the module the CLI
+//! itself reads and writes session files with (this fuzzes its real `decode`, not a copy).
 //!
 //! Inputs are either raw bytes or a valid session file (realm or internet-banking, tokened or
-//! revoked) with an arbitrary splice, so most runs get past the JSON envelope into the snapshot.
-//! Checked: a session or a typed error, never a panic; a session that decodes encodes to a file
-//! that decodes to the same configuration and the same snapshot bytes.
+//! revoked; in the current format 2 or the legacy format 1) with an arbitrary splice, so most
+//! runs get past the JSON envelope into the profile and the snapshot. Checked: a session or a
+//! typed error, never a panic; a session that decodes encodes to a file that decodes to the
+//! same endpoint, the same profile and the same snapshot bytes.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use login_core::Flow;
+use login_core::{Flow, Profile};
+use loginflow::session::{self, Endpoint, SavedSession};
 
 #[path = "common.rs"]
 mod common;
-
-/// Stand-in for the CLI's `output` module: `session.rs` only builds config errors.
-mod output {
-    #[derive(Debug)]
-    pub struct CliError(String);
-
-    impl CliError {
-        pub fn config(message: impl Into<String>) -> Self {
-            Self(message.into())
-        }
-    }
-
-    impl std::fmt::Display for CliError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(&self.0)
-        }
-    }
-}
-
-#[allow(dead_code)]
-#[path = "../../crates/cli/src/session.rs"]
-mod session;
 
 #[derive(Debug, Arbitrary)]
 enum Input<'a> {
@@ -52,21 +31,39 @@ enum Input<'a> {
     },
 }
 
-fn config(api: &str) -> session::SessionConfig {
-    session::SessionConfig {
-        api: api.into(),
+fn endpoint() -> Endpoint {
+    Endpoint {
         base_url: "http://127.0.0.1:9".into(),
         allow_http: false,
         timeout_secs: Some(2.5),
-        realm: (api == "cap").then(|| "cap".into()),
-        client_id: "cap-mobile".into(),
-        redirect_uri: (api == "ciam").then(|| "https://app.example/cb".into()),
-        routes: (api == "ciam").then(|| "gateway".into()),
-        scope: vec!["openid".into()],
-        lat: Some("13.7".into()),
-        lon: None,
-        event_id: None,
     }
+}
+
+/// The version 1 `config` object an earlier CLI wrote for `api`.
+fn legacy_config(api: &str) -> &'static str {
+    if api == "cap" {
+        r#"{"api":"cap","baseUrl":"http://127.0.0.1:9","allowHttp":false,"timeoutSecs":2.5,"realm":"cap","clientId":"cap-mobile","scope":["openid"],"lat":"13.7"}"#
+    } else {
+        r#"{"api":"ciam","baseUrl":"http://127.0.0.1:9","allowHttp":false,"clientId":"ib","redirectUri":"https://app.example/cb","routes":"service","scope":["openid","profile"],"lat":"13.7","lon":"100.5","eventId":"ev-1"}"#
+    }
+}
+
+/// `flow` as a session file in both formats.
+fn files(api: &str, profile: &Profile, flow: &Flow) -> [Vec<u8>; 2] {
+    let saved = SavedSession {
+        endpoint: endpoint(),
+        profile: profile.clone(),
+        flow: flow.clone(),
+    };
+    let current = session::encode(&saved).expect("encodes").to_vec();
+    let mut legacy = format!(
+        r#"{{"format":"loginflow-session","version":1,"config":{},"flow":"#,
+        legacy_config(api)
+    )
+    .into_bytes();
+    legacy.extend_from_slice(flow.to_snapshot().expose());
+    legacy.push(b'}');
+    [current, legacy]
 }
 
 /// Valid session files: each API's flow driven with valid answers to `Tokened`, then `Revoked`.
@@ -76,6 +73,11 @@ fn bases() -> &'static [Vec<u8>] {
         let mut out = Vec::new();
         for (api, pick) in [("cap", 1u8), ("ciam", 2u8)] {
             let mut world = common::World::new(7);
+            let profile = if pick == 1 {
+                Profile::from(world.realm.profile().clone())
+            } else {
+                Profile::from(world.ciam.profile().clone())
+            };
             let mut flow: Flow = if pick == 1 {
                 login_core::realm::Start::new("alice", login_core::secret::Password::new("pw"))
                     .into()
@@ -91,18 +93,19 @@ fn bases() -> &'static [Vec<u8>] {
                         | Flow::Ciam(login_core::ciam::State::Tokened(_))
                 );
                 if tokened {
-                    out.push(session::encode(&config(api), &flow).to_vec());
+                    out.extend(files(api, &profile, &flow));
                 }
-                let choice = if tokened { 0 } else { 1 };
+                // `choice` picks among `flow.actions()`: at Tokened [refresh, revoke], so 1 ends
+                // in a revoked session; elsewhere there is one action and any choice takes it.
                 let op = common::Op {
-                    choice,
+                    choice: 1,
                     reply: common::Reply::Success(i * 2),
                     suspend: false,
                     advance_secs: 0,
                 };
                 flow = common::step(&mut world, flow, &op);
             }
-            out.push(session::encode(&config(api), &flow).to_vec());
+            out.extend(files(api, &profile, &flow));
         }
         out
     })
@@ -132,11 +135,15 @@ fuzz_target!(|input: Input<'_>| {
         }
     };
     match session::decode(&bytes) {
-        Ok((cfg, flow)) => {
-            let again = session::encode(&cfg, &flow);
-            let (cfg2, flow2) = session::decode(&again).expect("a file the CLI writes reads back");
-            assert_eq!(cfg2, cfg);
-            assert_eq!(flow2.to_snapshot().expose(), flow.to_snapshot().expose());
+        Ok(saved) => {
+            let again = session::encode(&saved).expect("a decoded session encodes");
+            let back = session::decode(&again).expect("a file the CLI writes reads back");
+            assert_eq!(back.endpoint, saved.endpoint);
+            assert_eq!(back.profile, saved.profile);
+            assert_eq!(
+                back.flow.to_snapshot().expose(),
+                saved.flow.to_snapshot().expose()
+            );
         }
         Err(e) => {
             let _ = e.to_string();

@@ -14,7 +14,8 @@
 //! use login_core::{Flow, realm, secret::{ClientSecret, Otp, Password}, table::StateId, Response};
 //!
 //! let cfg = realm::RealmConfig::new("cap", "cap-mobile", ClientSecret::new("from-env"));
-//! let mut env = Env::new(Bank::Realm(&cfg), &mut OsEntropy, SystemTime::now());
+//! let mut entropy = OsEntropy;
+//! let mut env = Env::new(Bank::Realm(&cfg), &mut entropy, SystemTime::now());
 //! let flow = Flow::from(realm::Start::new("alice", Password::new("pw")));
 //!
 //! // The table says what may happen next; anything else is refused, and the flow comes back.

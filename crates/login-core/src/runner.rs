@@ -30,7 +30,8 @@
 //! let mut replies = replies.iter();
 //! let session = loop {
 //!     let now = SystemTime::now();
-//!     let mut env = Env::new(Bank::Realm(&cfg), &mut OsEntropy, now);
+//!     let mut entropy = OsEntropy;
+//!     let mut env = Env::new(Bank::Realm(&cfg), &mut entropy, now);
 //!     match runner.poll(&mut env) {
 //!         Next::Send(_request) => runner.handle_response(replies.next().unwrap(), now),
 //!         Next::Ask(Question::Otp { ref_id, .. }) => {

@@ -539,7 +539,8 @@ pub fn state_diagram_markdown() -> String {
          Each arrow is a row of the table: `step` on success, `step [branch]` where a step has several\n\
          outcomes, `step [error kinds]` where a refusal gives the state back for another try. Any other\n\
          transient failure (transport, 429, 5xx) also gives the state back; a final one (expired,\n\
-         unknown, revoked, locked, forbidden, state mismatch) ends the flow.\n",
+         unknown, revoked, locked, forbidden, state mismatch) ends the flow. One exception: a failed\n\
+         captcha fetch from CaptchaShown gives Authorized back, without the captcha it replaced.\n",
     );
     for (api, title) in DIAGRAM_APIS {
         out.push_str(&format!(

@@ -1,26 +1,29 @@
 //! Canary values for every secret (password, client secret, OTP, device token, captcha answer,
 //! configured authorize tokens; access/refresh tokens, reqId, reset ticket, loginChallenge,
 //! authToken, code, login-challenge token and mfaChallenge in server replies; the PKCE verifier
-//! and the envelope seen on the wire): no `Debug` of a state, request, pending step, error,
-//! `Failed`, `TokenSet` or configuration holds one, and no error's `Display` either, also when
-//! a malformed body carries the canary.
+//! and the envelope seen on the wire): no `Debug` of a state, action, environment, request,
+//! pending step, error, `Failed`, `TokenSet`, configuration or runner answer holds one, and no
+//! error's `Display` either, also when a malformed body carries the canary.
 
 mod common;
 
 use common::*;
-use login_core::ciam::Credentials;
-use login_core::secret::{CaptchaAnswer, Password};
+use login_core::action::{Action, Begun};
+use login_core::runner::Answer;
+use login_core::secret::{CaptchaAnswer, Otp, Password};
 use login_core::table::{Api, StateId};
-use login_core::{Error, Flow, Response, TokenSet};
+use login_core::{Error, Failed, Flow, Response, TokenSet};
 use serde_json::json;
 
 /// Secrets without the canary mark that the flows below produce: PKCE verifiers and envelopes.
-fn wire_secrets(env: &mut Env) -> Vec<String> {
+fn wire_secrets(fx: &mut Fixture) -> Vec<String> {
+    let inputs = Inputs::default();
     let mut out = Vec::new();
-    for (_, flow) in all_states(env) {
-        for act in legal(&flow) {
-            if let Begun::Sent(req, _) = begin(flow.clone(), act, env, &Inputs::default()) {
-                if let Ok(seen) = check_request(&req, &env.profile) {
+    for (_, flow) in all_states(fx) {
+        for (step, input) in flow.actions() {
+            let action = action_for(step, input, &inputs);
+            if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action) {
+                if let Ok(seen) = check_request(&req, &fx.settings) {
                     for field in ["codeVerifier", "authToken"] {
                         if let Some(v) = seen.str(field) {
                             if !v.contains(MARK) {
@@ -83,11 +86,12 @@ fn canary_laden_replies() -> Vec<Response> {
     out
 }
 
-/// Every `Debug`/`Display` text the engine produces while running every method of every state
-/// against every class of reply.
-fn every_text(env: &mut Env) -> Vec<(String, String)> {
+/// Every `Debug`/`Display` text the engine produces while running every action of every state
+/// (listed or refused) against every class of reply.
+fn every_text(fx: &mut Fixture) -> Vec<(String, String)> {
     let mut texts = Vec::new();
-    let states = all_states(env);
+    let states = all_states(fx);
+    let inputs = Inputs::default();
     let mut replies = error_replies();
     replies.extend(canary_laden_replies());
     let mut n = 500;
@@ -100,34 +104,41 @@ fn every_text(env: &mut Env) -> Vec<(String, String)> {
         if let Some(t) = tokens(flow) {
             texts.push((format!("{name}: token set"), format!("{t:?}")));
         }
-        for act in legal(flow) {
+        for action in every_action(&inputs) {
+            let what = format!("{name} {action:?}");
+            let Some((step, _)) = listed(flow, &action) else {
+                // Refused before anything is sent: the refusal's texts.
+                if let Err(refused) = fx.begin(flow.clone(), action) {
+                    push_result(&mut texts, &what, Err(refused));
+                }
+                continue;
+            };
             let mut all = replies.clone();
-            all.extend(success_replies(act, n).into_iter().map(|(_, r)| r));
+            all.extend(
+                success_replies(flow.state_id(), step, n)
+                    .into_iter()
+                    .map(|(_, r)| r),
+            );
             n += 1;
             for reply in all {
-                match begin(flow.clone(), act, env, &Inputs::default()) {
-                    Begun::Local(next) => {
-                        texts.push((format!("{name} {act:?}"), format!("{next:?}")))
-                    }
-                    Begun::Refused(d) => texts.push((format!("{name} {act:?}"), d.debug)),
-                    Begun::Sent(req, pending) => {
-                        texts.push((format!("{name} {act:?}: request"), format!("{req:?}")));
-                        texts.push((
-                            format!("{name} {act:?}: headers"),
-                            format!("{:?}", req.headers()),
-                        ));
-                        texts.push((format!("{name} {act:?}: pending"), pending.debug.clone()));
-                        let done = pending.receive(reply, env.now);
-                        push_done(&mut texts, &format!("{name} {act:?}"), done);
+                match fx.begin(flow.clone(), action.clone()) {
+                    Ok(Begun::Local(next)) => texts.push((what.clone(), format!("{next:?}"))),
+                    Err(refused) => push_result(&mut texts, &what, Err(refused)),
+                    Ok(Begun::Send(req, pending)) => {
+                        texts.push((format!("{what}: request"), format!("{req:?}")));
+                        texts.push((format!("{what}: headers"), format!("{:?}", req.headers())));
+                        texts.push((format!("{what}: pending"), format!("{pending:?}")));
+                        let result = pending.receive(&reply, fx.now);
+                        push_result(&mut texts, &what, result);
                     }
                 }
             }
             for failure in transport_failures() {
-                if let Begun::Sent(_, pending) = begin(flow.clone(), act, env, &Inputs::default()) {
-                    push_done(
+                if let Ok(Begun::Send(_, pending)) = fx.begin(flow.clone(), action.clone()) {
+                    push_result(
                         &mut texts,
-                        &format!("{name} {act:?} fail"),
-                        pending.fail(failure),
+                        &format!("{what} fail"),
+                        Err(pending.fail(failure)),
                     );
                 }
             }
@@ -136,19 +147,18 @@ fn every_text(env: &mut Env) -> Vec<(String, String)> {
     texts
 }
 
-fn push_done(texts: &mut Vec<(String, String)>, what: &str, done: Done) {
-    texts.push((format!("{what}: result"), done.debug));
-    if let Some(d) = done.display {
-        texts.push((format!("{what}: display"), d));
-    }
-    match done.result {
+fn push_result(texts: &mut Vec<(String, String)>, what: &str, result: Result<Flow, Failed<Flow>>) {
+    texts.push((format!("{what}: result"), format!("{result:?}")));
+    match result {
         Ok(next) => texts.push((format!("{what}: next"), format!("{next:?}"))),
-        Err((e, state)) => {
+        Err(f) => {
+            texts.push((format!("{what}: display"), format!("{f} / {}", f.error)));
+            let e = &f.error;
             texts.push((format!("{what}: error"), format!("{e:?} / {e}")));
             if let Some(se) = e.server_error() {
                 texts.push((format!("{what}: server error"), format!("{se:?} / {se}")));
             }
-            if let Some(s) = state {
+            if let Some(s) = f.state {
                 texts.push((format!("{what}: state back"), format!("{s:?}")));
             }
         }
@@ -157,10 +167,10 @@ fn push_done(texts: &mut Vec<(String, String)>, what: &str, done: Done) {
 
 #[test]
 fn no_debug_or_display_anywhere_holds_a_secret() {
-    for profile in [Profile::default(), Profile::everything()] {
-        let mut env = Env::new(profile, 77);
-        let extra = wire_secrets(&mut Env::new(env.profile.clone(), 77));
-        let texts = every_text(&mut env);
+    for settings in [Settings::default(), Settings::everything()] {
+        let mut fx = Fixture::new(settings, 77);
+        let extra = wire_secrets(&mut Fixture::new(fx.settings.clone(), 77));
+        let texts = every_text(&mut fx);
         assert!(texts.len() > 2000, "{} texts", texts.len());
         for (what, text) in &texts {
             assert_no_secret(what, text, &extra);
@@ -172,13 +182,15 @@ fn no_debug_or_display_anywhere_holds_a_secret() {
 /// them on the wire and the states hold them.
 #[test]
 fn the_canaries_are_really_in_the_flows() {
-    let mut env = Env::new(Profile::everything(), 77);
+    let mut fx = Fixture::new(Settings::everything(), 77);
+    let inputs = Inputs::default();
     let mut wire = String::new();
-    for (_, flow) in all_states(&mut env) {
+    for (_, flow) in all_states(&mut fx) {
         let snap = String::from_utf8(snap(&flow)).expect("utf-8 snapshot");
         wire.push_str(&snap);
-        for act in legal(&flow) {
-            if let Begun::Sent(req, _) = begin(flow.clone(), act, &mut env, &Inputs::default()) {
+        for (step, input) in flow.actions() {
+            let action = action_for(step, input, &inputs);
+            if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action) {
                 wire.push_str(&String::from_utf8_lossy(req.body().unwrap_or_default()));
                 for h in req.headers() {
                     wire.push_str(h.value());
@@ -210,25 +222,36 @@ fn the_canaries_are_really_in_the_flows() {
 }
 
 #[test]
-fn token_sets_and_configs_redact() {
-    let mut env = Env::new(Profile::everything(), 1);
+fn token_sets_configs_actions_and_answers_redact() {
+    let mut fx = Fixture::new(Settings::everything(), 1);
     let t = TokenSet::from_response(&json(200, token_set(1)), t0()).expect("token set");
-    let creds = Credentials::new(USERNAME, Password::new(PASSWORD))
-        .with_captcha_answer(CaptchaAnswer::new(CAPTCHA_ANSWER));
-    let texts = [
+    let inputs = Inputs::default();
+    let mut texts = vec![
         format!("{t:?}"),
-        format!("{:?}", env.realm),
-        format!("{:?}", env.ciam),
-        format!("{creds:?}"),
-        format!("{:?}", env.sealer),
-        format!("{:?}", env.sealer.key()),
+        format!("{:?}", fx.realm),
+        format!("{:?}", fx.ciam),
+        format!("{:?}", inputs.credentials()),
+        format!("{:?}", CaptchaAnswer::new(CAPTCHA_ANSWER)),
+        format!("{:?}", fx.sealer),
+        format!("{:?}", fx.sealer.key()),
+        format!("{:?}", Answer::Otp(Otp::new(OTP))),
+        format!("{:?}", Answer::Captcha(CaptchaAnswer::new(CAPTCHA_ANSWER))),
+        format!("{:?}", Answer::Credentials(inputs.credentials())),
+        format!("{:?}", Answer::NewPassword(Password::new(NEW_PASSWORD))),
     ];
+    texts.extend(every_action(&inputs).iter().map(|a| format!("{a:?}")));
+    for api in [Api::Realm, Api::ForgotPassword, Api::Ciam] {
+        texts.push(format!("{:?}", fx.env(api)));
+    }
     for text in &texts {
         assert_no_secret("config", text, &[]);
     }
     // The value is still there to use.
     assert_eq!(t.access_token().expose(), format!("{ACCESS}-1"));
-    let _ = &mut env;
+    let Action::CaptchaAnswer(_, answer) = inputs.captcha_answer() else {
+        panic!("a captcha answer")
+    };
+    assert_eq!(answer.expose(), CAPTCHA_ANSWER);
 }
 
 #[test]
@@ -278,9 +301,9 @@ fn a_redirect_location_with_a_code_does_not_leak() {
 
 #[test]
 fn the_verifier_never_shows_in_any_state_debug() {
-    let mut env = Env::new(Profile::default(), 3);
-    let extra = wire_secrets(&mut Env::new(Profile::default(), 3));
-    for (name, flow) in all_states(&mut env) {
+    let mut fx = Fixture::new(Settings::default(), 3);
+    let extra = wire_secrets(&mut Fixture::new(Settings::default(), 3));
+    for (name, flow) in all_states(&mut fx) {
         if flow.api() == Api::Ciam && flow.state_id() != StateId::Revoked {
             assert_no_secret(name, &format!("{flow:?}"), &extra);
         }

@@ -9,17 +9,34 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
+use login_core::action::{Action, Begun};
 use login_core::ciam::{self, CiamConfig};
 use login_core::realm::{self, TicketSource};
 use login_core::secret::{DeviceToken, Password};
 use login_core::table::{Api, StateId, StepId};
-use login_core::{Flow, Response, forgot};
+use login_core::{ErrorKind, Failed, Flow, PendingFlow, Request, Response, forgot};
 use serde_json::{Value, json};
 
-/// Drives one step with a success reply: checks the request statically and dynamically (opening
+fn otp() -> Action {
+    Inputs::default().otp()
+}
+
+fn login() -> Action {
+    Inputs::default().login()
+}
+
+fn captcha_answer() -> Action {
+    Inputs::default().captcha_answer()
+}
+
+fn new_password() -> Action {
+    Inputs::default().new_password()
+}
+
+/// Drives one step with a success reply: checks the request against the contract and what it must carry (opening
 /// the envelope), feeds the reply, records it.
 struct Walker {
-    env: Env,
+    fx: Fixture,
     mem: Memory,
     inputs: Inputs,
     n: u32,
@@ -27,9 +44,9 @@ struct Walker {
 }
 
 impl Walker {
-    fn new(profile: Profile) -> Self {
+    fn new(settings: Settings) -> Self {
         Self {
-            env: Env::new(profile, 11),
+            fx: Fixture::new(settings, 11),
             mem: Memory::default(),
             inputs: Inputs::default(),
             n: 0,
@@ -39,35 +56,37 @@ impl Walker {
 
     fn start(&mut self, api: Api) -> Flow {
         self.mem = Memory::default();
-        self.env.start(api)
+        self.fx.start(api)
     }
 
-    fn step(&mut self, flow: Flow, act: Act, branch: usize) -> Flow {
+    fn step(&mut self, flow: Flow, action: Action, branch: usize) -> Flow {
         self.n += 1;
         let before = flow.clone();
-        match begin(flow, act, &mut self.env, &self.inputs) {
-            Begun::Local(next) => next,
-            Begun::Refused(d) => panic!("{act:?} refused: {}", d.debug),
-            Begun::Sent(req, pending) => {
-                let seen = check_request(&req, &self.env.profile)
-                    .unwrap_or_else(|e| panic!("{:?}: {e}", self.env.profile));
-                check_dynamic(
+        let key = listed(&flow, &action).expect("the walker takes only the table's actions");
+        match self.fx.begin(flow, action) {
+            Ok(Begun::Local(next)) => next,
+            Err(f) => panic!("{key:?} refused: {f:?}"),
+            Ok(Begun::Send(req, pending)) => {
+                let settings = &self.fx.settings;
+                let seen =
+                    check_request(&req, settings).unwrap_or_else(|e| panic!("{settings:?}: {e}"));
+                check_carried(
                     &before,
-                    act,
+                    key,
                     &self.inputs,
                     &self.mem,
                     &seen,
-                    self.env.now,
+                    self.fx.now,
                     true,
                 )
-                .unwrap_or_else(|e| panic!("{:?}: {e}", self.env.profile));
-                self.mem.on_request(act, &seen);
-                let (_, reply) = success_replies(act, self.n).swap_remove(branch);
-                let done = pending.receive(reply.clone(), self.env.now);
-                let next = done
-                    .result
-                    .unwrap_or_else(|(e, _)| panic!("{act:?} failed: {e:?}"));
-                self.mem.on_success(act, &reply, &next);
+                .unwrap_or_else(|e| panic!("{settings:?}: {e}"));
+                self.mem.on_request(key.0, &seen);
+                let (_, reply) =
+                    success_replies(before.state_id(), key.0, self.n).swap_remove(branch);
+                let next = pending
+                    .receive(&reply, self.fx.now)
+                    .unwrap_or_else(|f| panic!("{key:?} failed: {f:?}"));
+                self.mem.on_success(key.0, &reply, &next);
                 self.seen.push((req.step(), seen));
                 next
             }
@@ -78,42 +97,42 @@ impl Walker {
     fn all_paths(&mut self) {
         // Realm, mfa none, refreshed twice (the second refresh must send the rotated token).
         let f = self.start(Api::Realm);
-        let f = self.step(f, Act::RequestLogin, 0);
-        let f = self.step(f, Act::RealmExchange, 0);
-        let f = self.step(f, Act::RealmRefresh, 0);
-        let f = self.step(f, Act::RealmRefresh, 0);
-        let f = self.step(f, Act::RealmRevoke, 0);
+        let f = self.step(f, Action::RequestLogin, 0);
+        let f = self.step(f, Action::Token, 0);
+        let f = self.step(f, Action::Refresh, 0);
+        let f = self.step(f, Action::Refresh, 0);
+        let f = self.step(f, Action::Revoke, 0);
         assert_eq!(f.state_id(), StateId::Revoked);
         // Realm, mfa otp with and without refId.
         for branch in [1, 2] {
             let f = self.start(Api::Realm);
-            let f = self.step(f, Act::RequestLogin, branch);
-            let f = self.step(f, Act::RealmOtp, 0);
+            let f = self.step(f, Action::RequestLogin, branch);
+            let f = self.step(f, otp(), 0);
             assert_eq!(f.state_id(), StateId::Tokened);
         }
         // Forgot password.
         let f = self.start(Api::ForgotPassword);
-        let f = self.step(f, Act::ResetRequest, 0);
-        let f = self.step(f, Act::ResetVerify, 0);
-        let f = self.step(f, Act::ResetPassword, 0);
+        let f = self.step(f, Action::RequestReset, 0);
+        let f = self.step(f, otp(), 0);
+        let f = self.step(f, new_password(), 0);
         assert_eq!(f.state_id(), StateId::PasswordReset);
         // Internet banking without 2FA, with a captcha, refreshed twice, revoked.
         let f = self.start(Api::Ciam);
-        let f = self.step(f, Act::Authorize, 0);
-        let f = self.step(f, Act::Captcha, 0);
-        let f = self.step(f, Act::Submit, 0);
-        let f = self.step(f, Act::CiamExchange, 0);
-        let f = self.step(f, Act::CiamRefresh, 0);
-        let f = self.step(f, Act::CiamRefresh, 0);
-        let f = self.step(f, Act::CiamRevoke, 0);
+        let f = self.step(f, Action::Authorize, 0);
+        let f = self.step(f, Action::FetchCaptcha, 0);
+        let f = self.step(f, captcha_answer(), 0);
+        let f = self.step(f, Action::Token, 0);
+        let f = self.step(f, Action::Refresh, 0);
+        let f = self.step(f, Action::Refresh, 0);
+        let f = self.step(f, Action::Revoke, 0);
         assert_eq!(f.state_id(), StateId::Revoked);
-        // Internet banking with 2FA.
+        // Internet banking with 2FA, no captcha.
         let f = self.start(Api::Ciam);
-        let f = self.step(f, Act::Authorize, 0);
-        let f = self.step(f, Act::Submit, 1);
-        let f = self.step(f, Act::CiamVerify, 0);
-        let f = self.step(f, Act::CiamExchange, 0);
-        let f = self.step(f, Act::CiamRevoke, 0);
+        let f = self.step(f, Action::Authorize, 0);
+        let f = self.step(f, login(), 1);
+        let f = self.step(f, otp(), 0);
+        let f = self.step(f, Action::Token, 0);
+        let f = self.step(f, Action::Revoke, 0);
         assert_eq!(f.state_id(), StateId::Revoked);
     }
 }
@@ -136,8 +155,8 @@ const REQUEST_STEPS: [StepId; 13] = [
 
 #[test]
 fn every_step_matches_the_contract_under_every_profile() {
-    for profile in Profile::variants() {
-        let mut w = Walker::new(profile);
+    for settings in Settings::variants() {
+        let mut w = Walker::new(settings);
         w.all_paths();
         let steps: BTreeSet<StepId> = w.seen.iter().map(|(s, _)| *s).collect();
         assert_eq!(
@@ -151,15 +170,12 @@ fn every_step_matches_the_contract_under_every_profile() {
 /// The checker itself must catch deviations, or the suite above proves nothing.
 #[test]
 fn the_checker_rejects_requests_of_another_profile() {
-    let mut w = Walker::new(Profile::default());
+    let mut w = Walker::new(Settings::default());
     let f = w.start(Api::Ciam);
-    let (req, _) = match begin(f, Act::Authorize, &mut w.env, &Inputs::default()) {
-        Begun::Sent(r, p) => (r, p),
-        _ => panic!("authorize sends a request"),
-    };
-    assert!(check_request(&req, &Profile::default()).is_ok());
+    let (req, _) = sent(f, Action::Authorize, &mut w.fx);
+    assert!(check_request(&req, &Settings::default()).is_ok());
     // The same request judged against a profile with location, extras, other routes.
-    for other in Profile::variants().into_iter().skip(1) {
+    for other in Settings::variants().into_iter().skip(1) {
         assert!(
             check_request(&req, &other).is_err(),
             "a default-profile authorize passes as {other:?}"
@@ -167,14 +183,14 @@ fn the_checker_rejects_requests_of_another_profile() {
     }
 }
 
-fn sent(flow: Flow, act: Act, env: &mut Env) -> (login_core::Request, AnyPending) {
-    match begin(flow, act, env, &Inputs::default()) {
-        Begun::Sent(r, p) => (r, p),
-        _ => panic!("{act:?} sends a request"),
+fn sent(flow: Flow, action: Action, fx: &mut Fixture) -> (Request, PendingFlow) {
+    match fx.begin(flow, action) {
+        Ok(Begun::Send(r, p)) => (r, p),
+        other => panic!("expected a request, got {other:?}"),
     }
 }
 
-fn body(req: &login_core::Request) -> serde_json::Map<String, Value> {
+fn body(req: &Request) -> serde_json::Map<String, Value> {
     match serde_json::from_slice(req.body().expect("a body")) {
         Ok(Value::Object(m)) => m,
         other => panic!("not an object: {other:?}"),
@@ -189,9 +205,9 @@ fn keys(m: &serde_json::Map<String, Value>) -> Vec<&str> {
 
 #[test]
 fn realm_request_login_sends_the_four_credentials() {
-    let mut env = Env::new(Profile::default(), 1);
-    let f = env.start(Api::Realm);
-    let (req, _) = sent(f, Act::RequestLogin, &mut env);
+    let mut fx = Fixture::new(Settings::default(), 1);
+    let f = fx.start(Api::Realm);
+    let (req, _) = sent(f, Action::RequestLogin, &mut fx);
     assert_eq!(req.method().as_str(), "POST");
     assert_eq!(req.path(), "/auth/realm/cap/request");
     let b = body(&req);
@@ -209,15 +225,15 @@ fn realm_request_login_sends_the_four_credentials() {
 
 #[test]
 fn realm_token_without_mfa_sends_req_id_and_scope_only_even_when_a_ref_id_came() {
-    let mut env = Env::new(Profile::everything(), 1);
-    let f = env.start(Api::Realm);
-    let (_, p) = sent(f, Act::RequestLogin, &mut env);
+    let mut fx = Fixture::new(Settings::everything(), 1);
+    let f = fx.start(Api::Realm);
+    let (_, p) = sent(f, Action::RequestLogin, &mut fx);
     let reply = json(
         201,
         json!({"reqId": "CANARY-REQ-x", "exp": 60, "mfa": "none", "refId": "R-1"}),
     );
-    let f = p.receive(reply, t0()).result.expect("mfa none");
-    let (req, _) = sent(f, Act::RealmExchange, &mut env);
+    let f = p.receive(&reply, t0()).expect("mfa none");
+    let (req, _) = sent(f, Action::Token, &mut fx);
     let b = body(&req);
     assert_eq!(keys(&b), ["reqId", "scope"]);
     assert_eq!(b["reqId"], "CANARY-REQ-x");
@@ -233,12 +249,12 @@ fn realm_token_with_otp_sends_ref_id_only_when_known() {
         ),
         (json!({"reqId": "CANARY-REQ-1", "mfa": "otp"}), None),
     ] {
-        let mut env = Env::new(Profile::default(), 1);
-        let f = env.start(Api::Realm);
-        let (_, p) = sent(f, Act::RequestLogin, &mut env);
-        let f = p.receive(json(201, reply), t0()).result.expect("mfa otp");
+        let mut fx = Fixture::new(Settings::default(), 1);
+        let f = fx.start(Api::Realm);
+        let (_, p) = sent(f, Action::RequestLogin, &mut fx);
+        let f = p.receive(&json(201, reply), t0()).expect("mfa otp");
         assert_eq!(f.state_id(), StateId::MfaPending);
-        let (req, _) = sent(f, Act::RealmOtp, &mut env);
+        let (req, _) = sent(f, otp(), &mut fx);
         assert_eq!(req.path(), "/auth/realm/cap/token");
         let b = body(&req);
         let mut want = vec!["otp", "reqId", "scope"];
@@ -259,10 +275,10 @@ fn realm_token_with_otp_sends_ref_id_only_when_known() {
 
 #[test]
 fn realm_refresh_is_a_patch_with_client_id_and_the_latest_refresh_token() {
-    let mut env = Env::new(Profile::default(), 1);
-    let f = advance(env.start(Api::Realm), Act::RequestLogin, 0, &mut env, 1);
-    let f = advance(f, Act::RealmExchange, 0, &mut env, 2);
-    let (req, p) = sent(f, Act::RealmRefresh, &mut env);
+    let mut fx = Fixture::new(Settings::default(), 1);
+    let f = advance(fx.start(Api::Realm), Action::RequestLogin, 0, &mut fx, 1);
+    let f = advance(f, Action::Token, 0, &mut fx, 2);
+    let (req, p) = sent(f, Action::Refresh, &mut fx);
     assert_eq!(req.method().as_str(), "PATCH");
     assert_eq!(req.path(), "/auth/realm/cap/token");
     let b = body(&req);
@@ -270,50 +286,41 @@ fn realm_refresh_is_a_patch_with_client_id_and_the_latest_refresh_token() {
     assert_eq!(b["refreshToken"], format!("{REFRESH}-2"));
     assert!(req.headers().iter().all(|h| h.name() != "Authorization"));
     let f = p
-        .receive(json(200, token_set(3)), t0())
-        .result
+        .receive(&json(200, token_set(3)), t0())
         .expect("refreshed");
-    let (req, _) = sent(f, Act::RealmRefresh, &mut env);
+    let (req, _) = sent(f, Action::Refresh, &mut fx);
     assert_eq!(body(&req)["refreshToken"], format!("{REFRESH}-3"));
 }
 
 #[test]
 fn realm_revoke_is_local_and_says_so() {
-    let mut env = Env::new(Profile::default(), 1);
-    let f = advance(env.start(Api::Realm), Act::RequestLogin, 0, &mut env, 1);
-    let Flow::Realm(realm::State::Challenged(c)) = f else {
-        panic!("challenged")
+    let mut fx = Fixture::new(Settings::default(), 1);
+    let f = advance(fx.start(Api::Realm), Action::RequestLogin, 0, &mut fx, 1);
+    let tokened = advance(f, Action::Token, 0, &mut fx, 2);
+    let Flow::Realm(realm::State::Tokened(t)) = tokened.clone() else {
+        panic!("tokened")
     };
-    let (_, p) = c.exchange(&env.realm);
-    let t = p
-        .receive(
-            &Response::new(201, token_set(2).to_string().into_bytes()),
-            t0(),
-        )
-        .expect("tokened");
-    let revoked = t.revoke();
-    assert!(!revoked.sent_request());
-    let Flow::Realm(realm::State::Revoked(r)) = realm_revoked(revoked) else {
-        panic!("revoked")
-    };
-    assert!(!r.sent_request());
+    assert!(!t.revoke().sent_request(), "the typed revoke sends nothing");
+    match fx.begin(tokened, Action::Revoke) {
+        Ok(Begun::Local(Flow::Realm(realm::State::Revoked(r)))) => assert!(!r.sent_request()),
+        other => panic!("realm revoke is local: {other:?}"),
+    }
 }
 
 #[test]
 fn forgot_password_sends_the_contract_fields_and_the_ticket_as_bearer() {
-    let mut env = Env::new(Profile::default(), 1);
-    let f = env.start(Api::ForgotPassword);
-    let (req, p) = sent(f, Act::ResetRequest, &mut env);
+    let mut fx = Fixture::new(Settings::default(), 1);
+    let f = fx.start(Api::ForgotPassword);
+    let (req, p) = sent(f, Action::RequestReset, &mut fx);
     assert_eq!(req.path(), "/realm/admin/cap/user/forgotPassword");
     assert_eq!(keys(&body(&req)), ["username"]);
     let f = p
         .receive(
-            json(201, json!({"reqId": "CANARY-RREQ-1", "refId": "RR-9"})),
+            &json(201, json!({"reqId": "CANARY-RREQ-1", "refId": "RR-9"})),
             t0(),
         )
-        .result
         .expect("otp sent");
-    let (req, p) = sent(f, Act::ResetVerify, &mut env);
+    let (req, p) = sent(f, otp(), &mut fx);
     assert_eq!(req.path(), "/realm/admin/cap/user/verifyOtp");
     let b = body(&req);
     assert_eq!(keys(&b), ["otp", "refId", "reqId", "username"]);
@@ -329,12 +336,11 @@ fn forgot_password_sends_the_contract_fields_and_the_ticket_as_bearer() {
     assert!(req.headers().iter().all(|h| h.name() != "Authorization"));
     let f = p
         .receive(
-            json(201, json!({"reqId": "CANARY-TICKET-1", "refId": "RR-9"})),
+            &json(201, json!({"reqId": "CANARY-TICKET-1", "refId": "RR-9"})),
             t0(),
         )
-        .result
         .expect("verified");
-    let (req, _) = sent(f, Act::ResetPassword, &mut env);
+    let (req, _) = sent(f, new_password(), &mut fx);
     assert_eq!(req.path(), "/realm/admin/cap/user/resetPassword");
     assert_eq!(keys(&body(&req)), ["newPassword"]);
     assert_eq!(body(&req)["newPassword"], NEW_PASSWORD);
@@ -349,7 +355,7 @@ fn forgot_password_sends_the_contract_fields_and_the_ticket_as_bearer() {
 
 #[test]
 fn the_reset_ticket_source_is_pluggable() {
-    let cfg = Profile::default()
+    let cfg = Settings::default()
         .realm_config()
         .ticket_source(TicketSource::VerifyRefId);
     let (_, p) = forgot::Start::new(USERNAME).request_reset(&cfg);
@@ -379,14 +385,14 @@ fn the_reset_ticket_source_is_pluggable() {
 
 #[test]
 fn authorize_sends_pkce_s256_and_state_and_access_token_repeats_them() {
-    for profile in Profile::variants() {
-        let mut env = Env::new(profile.clone(), 5);
-        let start = env.start(Api::Ciam);
+    for settings in Settings::variants() {
+        let mut fx = Fixture::new(settings.clone(), 5);
+        let start = fx.start(Api::Ciam);
         let Flow::Ciam(ciam::State::Start(s)) = &start else {
             panic!("start")
         };
         let state = s.state().to_owned();
-        let (req, p) = sent(start, Act::Authorize, &mut env);
+        let (req, p) = sent(start, Action::Authorize, &mut fx);
         let auth = body(&req);
         let mut want = vec![
             "clientId",
@@ -395,27 +401,26 @@ fn authorize_sends_pkce_s256_and_state_and_access_token_repeats_them() {
             "scope",
             "state",
         ];
-        if profile.authorize_extras {
+        if settings.authorize_extras {
             want.extend(["authToken", "loginVerifier"]);
             want.sort_unstable();
         }
-        assert_eq!(keys(&auth), want, "{profile:?}");
+        assert_eq!(keys(&auth), want, "{settings:?}");
         assert_eq!(auth["codeChallengeMethod"], "S256");
         assert_eq!(auth["state"], state.as_str());
         assert!(state.len() >= 22);
-        assert_eq!(auth["scope"], profile.ciam_scope.join(" "), "a string");
+        assert_eq!(auth["scope"], settings.ciam_scope.join(" "), "a string");
         let f = p
             .receive(
-                json(
+                &json(
                     200,
                     json!({"loginChallenge": "CANARY-LC-a", "authToken": "CANARY-AUTHTOK-a"}),
                 ),
                 t0(),
             )
-            .result
             .expect("authorized");
-        let f = advance(f, Act::Submit, 0, &mut env, 1);
-        let (req, _) = sent(f, Act::CiamExchange, &mut env);
+        let f = advance(f, login(), 0, &mut fx, 1);
+        let (req, _) = sent(f, Action::Token, &mut fx);
         let tok = body(&req);
         assert_eq!(tok["state"], auth["state"], "same state as authorize");
         assert_eq!(tok["scope"], auth["scope"], "same scope as authorize");
@@ -441,12 +446,12 @@ fn the_independent_s256_holds_rfc7636_appendix_b() {
 
 #[test]
 fn each_flow_draws_a_fresh_verifier_and_state() {
-    let mut env = Env::new(Profile::default(), 9);
+    let mut fx = Fixture::new(Settings::default(), 9);
     let mut challenges = BTreeSet::new();
     let mut states = BTreeSet::new();
     for _ in 0..50 {
-        let f = env.start(Api::Ciam);
-        let (req, _) = sent(f, Act::Authorize, &mut env);
+        let f = fx.start(Api::Ciam);
+        let (req, _) = sent(f, Action::Authorize, &mut fx);
         let b = body(&req);
         challenges.insert(b["codeChallenge"].to_string());
         states.insert(b["state"].to_string());
@@ -456,9 +461,9 @@ fn each_flow_draws_a_fresh_verifier_and_state() {
 
 #[test]
 fn captcha_is_a_get_with_check_identity_and_no_body() {
-    let mut env = Env::new(Profile::everything(), 1);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 4);
-    let (req, _) = sent(f, Act::Captcha, &mut env);
+    let mut fx = Fixture::new(Settings::everything(), 1);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 4);
+    let (req, _) = sent(f, Action::FetchCaptcha, &mut fx);
     assert_eq!(req.method().as_str(), "GET");
     assert_eq!(req.path(), "/ciamauthsrvc/captcha", "the per-path override");
     assert!(req.body().is_none());
@@ -475,22 +480,22 @@ fn captcha_is_a_get_with_check_identity_and_no_body() {
 
 #[test]
 fn the_envelope_opens_to_exactly_the_contract_fields() {
-    let mut env = Env::new(Profile::default(), 2);
-    env.now = t0() + Duration::from_millis(1_500);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 6);
+    let mut fx = Fixture::new(Settings::default(), 2);
+    fx.now = t0() + Duration::from_millis(1_500);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 6);
     // Without a captcha.
-    let (req, _) = sent(f.clone(), Act::Submit, &mut env);
+    let (req, _) = sent(f.clone(), login(), &mut fx);
     let b = body(&req);
     assert_eq!(keys(&b), ["authToken", "loginChallenge"]);
     assert_eq!(b["loginChallenge"], format!("{LOGIN_CHALLENGE}-6"));
     let plain: Value =
         serde_json::from_slice(&open_jwe(b["authToken"].as_str().expect("jwe")).expect("opens"))
             .expect("json");
-    check_plaintext(&plain, Some(&format!("{AUTH_TOKEN}-6")), None, env.now).expect("fields");
+    check_plaintext(&plain, Some(&format!("{AUTH_TOKEN}-6")), None, fx.now).expect("fields");
     assert_eq!(plain["iat"], json!(1_790_000_001u64), "whole seconds");
     // With a captcha.
-    let f = advance(f, Act::Captcha, 0, &mut env, 7);
-    let (req, _) = sent(f, Act::Submit, &mut env);
+    let f = advance(f, Action::FetchCaptcha, 0, &mut fx, 7);
+    let (req, _) = sent(f, captcha_answer(), &mut fx);
     let plain: Value = serde_json::from_slice(
         &open_jwe(body(&req)["authToken"].as_str().expect("jwe")).expect("opens"),
     )
@@ -499,7 +504,7 @@ fn the_envelope_opens_to_exactly_the_contract_fields() {
         &plain,
         Some(&format!("{AUTH_TOKEN}-6")),
         Some("cap-7"),
-        env.now,
+        fx.now,
     )
     .expect("fields with captcha");
     assert_eq!(plain["captchaAnswer"], CAPTCHA_ANSWER);
@@ -507,58 +512,53 @@ fn the_envelope_opens_to_exactly_the_contract_fields() {
 
 #[test]
 fn a_login_challenge_attempt_uses_the_captcha_up() {
-    let mut env = Env::new(Profile::default(), 2);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Captcha, 0, &mut env, 2);
-    let (_, p) = sent(f, Act::Submit, &mut env);
+    let mut fx = Fixture::new(Settings::default(), 2);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, Action::FetchCaptcha, 0, &mut fx, 2);
+    let (_, p) = sent(f, captcha_answer(), &mut fx);
     let back = p
-        .receive(json(400, json!({"error": "invalid_captcha"})), t0())
-        .result
+        .receive(&json(400, json!({"error": "invalid_captcha"})), t0())
         .err()
-        .and_then(|(_, s)| s)
+        .and_then(|f| f.state)
         .expect("the login challenge survives a wrong captcha");
-    let Flow::Ciam(ciam::State::Authorized(a)) = &back else {
-        panic!("authorized")
-    };
-    assert!(a.captcha().is_none(), "the used captcha is gone");
-    let (req, _) = sent(back, Act::Submit, &mut env);
-    let plain: Value = serde_json::from_slice(
-        &open_jwe(body(&req)["authToken"].as_str().expect("jwe")).expect("opens"),
-    )
-    .expect("json");
+    assert_eq!(
+        back.state_id(),
+        StateId::Authorized,
+        "the used captcha is gone"
+    );
+    let (req, _) = sent(back, login(), &mut fx);
+    let plain = open_envelope(body(&req)["authToken"].as_str().expect("jwe")).expect("opens");
     assert!(plain.get("captchaId").is_none() && plain.get("captchaAnswer").is_none());
 }
 
+/// With a captcha shown, the table lists only the login challenge with its answer: one
+/// without is refused before anything is sent, and the captcha is still there to answer.
 #[test]
-fn a_fetched_captcha_without_an_answer_is_refused_before_sending() {
-    let mut env = Env::new(Profile::default(), 2);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Captcha, 0, &mut env, 2);
-    let inputs = Inputs {
-        captcha_answer: false,
-        ..Inputs::default()
-    };
-    match begin(f, Act::Submit, &mut env, &inputs) {
-        Begun::Refused(d) => {
-            let Err((e, s)) = d.result else {
-                panic!("refused")
-            };
-            assert_eq!(e.kind(), login_core::ErrorKind::Config);
-            assert_eq!(s.map(|s| s.state_id()), Some(StateId::Authorized));
+fn a_shown_captcha_without_an_answer_is_refused_before_sending() {
+    let mut fx = Fixture::new(Settings::default(), 2);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let shown = advance(f, Action::FetchCaptcha, 0, &mut fx, 2);
+    let before = snap(&shown);
+    match fx.begin(shown, login()) {
+        Err(f) => {
+            assert_eq!(f.error.kind(), ErrorKind::Misuse);
+            let back = f.state.expect("the flow comes back");
+            assert_eq!(back.state_id(), StateId::CaptchaShown);
+            assert_eq!(snap(&back), before, "unchanged");
         }
-        _ => panic!("a captcha with no answer must not be sent"),
+        Ok(begun) => panic!("a captcha with no answer must not be sent: {begun:?}"),
     }
 }
 
 #[test]
 fn additional_authentication_only_when_configured() {
     for (profile, want) in [
-        (Profile::default(), None),
-        (Profile::everything(), Some("OTP")),
+        (Settings::default(), None),
+        (Settings::everything(), Some("OTP")),
     ] {
-        let mut env = Env::new(profile, 3);
-        let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-        let (req, _) = sent(f, Act::Submit, &mut env);
+        let mut fx = Fixture::new(profile, 3);
+        let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+        let (req, _) = sent(f, login(), &mut fx);
         assert_eq!(
             body(&req)
                 .get("additionalAuthentication")
@@ -570,25 +570,24 @@ fn additional_authentication_only_when_configured() {
 
 #[test]
 fn pre_login_verify_and_access_token_carry_what_the_server_gave() {
-    let mut env = Env::new(Profile::default(), 3);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Submit, 1, &mut env, 2);
-    let (req, p) = sent(f, Act::CiamVerify, &mut env);
+    let mut fx = Fixture::new(Settings::default(), 3);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, login(), 1, &mut fx, 2);
+    let (req, p) = sent(f, otp(), &mut fx);
     let b = body(&req);
     assert_eq!(keys(&b), ["consentOtp", "mfaChallenge"]);
     assert_eq!(b["consentOtp"], OTP);
     assert_eq!(b["mfaChallenge"], format!("{MFA}-2"));
     let f = p
         .receive(
-            json(
+            &json(
                 200,
                 json!({"code": "CANARY-CODE-z", "token": "CANARY-LCTOKEN-z"}),
             ),
             t0(),
         )
-        .result
         .expect("challenged");
-    let (req, _) = sent(f, Act::CiamExchange, &mut env);
+    let (req, _) = sent(f, Action::Token, &mut fx);
     let b = body(&req);
     assert_eq!(b["code"], "CANARY-CODE-z");
     let auth: Vec<&str> = req
@@ -606,11 +605,11 @@ fn pre_login_verify_and_access_token_carry_what_the_server_gave() {
 
 #[test]
 fn ciam_refresh_has_no_authorization_and_revoke_bears_the_access_token() {
-    let mut env = Env::new(Profile::everything(), 3);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Submit, 0, &mut env, 2);
-    let f = advance(f, Act::CiamExchange, 0, &mut env, 3);
-    let (req, p) = sent(f, Act::CiamRefresh, &mut env);
+    let mut fx = Fixture::new(Settings::everything(), 3);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, login(), 0, &mut fx, 2);
+    let f = advance(f, Action::Token, 0, &mut fx, 3);
+    let (req, p) = sent(f, Action::Refresh, &mut fx);
     assert_eq!(
         req.path(),
         "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh"
@@ -624,10 +623,9 @@ fn ciam_refresh_has_no_authorization_and_revoke_bears_the_access_token() {
     assert_eq!(b["scope"], "openid accounts");
     assert_eq!(b["refreshToken"], format!("{REFRESH}-3"));
     let f = p
-        .receive(json(200, token_set(4)), t0())
-        .result
+        .receive(&json(200, token_set(4)), t0())
         .expect("refreshed");
-    let (req, _) = sent(f, Act::CiamRevoke, &mut env);
+    let (req, _) = sent(f, Action::Revoke, &mut fx);
     assert_eq!(req.path(), "/ciamauthsrvc/internetBanking/oauth/revoke");
     assert_eq!(keys(&body(&req)), ["clientId"]);
     let auth: Vec<&str> = req
@@ -642,18 +640,18 @@ fn ciam_refresh_has_no_authorization_and_revoke_bears_the_access_token() {
 
 #[test]
 fn optional_headers_go_exactly_where_the_contract_lists_them() {
-    let on = Profile::everything();
-    let off = Profile {
+    let on = Settings::everything();
+    let off = Settings {
         routes: on.routes,
         overrides: on.overrides.clone(),
-        ..Profile::default()
+        ..Settings::default()
     };
     for (profile, loc, ev) in [(on, true, true), (off, false, false)] {
         let mut w = Walker::new(profile);
         w.all_paths();
         // Walker.step checks every request; here the per-step header sets are spelled out.
         for (step, _) in &w.seen {
-            let h = expected_headers(*step, &w.env.profile);
+            let h = expected_headers(*step, &w.fx.settings);
             let ciam = step.api() == Api::Ciam;
             assert_eq!(h.contains("locLatitude"), loc && ciam, "{step:?}");
             assert_eq!(h.contains("locLongitude"), loc && ciam, "{step:?}");
@@ -696,7 +694,7 @@ fn both_route_sets_and_overrides() {
 
 #[test]
 fn non_ciam_calls_never_carry_ciam_headers() {
-    let mut w = Walker::new(Profile::everything());
+    let mut w = Walker::new(Settings::everything());
     w.all_paths();
     for (step, seen) in &w.seen {
         if step.api() != Api::Ciam {
@@ -712,8 +710,8 @@ fn non_ciam_calls_never_carry_ciam_headers() {
 
 #[test]
 fn a_state_echo_must_match_where_it_is_read() {
-    let mut env = Env::new(Profile::default(), 12);
-    let start = env.start(Api::Ciam);
+    let mut fx = Fixture::new(Settings::default(), 12);
+    let start = fx.start(Api::Ciam);
     let Flow::Ciam(ciam::State::Start(s)) = &start else {
         panic!("start")
     };
@@ -724,60 +722,62 @@ fn a_state_echo_must_match_where_it_is_read() {
             json!({"loginChallenge": "CANARY-LC-e", "authToken": "CANARY-AUTHTOK-e", "state": echo}),
         )
     };
-    let (_, p) = sent(start.clone(), Act::Authorize, &mut env);
-    let authorized = p
-        .receive(reply(&state), t0())
-        .result
-        .expect("a matching echo");
-    let (_, p) = sent(start, Act::Authorize, &mut env);
-    let Err((e, s)) = p.receive(reply("forged"), t0()).result else {
+    let (_, p) = sent(start.clone(), Action::Authorize, &mut fx);
+    let authorized = p.receive(&reply(&state), t0()).expect("a matching echo");
+    let (_, p) = sent(start, Action::Authorize, &mut fx);
+    let Err(failed) = p.receive(&reply("forged"), t0()) else {
         panic!("a forged echo must fail")
     };
-    assert_eq!(e.kind(), login_core::ErrorKind::StateMismatch);
-    assert!(s.is_none(), "a forged state ends the flow");
+    assert_eq!(failed.error.kind(), ErrorKind::StateMismatch);
+    assert!(failed.state.is_none(), "a forged state ends the flow");
 
-    let challenged = advance(authorized, Act::Submit, 0, &mut env, 1);
+    let challenged = advance(authorized, login(), 0, &mut fx, 1);
     for (echo, ok) in [(state.as_str(), true), ("forged", false)] {
         let mut body = token_set(2);
         body["state"] = json!(echo);
-        let (_, p) = sent(challenged.clone(), Act::CiamExchange, &mut env);
-        let done = p.receive(json(200, body), t0());
-        assert_eq!(done.result.is_ok(), ok, "echo {echo}");
+        let (_, p) = sent(challenged.clone(), Action::Token, &mut fx);
+        let result = p.receive(&json(200, body), t0());
+        assert_eq!(result.is_ok(), ok, "echo {echo}");
     }
 }
 
 #[test]
 fn a_new_captcha_replaces_the_earlier_one() {
-    let mut env = Env::new(Profile::default(), 13);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Captcha, 0, &mut env, 2);
-    let f = advance(f, Act::Captcha, 0, &mut env, 3);
-    let (req, _) = sent(f, Act::Submit, &mut env);
-    let plain: Value = serde_json::from_slice(
-        &open_jwe(body(&req)["authToken"].as_str().expect("jwe")).expect("opens"),
-    )
-    .expect("json");
+    let mut fx = Fixture::new(Settings::default(), 13);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, Action::FetchCaptcha, 0, &mut fx, 2);
+    let f = advance(f, Action::FetchCaptcha, 0, &mut fx, 3);
+    let (req, _) = sent(f, captcha_answer(), &mut fx);
+    let plain = open_envelope(body(&req)["authToken"].as_str().expect("jwe")).expect("opens");
     assert_eq!(plain["captchaId"], "cap-3");
 }
 
 #[test]
 fn every_failed_login_challenge_uses_the_captcha_up() {
-    let mut env = Env::new(Profile::default(), 14);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let with_captcha = advance(f, Act::Captcha, 0, &mut env, 2);
-    let mut outcomes: Vec<Done> = Vec::new();
+    let mut fx = Fixture::new(Settings::default(), 14);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let with_captcha = advance(f, Action::FetchCaptcha, 0, &mut fx, 2);
+    let mut outcomes = Vec::new();
     for reply in error_replies() {
-        let (_, p) = sent(with_captcha.clone(), Act::Submit, &mut env);
-        outcomes.push(p.receive(reply, t0()));
+        let (_, p) = sent(with_captcha.clone(), captcha_answer(), &mut fx);
+        outcomes.push(p.receive(&reply, t0()));
     }
     for failure in transport_failures() {
-        let (_, p) = sent(with_captcha.clone(), Act::Submit, &mut env);
-        outcomes.push(p.fail(failure));
+        let (_, p) = sent(with_captcha.clone(), captcha_answer(), &mut fx);
+        outcomes.push(Err(p.fail(failure)));
     }
     let mut kept = 0;
-    for done in outcomes {
-        if let Err((e, Some(Flow::Ciam(ciam::State::Authorized(a))))) = done.result {
-            assert!(a.captcha().is_none(), "{e:?} left the used captcha");
+    for result in outcomes {
+        if let Err(Failed {
+            error,
+            state: Some(back),
+        }) = result
+        {
+            assert_eq!(
+                back.state_id(),
+                StateId::Authorized,
+                "{error:?} left the used captcha"
+            );
             kept += 1;
         }
     }
@@ -786,11 +786,11 @@ fn every_failed_login_challenge_uses_the_captcha_up() {
 
 #[test]
 fn ciam_revoke_reaches_the_server() {
-    let mut env = Env::new(Profile::default(), 15);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Submit, 0, &mut env, 2);
-    let f = advance(f, Act::CiamExchange, 0, &mut env, 3);
-    let Flow::Ciam(ciam::State::Revoked(r)) = advance(f, Act::CiamRevoke, 0, &mut env, 4) else {
+    let mut fx = Fixture::new(Settings::default(), 15);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, login(), 0, &mut fx, 2);
+    let f = advance(f, Action::Token, 0, &mut fx, 3);
+    let Flow::Ciam(ciam::State::Revoked(r)) = advance(f, Action::Revoke, 0, &mut fx, 4) else {
         panic!("revoked")
     };
     assert!(r.sent_request());
@@ -804,59 +804,59 @@ fn ciam_revoke_reaches_the_server() {
 fn server_values_never_reach_a_header_with_control_characters() {
     let evil = "x\r\nX-Injected: 1";
     let mut problems = Vec::new();
-    let mut env = Env::new(Profile::default(), 16);
-    // (state before, method, reply carrying the evil value, method that sends it in a header)
-    let ciam_authorized = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let ciam_challenged = advance(ciam_authorized.clone(), Act::Submit, 0, &mut env, 2);
-    let ciam_mfa = advance(ciam_authorized.clone(), Act::Submit, 1, &mut env, 3);
+    let mut fx = Fixture::new(Settings::default(), 16);
+    // (state before, action, reply carrying the evil value, action that sends it in a header)
+    let ciam_authorized = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let ciam_challenged = advance(ciam_authorized.clone(), login(), 0, &mut fx, 2);
+    let ciam_mfa = advance(ciam_authorized.clone(), login(), 1, &mut fx, 3);
     let forgot_sent = advance(
-        env.start(Api::ForgotPassword),
-        Act::ResetRequest,
+        fx.start(Api::ForgotPassword),
+        Action::RequestReset,
         0,
-        &mut env,
+        &mut fx,
         4,
     );
     let mut evil_tokens = token_set(5);
     evil_tokens["accessToken"] = json!(evil);
     let cases = [
         (
-            env.start(Api::Ciam),
-            Act::Authorize,
+            fx.start(Api::Ciam),
+            Action::Authorize,
             json(200, json!({"loginChallenge": evil, "authToken": "a"})),
-            Act::Captcha,
+            Action::FetchCaptcha,
         ),
         (
             ciam_authorized,
-            Act::Submit,
+            login(),
             json(200, json!({"code": "c", "token": evil})),
-            Act::CiamExchange,
+            Action::Token,
         ),
         (
             ciam_mfa,
-            Act::CiamVerify,
+            otp(),
             json(200, json!({"code": "c", "token": evil})),
-            Act::CiamExchange,
+            Action::Token,
         ),
         (
             ciam_challenged,
-            Act::CiamExchange,
+            Action::Token,
             json(200, evil_tokens),
-            Act::CiamRevoke,
+            Action::Revoke,
         ),
         (
             forgot_sent,
-            Act::ResetVerify,
+            otp(),
             json(201, json!({"reqId": evil, "refId": "r"})),
-            Act::ResetPassword,
+            new_password(),
         ),
     ];
-    for (state, act, reply, then) in cases {
-        let (_, p) = sent(state, act, &mut env);
-        match p.receive(reply, t0()).result {
-            Err((e, _)) => assert_eq!(e.kind(), login_core::ErrorKind::MalformedResponse),
+    for (state, action, reply, then) in cases {
+        let (_, p) = sent(state, action, &mut fx);
+        match p.receive(&reply, t0()) {
+            Err(f) => assert_eq!(f.error.kind(), ErrorKind::MalformedResponse),
             Ok(next) => {
-                let (req, _) = sent(next, then, &mut env);
-                if let Err(e) = check_request(&req, &env.profile) {
+                let (req, _) = sent(next, then, &mut fx);
+                if let Err(e) = check_request(&req, &fx.settings) {
                     problems.push(e);
                 }
             }

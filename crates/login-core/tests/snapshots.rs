@@ -8,16 +8,17 @@ mod common;
 use std::sync::OnceLock;
 
 use common::*;
+use login_core::action::{Action, Begun};
 use login_core::flow::{MAX_SNAPSHOT_BYTES, SNAPSHOT_VERSION};
-use login_core::table::{Api, StateId};
+use login_core::table::{Api, StateId, StepId};
 use login_core::{Flow, Response, SnapshotError};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 /// Replies to continue with after a resume: each success branch, a refusal, a final error, a
 /// transient one, garbage, and a transport failure (`None`).
-fn continuations(act: Act, n: u32) -> Vec<Option<Response>> {
-    let mut out: Vec<Option<Response>> = success_replies(act, n)
+fn continuations(from: StateId, step: StepId, n: u32) -> Vec<Option<Response>> {
+    let mut out: Vec<Option<Response>> = success_replies(from, step, n)
         .into_iter()
         .map(|(_, r)| Some(r))
         .collect();
@@ -32,11 +33,14 @@ fn continuations(act: Act, n: u32) -> Vec<Option<Response>> {
     out
 }
 
+/// Every action, listed or not: a listed one continues with every class of reply, an unlisted
+/// one must be refused alike before and after the round trip.
 #[test]
 fn every_state_round_trips_and_continues_identically() {
-    for profile in [Profile::default(), Profile::everything()] {
-        let mut env = Env::new(profile, 31);
-        let states = all_states(&mut env);
+    let inputs = Inputs::default();
+    for settings in [Settings::default(), Settings::everything()] {
+        let mut fx = Fixture::new(settings, 31);
+        let states = all_states(&mut fx);
         let mut n = 700;
         for (name, flow) in &states {
             let bytes = snap(flow);
@@ -47,20 +51,16 @@ fn every_state_round_trips_and_continues_identically() {
                 bytes,
                 "{name}: a second round trip is stable"
             );
-            for act in legal(flow) {
-                for reply in continuations(act, n) {
-                    for inputs in [
-                        Inputs::default(),
-                        Inputs {
-                            captcha_answer: false,
-                            ..Inputs::default()
-                        },
-                    ] {
-                        let (mut a, mut b) = (env.fork(), env.fork());
-                        let original = run_once(flow.clone(), act, &mut a, &inputs, reply.as_ref());
-                        let again = run_once(resumed.clone(), act, &mut b, &inputs, reply.as_ref());
-                        assert_eq!(original, again, "{name} {act:?} after resume");
-                    }
+            for action in every_action(&inputs) {
+                let replies = match listed(flow, &action) {
+                    Some((step, _)) => continuations(flow.state_id(), step, n),
+                    None => vec![None],
+                };
+                for reply in replies {
+                    let (mut a, mut b) = (fx.fork(), fx.fork());
+                    let original = run_once(flow.clone(), action.clone(), &mut a, reply.as_ref());
+                    let again = run_once(resumed.clone(), action.clone(), &mut b, reply.as_ref());
+                    assert_eq!(original, again, "{name} {action:?} after resume");
                 }
                 n += 1;
             }
@@ -70,15 +70,16 @@ fn every_state_round_trips_and_continues_identically() {
 
 #[test]
 fn a_resumed_mfa_pending_completes_the_login() {
-    let mut env = Env::new(Profile::default(), 4);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let f = advance(f, Act::Submit, 1, &mut env, 2);
+    let mut fx = Fixture::new(Settings::default(), 4);
+    let inputs = Inputs::default();
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, inputs.login(), 1, &mut fx, 2);
     let bytes = snap(&f);
     drop(f);
     // "Another process": only the bytes survive.
     let resumed = Flow::from_snapshot(&bytes).expect("resume");
-    let f = advance(resumed, Act::CiamVerify, 0, &mut env, 3);
-    let t = advance(f, Act::CiamExchange, 0, &mut env, 4);
+    let f = advance(resumed, inputs.otp(), 0, &mut fx, 3);
+    let t = advance(f, Action::Token, 0, &mut fx, 4);
     assert_eq!(t.state_id(), StateId::Tokened);
     let tokens = tokens(&t).expect("tokens");
     assert_eq!(tokens.access_token().expose(), format!("{ACCESS}-4"));
@@ -88,54 +89,72 @@ fn a_resumed_mfa_pending_completes_the_login() {
     );
 }
 
+/// A login paused at a shown captcha resumes with the same captcha to show and answer.
+#[test]
+fn a_resumed_captcha_shown_keeps_its_captcha() {
+    let mut fx = Fixture::new(Settings::default(), 4);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let f = advance(f, Action::FetchCaptcha, 0, &mut fx, 2);
+    let resumed = Flow::from_snapshot(&snap(&f)).expect("resume");
+    let (
+        Flow::Ciam(login_core::ciam::State::CaptchaShown(a)),
+        Flow::Ciam(login_core::ciam::State::CaptchaShown(b)),
+    ) = (&f, &resumed)
+    else {
+        panic!("captcha shown")
+    };
+    assert_eq!(b.captcha().id(), "cap-2");
+    assert_eq!(
+        (a.captcha().id(), a.captcha().image_png()),
+        (b.captcha().id(), b.captcha().image_png())
+    );
+    assert!(!b.captcha().image_png().is_empty());
+}
+
 #[test]
 fn expiry_instants_survive_a_snapshot_to_the_millisecond() {
-    let mut env = Env::new(Profile::default(), 4);
-    env.now = t0() + std::time::Duration::from_millis(250);
-    let f = advance(env.start(Api::Realm), Act::RequestLogin, 1, &mut env, 1);
-    let f = advance(f, Act::RealmOtp, 0, &mut env, 2);
+    let mut fx = Fixture::new(Settings::default(), 4);
+    fx.now = t0() + std::time::Duration::from_millis(250);
+    let f = advance(fx.start(Api::Realm), Action::RequestLogin, 1, &mut fx, 1);
+    let f = advance(f, Inputs::default().otp(), 0, &mut fx, 2);
     let back = Flow::from_snapshot(&snap(&f)).expect("resume");
     let (a, b) = (tokens(&f).expect("t"), tokens(&back).expect("t"));
     assert_eq!(a.expires_at(), b.expires_at());
     assert_eq!(a.refresh_expires_at(), b.refresh_expires_at());
     assert_eq!(
         b.refresh_expires_at(),
-        Some(env.now + std::time::Duration::from_millis(1_800_500))
+        Some(fx.now + std::time::Duration::from_millis(1_800_500))
     );
 }
 
 #[test]
 fn the_ciam_mfa_pending_snapshot_is_at_most_512_bytes() {
-    let mut env = Env::new(Profile::everything(), 8);
-    let f = advance(env.start(Api::Ciam), Act::Authorize, 0, &mut env, 1);
-    let Begun::Sent(_, p) = begin(f, Act::Submit, &mut env, &Inputs::default()) else {
-        panic!("submit sends")
+    let mut fx = Fixture::new(Settings::everything(), 8);
+    let f = advance(fx.start(Api::Ciam), Action::Authorize, 0, &mut fx, 1);
+    let Ok(Begun::Send(_, p)) = fx.begin(f, Inputs::default().login()) else {
+        panic!("the login challenge sends")
     };
     // Realistic sizes: a 256-bit base64url challenge, a six-character reference.
     let reply = json(
         200,
         json!({"mfaChallenge": "CANARY-" .to_owned() + &"k".repeat(43), "channel": "email", "refId": "A7K2Q9"}),
     );
-    let f = p.receive(reply, env.now).result.expect("mfa pending");
+    let f = p.receive(&reply, fx.now).expect("mfa pending");
     assert_eq!(f.state_id(), StateId::MfaPending);
     let size = snap(&f).len();
     println!("ciam MfaPending snapshot: {size} bytes");
     assert!(size <= 512, "ciam MfaPending snapshot is {size} bytes");
 
-    let mut env = Env::new(Profile::default(), 8);
-    let Begun::Sent(_, p) = begin(
-        env.start(Api::Realm),
-        Act::RequestLogin,
-        &mut env,
-        &Inputs::default(),
-    ) else {
+    let mut fx = Fixture::new(Settings::default(), 8);
+    let start = fx.start(Api::Realm);
+    let Ok(Begun::Send(_, p)) = fx.begin(start, Action::RequestLogin) else {
         panic!("request login sends")
     };
     let reply = json(
         201,
         json!({"reqId": "9b2f6c1e-5d4a-4e7b-a3c2-1f0e8d7c6b5a", "exp": 300, "mfa": "otp", "refId": "A7K2Q9"}),
     );
-    let f = p.receive(reply, env.now).result.expect("mfa pending");
+    let f = p.receive(&reply, fx.now).expect("mfa pending");
     let size = snap(&f).len();
     println!("realm MfaPending snapshot: {size} bytes");
     assert!(size <= 512, "realm MfaPending snapshot is {size} bytes");
@@ -143,8 +162,8 @@ fn the_ciam_mfa_pending_snapshot_is_at_most_512_bytes() {
 
 #[test]
 fn every_strict_prefix_of_a_snapshot_is_corrupt() {
-    let mut env = Env::new(Profile::everything(), 5);
-    for (name, flow) in all_states(&mut env) {
+    let mut fx = Fixture::new(Settings::everything(), 5);
+    for (name, flow) in all_states(&mut fx) {
         let bytes = snap(&flow);
         for len in 0..bytes.len() {
             match Flow::from_snapshot(&bytes[..len]) {
@@ -157,8 +176,8 @@ fn every_strict_prefix_of_a_snapshot_is_corrupt() {
 
 #[test]
 fn wrong_versions_are_typed() {
-    let mut env = Env::new(Profile::default(), 5);
-    let flow = env.start(Api::Realm);
+    let mut fx = Fixture::new(Settings::default(), 5);
+    let flow = fx.start(Api::Realm);
     let valid: Value = serde_json::from_slice(&snap(&flow)).expect("json");
     assert_eq!(valid["v"], json!(SNAPSHOT_VERSION));
     for v in [0u64, 2, 99, u64::from(u32::MAX)] {
@@ -214,8 +233,8 @@ fn huge_and_deep_inputs_are_refused_without_a_panic() {
         Err(SnapshotError::Corrupt(_))
     ));
     // Padding up to the limit is still read.
-    let mut env = Env::new(Profile::default(), 5);
-    let mut padded = snap(&env.start(Api::ForgotPassword));
+    let mut fx = Fixture::new(Settings::default(), 5);
+    let mut padded = snap(&fx.start(Api::ForgotPassword));
     padded.resize(MAX_SNAPSHOT_BYTES, b' ');
     assert!(Flow::from_snapshot(&padded).is_ok());
 }
@@ -251,12 +270,12 @@ fn structurally_wrong_snapshots_are_corrupt() {
     }
 }
 
-/// Snapshot bytes of every state under the richest profile, built once.
+/// Snapshot bytes of every state under the richest settings, built once.
 fn valid_snapshots() -> &'static Vec<Vec<u8>> {
     static SNAPS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     SNAPS.get_or_init(|| {
-        let mut env = Env::new(Profile::everything(), 6);
-        all_states(&mut env).iter().map(|(_, f)| snap(f)).collect()
+        let mut fx = Fixture::new(Settings::everything(), 6);
+        all_states(&mut fx).iter().map(|(_, f)| snap(f)).collect()
     })
 }
 
@@ -339,16 +358,12 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
 
 /// A resumed flow, whatever bytes it came from, can be driven without a panic.
 fn drive_once(flow: Flow) {
-    let mut env = Env::new(Profile::everything(), 1);
-    for act in legal(&flow) {
-        for reply in continuations(act, 1) {
-            let _ = run_once(
-                flow.clone(),
-                act,
-                &mut env,
-                &Inputs::default(),
-                reply.as_ref(),
-            );
+    let mut fx = Fixture::new(Settings::everything(), 1);
+    let inputs = Inputs::default();
+    for (step, input) in flow.actions() {
+        for reply in continuations(flow.state_id(), step, 1) {
+            let action = action_for(step, input, &inputs);
+            let _ = run_once(flow.clone(), action, &mut fx, reply.as_ref());
         }
     }
 }
@@ -413,11 +428,11 @@ fn resumed_states_must_hold_the_engines_own_invariants() {
     for case in cases {
         if let Ok(flow) = Flow::from_snapshot(case.to_string().as_bytes()) {
             // Show what would go on the wire.
-            let mut env = Env::new(Profile::default(), 1);
-            for act in legal(&flow) {
-                if let Begun::Sent(req, _) = begin(flow.clone(), act, &mut env, &Inputs::default())
-                {
-                    if let Err(e) = check_request(&req, &env.profile) {
+            let mut fx = Fixture::new(Settings::default(), 1);
+            for (step, input) in flow.actions() {
+                let action = action_for(step, input, &Inputs::default());
+                if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action) {
+                    if let Err(e) = check_request(&req, &fx.settings) {
                         accepted.push(format!("{case} -> {e}"));
                         continue;
                     }
@@ -438,14 +453,14 @@ proptest! {
         nanos in 0u32..1_000_000_000,
     ) {
         let now = t0() + std::time::Duration::new(0, nanos);
-        let mut env = Env::new(Profile::default(), 2);
-        env.now = now;
-        let f = advance(env.start(Api::Realm), Act::RequestLogin, 0, &mut env, 1);
-        let Begun::Sent(_, p) = begin(f, Act::RealmExchange, &mut env, &Inputs::default()) else {
+        let mut fx = Fixture::new(Settings::default(), 2);
+        fx.now = now;
+        let f = advance(fx.start(Api::Realm), Action::RequestLogin, 0, &mut fx, 1);
+        let Ok(Begun::Send(_, p)) = fx.begin(f, Action::Token) else {
             panic!("sends")
         };
         let body = json!({"accessToken": "CANARY-AT-p", "refreshToken": "CANARY-RT-p", "expires": lifetime});
-        let f = p.receive(json(201, body), now).result.expect("tokened");
+        let f = p.receive(&json(201, body), now).expect("tokened");
         let back = Flow::from_snapshot(&snap(&f)).expect("resume");
         let (a, b) = (
             tokens(&f).and_then(|t| t.expires_at()).expect("expiry"),
