@@ -49,6 +49,7 @@ pub mod seal;
 pub mod secret;
 pub mod table;
 pub mod token;
+mod wire;
 
 pub use error::{Error, ErrorKind, ServerError, TransportError, TransportErrorKind};
 pub use flow::{Flow, SnapshotError};

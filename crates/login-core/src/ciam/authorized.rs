@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Challenged, CiamConfig, MfaPending, mfa_pending::Channel};
 use crate::entropy::Entropy;
+use crate::error::{ConfigError, MalformedReason, SealError, malformed, parse_json};
 use crate::lenient::Text;
-use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::pending::{Failed, Pending, Step, sealed};
 use crate::request::Header;
 use crate::seal::CredentialSealer;
 use crate::secret::{CaptchaAnswer, FlowSecret, Password, PkceVerifier};
@@ -174,9 +175,7 @@ impl Authorized {
             .map(CaptchaAnswer::expose);
         if self.captcha.is_some() && answer.is_none() {
             return Err(Failed {
-                error: Error::Config(
-                    "a captcha was fetched: supply its answer with the credentials".into(),
-                ),
+                error: ConfigError::CaptchaAnswerMissing.into(),
                 state: Some(self),
             });
         }
@@ -195,9 +194,9 @@ impl Authorized {
         // Zeroed on drop like a request body (only the bytes written: nothing else was).
         let buf = match crate::request::json_body(&plaintext) {
             Ok(buf) => buf,
-            Err(e) => {
+            Err(_) => {
                 return Err(Failed {
-                    error: Error::Seal(format!("encoding the credentials: {e}")),
+                    error: SealError::Encode.into(),
                     state: Some(self),
                 });
             }
@@ -276,12 +275,15 @@ impl Step for CaptchaStep {
                 .captcha_id
                 .0
                 .filter(|id| !id.is_empty())
-                .ok_or_else(|| malformed(response, "captchaId is missing"))?;
+                .ok_or_else(|| malformed(response, MalformedReason::missing("captchaId")))?;
             let image = body
                 .image
                 .as_deref()
                 .and_then(decode_image)
-                .ok_or_else(|| malformed(response, "image is missing or not base64"))?;
+                .ok_or_else(|| {
+                    let reason = MalformedReason::absent_or_invalid(body.image.is_some(), "image");
+                    malformed(response, reason)
+                })?;
             Ok(Captcha {
                 id,
                 image_png: image,
@@ -372,7 +374,7 @@ impl Step for LoginChallengeStep {
         match (
             body.code.filter(|c| !c.is_empty()),
             body.token
-                .filter(|t| crate::request::is_header_safe(t.expose())),
+                .filter(|t| crate::wire::is_header_safe(t.expose())),
         ) {
             (Some(code), Some(token)) => Ok(LoginOutcome::Challenged(Challenged::new(
                 code, token, verifier, state,
@@ -382,7 +384,7 @@ impl Step for LoginChallengeStep {
                 Err(Failed::keep_unless_final(
                     malformed(
                         response,
-                        "neither {code, token} nor {mfaChallenge} in the answer",
+                        MalformedReason::missing("{code, token} or {mfaChallenge}"),
                     ),
                     back,
                 ))
