@@ -301,7 +301,7 @@ impl login_core::seal::CredentialSealer for NoSeal {
         _plaintext: &[u8],
         _entropy: &mut dyn login_core::entropy::Entropy,
     ) -> Result<login_core::secret::FlowSecret, login_core::Error> {
-        Err(login_core::Error::Seal("test sealer".into()))
+        Err(login_core::error::SealError::Encrypt.into())
     }
 }
 

@@ -504,13 +504,15 @@ impl CiamConfig {
 
     /// Checks the values that go into headers (device token, location, event id): they must be
     /// visible ASCII, so no configuration can split a header. Drivers call it before a flow.
+    ///
+    /// # Errors
+    /// [`ConfigError::HeaderValue`](crate::error::ConfigError::HeaderValue) naming the first
+    /// value that is not.
     pub fn check(&self) -> Result<(), crate::Error> {
         let device = std::iter::once(("device token", self.device_token.expose()));
         for (what, value) in device.chain(self.profile.header_values()) {
-            if !crate::request::is_header_safe(value) {
-                return Err(crate::Error::Config(format!(
-                    "the {what} must be non-empty visible ASCII"
-                )));
+            if !crate::wire::is_header_safe(value) {
+                return Err(crate::error::ConfigError::HeaderValue { what }.into());
             }
         }
         Ok(())
