@@ -248,6 +248,7 @@ pub fn text_error(e: &CliError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use login_core::error::{ConfigError, Malformed, MalformedReason, SealError};
     use login_core::{Response, TransportError};
 
     fn from_status(status: u16, body: &str) -> Error {
@@ -262,7 +263,11 @@ mod tests {
         assert_eq!(exit_code(&from_status(503, "<html>")), 1);
         assert_eq!(exit_code(&from_status(418, "")), 1);
         assert_eq!(exit_code(&from_status(302, "")), 3);
-        assert_eq!(exit_code(&Error::Config("x".into())), 2);
+        assert_eq!(
+            exit_code(&Error::from(ConfigError::HeaderValue { what: "x" })),
+            2
+        );
+        assert_eq!(exit_code(&Error::from(SealError::Encrypt)), 2);
         for kind in [
             TransportErrorKind::Connect,
             TransportErrorKind::Timeout,
@@ -282,11 +287,16 @@ mod tests {
             ))),
             2
         );
-        let malformed = Error::MalformedResponse {
-            status: 201,
-            reason: "x".into(),
-        };
-        assert_eq!(exit_code(&malformed), 3);
+        for reason in [
+            MalformedReason::Missing { field: "x" },
+            MalformedReason::StateMismatch,
+        ] {
+            let malformed = Error::Malformed(Malformed {
+                status: 201,
+                reason,
+            });
+            assert_eq!(exit_code(&malformed), 3);
+        }
     }
 
     #[test]

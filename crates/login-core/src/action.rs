@@ -308,7 +308,7 @@ impl Flow {
         let api = self.api();
         let state = self.state_id();
         let refuse = |flow: Flow, misuse: Misuse| Failed {
-            error: Error::Misuse(misuse),
+            error: Error::from(misuse),
             state: Some(flow),
         };
         let bank_api = match env.bank.api() {

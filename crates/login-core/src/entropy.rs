@@ -10,6 +10,9 @@
 /// ```
 pub trait Entropy {
     /// Fills `dest` with random bytes.
+    ///
+    /// # Errors
+    /// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the source fails.
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), crate::Error>;
 }
 
@@ -27,7 +30,7 @@ pub struct OsEntropy;
 #[cfg(feature = "os-entropy")]
 impl Entropy for OsEntropy {
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), crate::Error> {
-        getrandom::fill(dest).map_err(|_| crate::Error::Entropy)
+        getrandom::fill(dest).map_err(|_| crate::Error::Local(crate::error::LocalError::Entropy))
     }
 }
 

@@ -222,7 +222,7 @@ impl Flow {
 /// The engine's own invariants, checked on resume: a snapshot may hold only what the engine
 /// itself could have made.
 pub(crate) mod check {
-    use crate::request::is_header_safe;
+    use crate::wire::is_header_safe;
 
     pub type Result = std::result::Result<(), &'static str>;
 

@@ -3,7 +3,7 @@
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::error::{MAX_SERVER_TEXT, bound};
+use crate::wire::{MAX_SERVER_TEXT, bound};
 
 /// A text field: a string is kept (length-bounded, control characters dropped); an array of
 /// strings is joined with spaces (a scope sometimes arrives so); any other type reads as absent.
@@ -74,12 +74,10 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-/// A number of seconds: an integer, a float or a numeric string. `Some(Err)` when present but
+/// A number of seconds: an integer, a float or a numeric string. `Some(None)` when present but
 /// not a number.
 #[derive(Debug, Default)]
-pub(crate) struct Seconds(pub(crate) Option<Result<f64, &'static str>>);
-
-const NOT_A_NUMBER: &str = "lifetime is not a number";
+pub(crate) struct Seconds(pub(crate) Option<Option<f64>>);
 
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -90,21 +88,19 @@ impl<'de> Deserialize<'de> for Seconds {
                 f.write_str("a number of seconds")
             }
             fn visit_i64<E>(self, v: i64) -> Result<Seconds, E> {
-                Ok(Seconds(Some(Ok(v as f64))))
+                Ok(Seconds(Some(Some(v as f64))))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Seconds, E> {
-                Ok(Seconds(Some(Ok(v as f64))))
+                Ok(Seconds(Some(Some(v as f64))))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Seconds, E> {
-                Ok(Seconds(Some(Ok(v))))
+                Ok(Seconds(Some(Some(v))))
             }
             fn visit_str<E>(self, v: &str) -> Result<Seconds, E> {
-                Ok(Seconds(Some(
-                    v.trim().parse::<f64>().map_err(|_| NOT_A_NUMBER),
-                )))
+                Ok(Seconds(Some(v.trim().parse::<f64>().ok())))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Seconds, E> {
-                Ok(Seconds(Some(Err(NOT_A_NUMBER))))
+                Ok(Seconds(Some(None)))
             }
             fn visit_unit<E>(self) -> Result<Seconds, E> {
                 Ok(Seconds(None))
@@ -117,11 +113,11 @@ impl<'de> Deserialize<'de> for Seconds {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Seconds, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Seconds(Some(Err(NOT_A_NUMBER))))
+                Ok(Seconds(Some(None)))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seconds, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Seconds(Some(Err(NOT_A_NUMBER))))
+                Ok(Seconds(Some(None)))
             }
         }
         d.deserialize_any(V)

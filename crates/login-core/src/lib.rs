@@ -54,6 +54,7 @@ pub mod session;
 pub mod table;
 pub mod token;
 pub mod tokened;
+mod wire;
 
 pub use action::{Action, Bank, Begun, Env, PendingFlow, Profile};
 pub use error::{Error, ErrorKind, ServerError, TransportError, TransportErrorKind};

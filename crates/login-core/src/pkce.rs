@@ -21,6 +21,7 @@ use zeroize::Zeroize;
 
 use crate::Error;
 use crate::entropy::Entropy;
+use crate::error::ConfigError;
 use crate::secret::PkceVerifier;
 
 /// Random bytes behind a generated verifier: 256 bits, which encode to the minimum 43 characters.
@@ -28,8 +29,8 @@ const VERIFIER_BYTES: usize = 32;
 /// Random bytes behind a `state`: 128 bits, 22 base64url characters (the contract's minimum).
 const STATE_BYTES: usize = 16;
 /// RFC 7636 §4.1 bounds on the verifier length, in characters.
-const VERIFIER_MIN: usize = 43;
-const VERIFIER_MAX: usize = 128;
+pub(crate) const VERIFIER_MIN: usize = 43;
+pub(crate) const VERIFIER_MAX: usize = 128;
 
 /// A PKCE verifier and its S256 challenge, made together so they cannot disagree.
 ///
@@ -47,7 +48,7 @@ impl Pkce {
     /// Draws a fresh verifier (32 random bytes, 43 base64url characters) from `entropy`.
     ///
     /// # Errors
-    /// [`Error::Entropy`] when the randomness source fails.
+    /// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the randomness source fails.
     pub fn generate(entropy: &mut dyn Entropy) -> Result<Pkce, Error> {
         let verifier = random_verifier(entropy)?;
         let challenge = s256_challenge(verifier.expose());
@@ -60,21 +61,16 @@ impl Pkce {
     /// Wraps a verifier made elsewhere (a resumed flow, a fixed test value) after checking it.
     ///
     /// # Errors
-    /// [`Error::Config`] unless the verifier is 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`
-    /// (RFC 7636 §4.1). The message never repeats the verifier.
+    /// [`ConfigError::VerifierLength`] or [`ConfigError::VerifierCharacters`] unless the
+    /// verifier is 43 to 128 characters of `A-Z a-z 0-9 - . _ ~` (RFC 7636 §4.1). The message
+    /// never repeats the verifier.
     pub fn from_verifier(verifier: PkceVerifier) -> Result<Pkce, Error> {
         let value = verifier.expose();
         if !(VERIFIER_MIN..=VERIFIER_MAX).contains(&value.len()) {
-            return Err(Error::Config(format!(
-                "a PKCE verifier must be {VERIFIER_MIN} to {VERIFIER_MAX} characters long, \
-                 this one has {}",
-                value.len()
-            )));
+            return Err(ConfigError::VerifierLength { len: value.len() }.into());
         }
         if !value.bytes().all(is_unreserved) {
-            return Err(Error::Config(
-                "a PKCE verifier may only hold the characters A-Z a-z 0-9 - . _ ~".to_owned(),
-            ));
+            return Err(ConfigError::VerifierCharacters.into());
         }
         let challenge = s256_challenge(value);
         Ok(Pkce {
@@ -177,7 +173,7 @@ pub(crate) fn random_verifier_and_state(
 /// A fresh OAuth `state`: 16 random bytes (128 bits), 22 base64url characters.
 ///
 /// # Errors
-/// [`Error::Entropy`] when the randomness source fails.
+/// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the randomness source fails.
 pub fn random_state(entropy: &mut dyn Entropy) -> Result<String, Error> {
     let mut bytes = [0u8; STATE_BYTES];
     entropy.fill(&mut bytes)?;
@@ -193,6 +189,7 @@ fn is_unreserved(b: u8) -> bool {
 mod tests {
     use super::*;
     use crate::entropy::DeterministicEntropy;
+    use crate::error::LocalError;
     use std::collections::HashSet;
 
     const RFC_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -201,7 +198,7 @@ mod tests {
     struct FailingEntropy;
     impl Entropy for FailingEntropy {
         fn fill(&mut self, _dest: &mut [u8]) -> Result<(), Error> {
-            Err(Error::Entropy)
+            Err(Error::Local(LocalError::Entropy))
         }
     }
 
@@ -238,7 +235,10 @@ mod tests {
     fn verifier_length_bounds_are_enforced() {
         for len in [0, 1, 42, 129, 500] {
             let err = Pkce::from_verifier(PkceVerifier::new("a".repeat(len))).unwrap_err();
-            assert!(matches!(err, Error::Config(_)), "len {len}: {err:?}");
+            assert!(
+                matches!(err, Error::Local(LocalError::Config(ConfigError::VerifierLength { len: l })) if l == len),
+                "len {len}: {err:?}"
+            );
         }
         for len in [43, 64, 128] {
             let pkce = Pkce::from_verifier(PkceVerifier::new("a".repeat(len))).unwrap();
@@ -251,7 +251,13 @@ mod tests {
         let base = "A".repeat(42);
         for bad in [' ', '+', '/', '=', '%', '\n', 'é', '\0'] {
             let err = Pkce::from_verifier(PkceVerifier::new(format!("{base}{bad}"))).unwrap_err();
-            assert!(matches!(err, Error::Config(_)), "{bad:?}: {err:?}");
+            assert!(
+                matches!(
+                    err,
+                    Error::Local(LocalError::Config(ConfigError::VerifierCharacters))
+                ),
+                "{bad:?}: {err:?}"
+            );
         }
         let ok = Pkce::from_verifier(PkceVerifier::new(format!("{base}-._~0zZ"))).unwrap();
         assert_eq!(ok.verifier().expose().len(), 49);
@@ -323,7 +329,7 @@ mod tests {
         assert!(Pkce::from_verifier(verifier.clone()).is_ok());
         assert!(matches!(
             random_verifier_and_state(&mut FailingEntropy),
-            Err(Error::Entropy)
+            Err(Error::Local(LocalError::Entropy))
         ));
     }
 
@@ -338,11 +344,11 @@ mod tests {
     fn entropy_failure_is_reported() {
         assert!(matches!(
             Pkce::generate(&mut FailingEntropy),
-            Err(Error::Entropy)
+            Err(Error::Local(LocalError::Entropy))
         ));
         assert!(matches!(
             random_state(&mut FailingEntropy),
-            Err(Error::Entropy)
+            Err(Error::Local(LocalError::Entropy))
         ));
     }
 

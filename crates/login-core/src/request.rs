@@ -143,18 +143,6 @@ fn bearer_value(token: &str) -> String {
     value
 }
 
-/// Whether a server-issued value can be sent back in a header: non-empty visible ASCII, so a
-/// hostile server cannot split headers (`\r\n`) or smuggle bytes HTTP libraries reject.
-pub(crate) fn is_header_safe(value: &str) -> bool {
-    !value.is_empty() && all_bytes_in(value, 0x21, 0x7e)
-}
-
-/// Whether every byte of `s` is in `lo..=hi`. No early exit, so the loop vectorizes: these
-/// checks run over every token of every response, and the answer is almost always yes.
-pub(crate) fn all_bytes_in(s: &str, lo: u8, hi: u8) -> bool {
-    s.bytes().fold(true, |ok, b| ok & (lo..=hi).contains(&b))
-}
-
 /// Most bodies fit (a realm login is about 110 bytes); the sealed login challenge grows once.
 const INITIAL_BODY_CAPACITY: usize = 256;
 

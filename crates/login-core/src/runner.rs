@@ -450,7 +450,7 @@ impl Runner {
                     Err(e) => return Next::Stopped(Stopped::before_start(e)),
                 },
                 Stage::Over => {
-                    return Next::Stopped(Stopped::before_start(Error::Misuse(
+                    return Next::Stopped(Stopped::before_start(Error::from(
                         crate::action::Misuse::RunOver,
                     )));
                 }
@@ -524,7 +524,7 @@ impl Runner {
             (Some(error), _) => StopReason::Failed(error),
             (None, Some(prompt)) => StopReason::NoAnswer(prompt),
             // Paused without an ask: nothing was refused and nothing asked.
-            (None, None) => StopReason::Failed(Error::Misuse(crate::action::Misuse::RunOver)),
+            (None, None) => StopReason::Failed(Error::from(crate::action::Misuse::RunOver)),
         };
         Stopped { reason, flow }
     }

@@ -35,6 +35,7 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::entropy::Entropy;
+use crate::error::{ConfigError, JsonProblem, KeyProblem, SealError};
 use crate::secret::FlowSecret;
 
 /// Seals the credentials for the server. Pluggable: [`JweSealer`] is the contract's default.
@@ -43,8 +44,8 @@ pub trait CredentialSealer: Send + Sync {
     /// compact JWE.
     ///
     /// # Errors
-    /// [`Error::Entropy`] when the randomness source fails, [`Error::Seal`] when the
-    /// cryptography fails.
+    /// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the randomness source
+    /// fails, a [`SealError`] when the cryptography fails.
     fn seal(&self, plaintext: &[u8], entropy: &mut dyn Entropy) -> Result<FlowSecret, Error>;
 }
 
@@ -75,31 +76,25 @@ impl ServerKey {
     /// encryption (`use` absent or `"enc"`, `alg` absent or `"ECDH-ES"`).
     ///
     /// # Errors
-    /// [`Error::Config`] when the text is not JSON, the key is not `kty` `"EC"` with `crv`
+    /// [`ConfigError::ServerKey`] when the text is not JSON, the key is not `kty` `"EC"` with `crv`
     /// `"P-256"`, `x`/`y` are not 32-byte unpadded base64url, the point is not on the curve,
     /// `use`/`alg` say it is for something else, or it carries a private part (`d`). Never
     /// panics, whatever the input; messages never repeat the input.
     pub fn from_jwk(json: &str) -> Result<ServerKey, Error> {
-        let value: Value = serde_json::from_str(json).map_err(|e| {
-            config(format!(
-                "the server key is not valid JSON ({})",
-                e.classify_name()
-            ))
-        })?;
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| key_error(KeyProblem::NotJson(JsonProblem::of(&e))))?;
         let object = value
             .as_object()
-            .ok_or_else(|| config("the server key must be a JSON object (a JWK or a JWKS)"))?;
+            .ok_or_else(|| key_error(KeyProblem::NotObject))?;
         match object.get("keys") {
             Some(keys) => {
                 let keys = keys
                     .as_array()
-                    .ok_or_else(|| config("the JWKS member \"keys\" must be an array"))?;
+                    .ok_or_else(|| key_error(KeyProblem::KeysNotArray))?;
                 let jwk = keys
                     .iter()
                     .find(|k| is_p256_encryption_key(k))
-                    .ok_or_else(|| {
-                        config("the JWKS holds no EC P-256 key for ECDH-ES encryption")
-                    })?;
+                    .ok_or_else(|| key_error(KeyProblem::NoEncryptionKey))?;
                 Self::from_jwk_value(jwk)
             }
             None => Self::from_jwk_value(&value),
@@ -114,40 +109,34 @@ impl ServerKey {
     fn from_jwk_value(jwk: &Value) -> Result<ServerKey, Error> {
         let jwk = jwk
             .as_object()
-            .ok_or_else(|| config("a JWK must be a JSON object"))?;
+            .ok_or_else(|| key_error(KeyProblem::NotObject))?;
         match jwk.get("kty").and_then(Value::as_str) {
             Some("EC") => {}
-            Some(_) => return Err(config("the server key's \"kty\" must be \"EC\"")),
-            None => return Err(config("the server key has no string \"kty\"")),
+            Some(_) => return Err(key_error(KeyProblem::NotEc)),
+            None => return Err(key_error(KeyProblem::Missing { member: "kty" })),
         }
         match jwk.get("crv").and_then(Value::as_str) {
             Some("P-256") => {}
-            Some(_) => return Err(config("the server key's \"crv\" must be \"P-256\"")),
-            None => return Err(config("the server key has no string \"crv\"")),
+            Some(_) => return Err(key_error(KeyProblem::NotP256)),
+            None => return Err(key_error(KeyProblem::Missing { member: "crv" })),
         }
         if jwk.get("use").is_some_and(|u| u.as_str() != Some("enc")) {
-            return Err(config(
-                "the server key's \"use\" must be \"enc\" when present",
-            ));
+            return Err(key_error(KeyProblem::NotForEncryption));
         }
         if jwk
             .get("alg")
             .is_some_and(|a| a.as_str() != Some("ECDH-ES"))
         {
-            return Err(config(
-                "the server key's \"alg\" must be \"ECDH-ES\" when present",
-            ));
+            return Err(key_error(KeyProblem::NotEcdhEs));
         }
         if jwk.contains_key("d") {
             // The server's private key has no business in a client configuration.
-            return Err(config(
-                "the server key contains a private part (\"d\"); configure the public key only",
-            ));
+            return Err(key_error(KeyProblem::PrivatePart));
         }
         let kid = match jwk.get("kid") {
             None => None,
             Some(Value::String(kid)) => Some(kid.clone()),
-            Some(_) => return Err(config("the server key's \"kid\" must be a string")),
+            Some(_) => return Err(key_error(KeyProblem::KidNotString)),
         };
         let x = coordinate(jwk.get("x"), "x")?;
         let y = coordinate(jwk.get("y"), "y")?;
@@ -156,7 +145,7 @@ impl ServerKey {
         sec1[1..=COORD_LEN].copy_from_slice(&x);
         sec1[1 + COORD_LEN..].copy_from_slice(&y);
         let public = ParsedPublicKey::try_from(UnparsedPublicKey::new(&ECDH_P256, &sec1[..]))
-            .map_err(|_| config("the server key's point is not on the P-256 curve"))?;
+            .map_err(|_| key_error(KeyProblem::OffCurve))?;
         Ok(ServerKey { public, kid })
     }
 }
@@ -184,7 +173,7 @@ impl JweSealer {
     /// A sealer for the key in this JWK or JWKS text (see [`ServerKey::from_jwk`]).
     ///
     /// # Errors
-    /// [`Error::Config`] as [`ServerKey::from_jwk`].
+    /// [`ConfigError::ServerKey`] as [`ServerKey::from_jwk`].
     pub fn from_jwk(json: &str) -> Result<JweSealer, Error> {
         ServerKey::from_jwk(json).map(JweSealer::new)
     }
@@ -200,12 +189,10 @@ impl CredentialSealer for JweSealer {
         let ephemeral = ephemeral_key(entropy)?;
         let epk = ephemeral
             .compute_public_key()
-            .map_err(|_| seal_error("computing the ephemeral public key failed"))?;
+            .map_err(|_| SealError::EphemeralKey)?;
         let epk = epk.as_ref();
         if epk.len() != 1 + 2 * COORD_LEN || epk[0] != 0x04 {
-            return Err(seal_error(
-                "the ephemeral public key has an unexpected encoding",
-            ));
+            return Err(SealError::EphemeralKeyEncoding.into());
         }
         let (x, y) = epk[1..].split_at(COORD_LEN);
 
@@ -216,15 +203,15 @@ impl CredentialSealer for JweSealer {
         let cek = agreement::agree(
             &ephemeral,
             self.key.public.clone(),
-            seal_error("the ECDH key agreement failed"),
+            Error::from(SealError::KeyAgreement),
             |z| Ok(concat_kdf(z, ENC.as_bytes(), b"", b"", 256)),
         )?;
 
         let mut iv = [0u8; IV_LEN];
         entropy.fill(&mut iv)?;
 
-        let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, &cek)
-            .map_err(|_| seal_error("the content key was rejected"))?;
+        let unbound =
+            aead::UnboundKey::new(&aead::AES_256_GCM, &cek).map_err(|_| SealError::ContentKey)?;
         let key = aead::LessSafeKey::new(unbound);
         // The buffer holds the plaintext until it is encrypted in place; zero it either way.
         let mut in_out = Zeroizing::new(plaintext.to_vec());
@@ -234,7 +221,7 @@ impl CredentialSealer for JweSealer {
                 aead::Aad::from(header_b64.as_bytes()),
                 in_out.as_mut_slice(),
             )
-            .map_err(|_| seal_error("AES-256-GCM encryption failed"))?;
+            .map_err(|_| SealError::Encrypt)?;
 
         let mut jwe =
             String::with_capacity(header_b64.len() + 4 + 16 + (in_out.len() * 4).div_ceil(3) + 22);
@@ -302,9 +289,10 @@ fn ephemeral_key(entropy: &mut dyn Entropy) -> Result<PrivateKey, Error> {
             return Ok(key);
         }
     }
-    Err(seal_error(
-        "the randomness source gave no valid P-256 scalar in 8 draws; it is not random",
-    ))
+    Err(SealError::NoValidScalar {
+        draws: MAX_KEY_ATTEMPTS,
+    }
+    .into())
 }
 
 /// The protected header's JSON text. Only `kid` comes from outside; it is escaped by serde_json.
@@ -334,56 +322,31 @@ fn is_p256_encryption_key(k: &Value) -> bool {
 }
 
 /// One 32-byte coordinate from its unpadded base64url member.
-fn coordinate(value: Option<&Value>, name: &str) -> Result<[u8; COORD_LEN], Error> {
+fn coordinate(value: Option<&Value>, name: &'static str) -> Result<[u8; COORD_LEN], Error> {
     let text = value
         .and_then(Value::as_str)
-        .ok_or_else(|| config(format!("the server key has no string \"{name}\"")))?;
+        .ok_or_else(|| key_error(KeyProblem::Missing { member: name }))?;
     // 32 bytes are 43 characters; refusing longer text first bounds the decoding work.
     if text.len() != 43 {
-        return Err(config(format!(
-            "the server key's \"{name}\" must be 43 base64url characters (32 bytes)"
-        )));
+        return Err(key_error(KeyProblem::CoordinateLength { member: name }));
     }
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| {
-        config(format!(
-            "the server key's \"{name}\" is not unpadded base64url"
-        ))
-    })?;
-    <[u8; COORD_LEN]>::try_from(bytes.as_slice()).map_err(|_| {
-        config(format!(
-            "the server key's \"{name}\" must decode to 32 bytes"
-        ))
-    })
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| key_error(KeyProblem::CoordinateEncoding { member: name }))?;
+    // 43 characters always decode to 32 bytes; a length slip would still be a length error.
+    <[u8; COORD_LEN]>::try_from(bytes.as_slice())
+        .map_err(|_| key_error(KeyProblem::CoordinateLength { member: name }))
 }
 
-fn config(message: impl Into<String>) -> Error {
-    Error::Config(message.into())
-}
-
-fn seal_error(message: &str) -> Error {
-    Error::Seal(message.to_owned())
-}
-
-/// serde_json's error category, without the position text that could point into a secret.
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "data error",
-            serde_json::error::Category::Eof => "unexpected end",
-        }
-    }
+fn key_error(problem: KeyProblem) -> Error {
+    ConfigError::ServerKey(problem).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::entropy::DeterministicEntropy;
+    use crate::error::LocalError;
 
     // RFC 7518 Appendix C: Z from Alice's ephemeral and Bob's static key.
     const RFC7518_Z: [u8; 32] = [
@@ -412,7 +375,7 @@ mod tests {
     struct FailingEntropy;
     impl Entropy for FailingEntropy {
         fn fill(&mut self, _dest: &mut [u8]) -> Result<(), Error> {
-            Err(Error::Entropy)
+            Err(Error::Local(LocalError::Entropy))
         }
     }
 
@@ -498,7 +461,13 @@ mod tests {
             calls: 0,
         };
         let err = sealer.seal(b"{}", &mut entropy).unwrap_err();
-        assert!(matches!(err, Error::Seal(_)), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Local(LocalError::Seal(SealError::NoValidScalar { draws: 8 }))
+            ),
+            "{err:?}"
+        );
         assert_eq!(entropy.calls, MAX_KEY_ATTEMPTS);
     }
 
@@ -507,7 +476,7 @@ mod tests {
         let sealer = JweSealer::from_jwk(BOB_JWK).unwrap();
         assert!(matches!(
             sealer.seal(b"{}", &mut FailingEntropy),
-            Err(Error::Entropy)
+            Err(Error::Local(LocalError::Entropy))
         ));
     }
 

@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{MalformedReason, malformed, parse_json};
 use crate::lenient::{Seconds, Text};
-use crate::pending::{malformed, parse_json};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::{Error, Response};
 
@@ -80,13 +80,14 @@ struct TokenBody {
 pub(crate) fn lifetime_to_instant(
     value: Seconds,
     now: SystemTime,
-) -> Result<Option<SystemTime>, &'static str> {
+    field: &'static str,
+) -> Result<Option<SystemTime>, MalformedReason> {
     let secs = match value.0 {
         None => return Ok(None),
-        Some(v) => v?,
+        Some(v) => v.ok_or(MalformedReason::invalid(field))?,
     };
     if !secs.is_finite() || secs < 0.0 {
-        return Err("lifetime is negative or not finite");
+        return Err(MalformedReason::invalid(field));
     }
     let secs = secs.min(MAX_LIFETIME_SECS);
     // Whole seconds (what servers send) without the float decomposition of `from_secs_f64`.
@@ -115,28 +116,25 @@ impl TokenSet {
         let body: TokenBody = parse_json(response)?;
         if let (Some(expected), Some(echoed)) = (expected_state, body.state.as_ref()) {
             if echoed.0.as_deref() != Some(expected) {
-                return Err(Error::StateMismatch);
+                return Err(malformed(response, MalformedReason::StateMismatch));
             }
         }
         let access_token = body
             .access_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| malformed(response, "accessToken is missing"))?;
+            .ok_or_else(|| malformed(response, MalformedReason::missing("accessToken")))?;
         // The access token goes back out as `Authorization: Bearer` (revoke).
-        if !crate::request::is_header_safe(access_token.expose()) {
-            return Err(malformed(
-                response,
-                "accessToken holds characters a header cannot carry",
-            ));
+        if !crate::wire::is_header_safe(access_token.expose()) {
+            return Err(malformed(response, MalformedReason::invalid("accessToken")));
         }
         let refresh_token = body
             .refresh_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| malformed(response, "refreshToken is missing"))?;
-        let expires_at =
-            lifetime_to_instant(body.expires, now).map_err(|r| malformed(response, r))?;
-        let refresh_expires_at =
-            lifetime_to_instant(body.refresh_expires, now).map_err(|r| malformed(response, r))?;
+            .ok_or_else(|| malformed(response, MalformedReason::missing("refreshToken")))?;
+        let expires_at = lifetime_to_instant(body.expires, now, "expires")
+            .map_err(|r| malformed(response, r))?;
+        let refresh_expires_at = lifetime_to_instant(body.refresh_expires, now, "refreshExpires")
+            .map_err(|r| malformed(response, r))?;
         Ok(Self {
             access_token,
             refresh_token,

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use login_core::Error;
 use login_core::entropy::{DeterministicEntropy, Entropy, OsEntropy};
+use login_core::error::{ConfigError, KeyProblem, LocalError};
 use login_core::seal::{CredentialSealer, JweSealer, ServerKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::{PublicKey, SecretKey};
@@ -350,10 +351,10 @@ fn debug_shows_no_key_material_beyond_kid() {
     assert!(!format!("{sealed:?}").contains(&sealed.expose()[..20]));
 }
 
-fn config_error(json: &str) -> String {
+fn config_error(json: &str) -> KeyProblem {
     match ServerKey::from_jwk(json) {
-        Err(Error::Config(message)) => message,
-        other => panic!("expected Error::Config for {json}, got {other:?}"),
+        Err(Error::Local(LocalError::Config(ConfigError::ServerKey(problem)))) => problem,
+        other => panic!("expected ConfigError::ServerKey for {json}, got {other:?}"),
     }
 }
 
@@ -413,8 +414,8 @@ fn bad_keys_are_refused_with_config_errors() {
         .decode(good["y"].as_str().expect("y"))
         .expect("b64");
     y[31] = y[31].wrapping_add(1);
-    let message = config_error(&with("y", Value::from(URL_SAFE_NO_PAD.encode(&y))));
-    assert!(message.contains("curve"), "{message}");
+    let problem = config_error(&with("y", Value::from(URL_SAFE_NO_PAD.encode(&y))));
+    assert_eq!(problem, KeyProblem::OffCurve);
     let zero = URL_SAFE_NO_PAD.encode([0u8; 32]);
     let mut zeros = good.clone();
     zeros["x"] = Value::from(zero.clone());
@@ -423,10 +424,12 @@ fn bad_keys_are_refused_with_config_errors() {
 
     // A private key in the configuration is refused rather than silently used as public.
     let private = secret.to_jwk_string();
-    let message = config_error(&private);
-    assert!(message.contains("private"), "{message}");
+    let problem = config_error(&private);
+    assert_eq!(problem, KeyProblem::PrivatePart);
     // The message never echoes the key.
     let d: Value = serde_json::from_str(&private).expect("json");
+    let message = Error::from(ConfigError::ServerKey(problem)).to_string();
+    assert!(message.contains("private"), "{message}");
     assert!(!message.contains(d["d"].as_str().expect("d")));
 }
 
@@ -469,7 +472,7 @@ proptest! {
         if let Ok(key) = result {
             prop_assert_eq!(key.kid(), kid.as_deref());
         } else {
-            prop_assert!(matches!(result, Err(Error::Config(_))));
+            prop_assert!(matches!(result, Err(Error::Local(LocalError::Config(ConfigError::ServerKey(_))))));
         }
     }
 

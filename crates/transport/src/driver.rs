@@ -346,9 +346,7 @@ macro_rules! driver {
 /// A flow that must be a session: anything else is a stop that keeps it.
 fn into_session(done: Result<Flow, Stopped>) -> Result<Session, Stopped> {
     done?.into_session().map_err(|flow| Stopped {
-        reason: StopReason::Failed(login_core::Error::Misuse(
-            login_core::action::Misuse::RunOver,
-        )),
+        reason: StopReason::Failed(login_core::Error::from(login_core::action::Misuse::RunOver)),
         flow: Some(flow),
     })
 }

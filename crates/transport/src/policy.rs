@@ -54,9 +54,17 @@ pub enum ConfigError {
     Tls(String),
 }
 
+/// Keeps the cause and drops the detail text: login-core's configuration errors carry no free
+/// text (and a base URL's detail may quote user information).
 impl From<ConfigError> for login_core::Error {
     fn from(e: ConfigError) -> Self {
-        login_core::Error::Config(e.to_string())
+        use login_core::error::ConfigError as Core;
+        match e {
+            ConfigError::BaseUrl(_) => Core::BaseUrl,
+            ConfigError::RootCertificate(_) => Core::RootCertificate,
+            ConfigError::Tls(_) => Core::Tls,
+        }
+        .into()
     }
 }
 

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{CaptchaShown, Challenged, CiamConfig, CiamProfile, MfaPending, mfa_pending::Channel};
 use crate::entropy::Entropy;
+use crate::error::{MalformedReason, SealError, malformed, parse_json};
 use crate::lenient::Text;
-use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::pending::{Failed, Pending, Step, sealed};
 use crate::request::Header;
 use crate::seal::CredentialSealer;
 use crate::secret::{CaptchaAnswer, FlowSecret, Password, PkceVerifier};
 use crate::table::StepId;
-use crate::{Error, Request, Response};
+use crate::{Request, Response};
 
 /// A fetched captcha: its id and the PNG to show the user. Neither is secret; both are kept in
 /// snapshots, so a login paused at [`CaptchaShown`](super::CaptchaShown) can show it again.
@@ -208,9 +209,9 @@ impl Sealing<'_> {
         // Zeroed on drop like a request body (only the bytes written: nothing else was).
         let buf = match crate::request::json_body(&plaintext) {
             Ok(buf) => buf,
-            Err(e) => {
+            Err(_) => {
                 return Err(Failed {
-                    error: Error::Seal(format!("encoding the credentials: {e}")),
+                    error: SealError::Encode.into(),
                     state: Some(authorized),
                 });
             }
@@ -290,12 +291,15 @@ impl Step for CaptchaStep {
                 .captcha_id
                 .0
                 .filter(|id| !id.is_empty())
-                .ok_or_else(|| malformed(response, "captchaId is missing"))?;
+                .ok_or_else(|| malformed(response, MalformedReason::missing("captchaId")))?;
             let image = body
                 .image
                 .as_deref()
                 .and_then(decode_image)
-                .ok_or_else(|| malformed(response, "image is missing or not base64"))?;
+                .ok_or_else(|| {
+                    let reason = MalformedReason::absent_or_invalid(body.image.is_some(), "image");
+                    malformed(response, reason)
+                })?;
             Ok(Captcha {
                 id,
                 image_png: image,
@@ -381,7 +385,7 @@ impl Step for LoginChallengeStep {
         match (
             body.code.filter(|c| !c.is_empty()),
             body.token
-                .filter(|t| crate::request::is_header_safe(t.expose())),
+                .filter(|t| crate::wire::is_header_safe(t.expose())),
         ) {
             (Some(code), Some(token)) => Ok(LoginOutcome::Challenged(Challenged::new(
                 code, token, verifier, state,
@@ -391,7 +395,7 @@ impl Step for LoginChallengeStep {
                 Err(Failed::keep_unless_final(
                     malformed(
                         response,
-                        "neither {code, token} nor {mfaChallenge} in the answer",
+                        MalformedReason::missing("{code, token} or {mfaChallenge}"),
                     ),
                     back,
                 ))

@@ -5,7 +5,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::{CiamProfile, Tokened, bearer};
-use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::error::{MalformedReason, malformed, parse_json};
+use crate::pending::{Failed, Pending, Step, sealed};
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
 use crate::token::TokenSet;
@@ -34,12 +35,12 @@ pub(super) fn parse_code_token(response: &Response) -> Result<(FlowSecret, FlowS
     match (
         body.code.filter(|c| !c.is_empty()),
         body.token
-            .filter(|t| crate::request::is_header_safe(t.expose())),
+            .filter(|t| crate::wire::is_header_safe(t.expose())),
     ) {
         (Some(code), Some(token)) => Ok((code, token)),
         _ => Err(malformed(
             response,
-            "code or token is missing, or the token cannot go in a header",
+            MalformedReason::missing("code or a header-safe token"),
         )),
     }
 }

@@ -520,6 +520,10 @@ impl CiamConfig {
     /// Checks the values that go into headers (device token, location, event id): they must be
     /// visible ASCII, so no configuration can split a header. `Flow::begin` calls it before
     /// every step.
+    ///
+    /// # Errors
+    /// [`ConfigError::HeaderValue`](crate::error::ConfigError::HeaderValue) naming the first
+    /// value that is not.
     pub fn check(&self) -> Result<(), crate::Error> {
         let device = std::iter::once(("device token", self.device_token.expose()));
         check_header_values(device.chain(self.profile.header_values()))
@@ -542,10 +546,8 @@ impl CiamConfig {
 fn check_header_values<'a>(
     mut values: impl Iterator<Item = (&'static str, &'a str)>,
 ) -> Result<(), crate::Error> {
-    match values.find(|(_, value)| !crate::request::is_header_safe(value)) {
-        Some((what, _)) => Err(crate::Error::Config(format!(
-            "the {what} must be non-empty visible ASCII"
-        ))),
+    match values.find(|(_, value)| !crate::wire::is_header_safe(value)) {
+        Some((what, _)) => Err(crate::error::ConfigError::HeaderValue { what }.into()),
         None => Ok(()),
     }
 }

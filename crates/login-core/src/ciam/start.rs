@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Authorized, CiamConfig};
 use crate::entropy::Entropy;
-use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::error::{MalformedReason, malformed, parse_json};
+use crate::pending::{Failed, Pending, Step, sealed};
 use crate::pkce::{Pkce, S256Challenge, random_verifier_and_state};
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
@@ -107,17 +108,23 @@ impl Step for AuthorizeStep {
         };
         if let Some(echoed) = &body.state {
             if echoed.0.as_deref() != Some(self.state.state.as_str()) {
-                return Err(Failed::dead(Error::StateMismatch));
+                return Err(Failed::dead(malformed(
+                    response,
+                    MalformedReason::StateMismatch,
+                )));
             }
         }
         let (Some(login_challenge), Some(auth_token)) = (
             // The login challenge goes back out as the `checkIdentity` header.
             body.login_challenge
-                .filter(|v| crate::request::is_header_safe(v.expose())),
+                .filter(|v| crate::wire::is_header_safe(v.expose())),
             body.auth_token.filter(|v| !v.is_empty()),
         ) else {
             return Err(Failed::keep_unless_final(
-                malformed(response, "loginChallenge or authToken is missing"),
+                malformed(
+                    response,
+                    MalformedReason::missing("loginChallenge or authToken"),
+                ),
                 self.state,
             ));
         };

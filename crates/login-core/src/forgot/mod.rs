@@ -25,8 +25,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{MalformedReason, malformed, parse_json};
 pub use crate::flow::forgot_state::State;
-use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::pending::{Failed, Pending, Step, sealed};
 use crate::realm::{RealmProfile, TicketSource};
 use crate::secret::{FlowSecret, Otp, Password, ResetTicket};
 use crate::table::StepId;
@@ -196,7 +197,7 @@ fn parse_req_ref(response: &Response) -> Result<(FlowSecret, Option<String>), Er
     let req_id = body
         .req_id
         .filter(|r| !r.is_empty())
-        .ok_or_else(|| malformed(response, "reqId is missing"))?;
+        .ok_or_else(|| malformed(response, MalformedReason::missing("reqId")))?;
     Ok((req_id, body.ref_id.0))
 }
 
@@ -222,7 +223,7 @@ impl Step for RequestResetStep {
                 ref_id,
             }),
             Ok(_) => Err(Failed::keep_unless_final(
-                malformed(response, "refId is missing"),
+                malformed(response, MalformedReason::missing("refId")),
                 self.state,
             )),
             Err(e) => Err(Failed::keep_unless_final(e, self.state)),
@@ -262,13 +263,13 @@ impl Step for VerifyOtpStep {
             TicketSource::VerifyReqId => Some(ResetTicket::new(req_id.expose())),
             TicketSource::VerifyRefId => ref_id.filter(|r| !r.is_empty()).map(ResetTicket::new),
         };
-        match ticket.filter(|t| crate::request::is_header_safe(t.expose())) {
+        match ticket.filter(|t| crate::wire::is_header_safe(t.expose())) {
             Some(ticket) => Ok(Verified {
                 username: self.state.username.clone(),
                 ticket,
             }),
             None => Err(Failed::keep_unless_final(
-                malformed(response, "the reset ticket is missing"),
+                malformed(response, MalformedReason::missing("the reset ticket")),
                 self.state,
             )),
         }
@@ -302,7 +303,7 @@ pub(crate) fn check_success_body(response: &Response) -> Result<(), Error> {
     let body: SuccessBody = parse_json(response)?;
     match body.success {
         Some(serde_json::Value::Bool(false)) => {
-            Err(malformed(response, "the server answered success: false"))
+            Err(malformed(response, MalformedReason::SuccessFalse))
         }
         _ => Ok(()),
     }

@@ -5,8 +5,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::{Challenged, MfaPending, RealmConfig};
+use crate::error::{MalformedReason, malformed, parse_json};
 use crate::lenient::{Seconds, Text};
-use crate::pending::{Failed, Pending, Step, malformed, parse_json, sealed};
+use crate::pending::{Failed, Pending, Step, sealed};
 use crate::secret::{FlowSecret, Password};
 use crate::table::StepId;
 use crate::token::lifetime_to_instant;
@@ -105,9 +106,9 @@ impl Step for RequestLoginStep {
             let req_id = body
                 .req_id
                 .filter(|r| !r.is_empty())
-                .ok_or_else(|| malformed(response, "reqId is missing"))?;
+                .ok_or_else(|| malformed(response, MalformedReason::missing("reqId")))?;
             let expires_at =
-                lifetime_to_instant(body.exp, now).map_err(|r| malformed(response, r))?;
+                lifetime_to_instant(body.exp, now, "exp").map_err(|r| malformed(response, r))?;
             let ref_id = body.ref_id.0;
             match body.mfa.0.as_deref() {
                 Some("none") => Ok(LoginStarted::Challenged(Challenged::new(
@@ -116,7 +117,10 @@ impl Step for RequestLoginStep {
                 Some("otp") => Ok(LoginStarted::MfaPending(MfaPending::new(
                     req_id, expires_at, ref_id,
                 ))),
-                _ => Err(malformed(response, "mfa is neither \"none\" nor \"otp\"")),
+                other => Err(malformed(
+                    response,
+                    MalformedReason::absent_or_invalid(other.is_some(), "mfa"),
+                )),
             }
         })();
         // A malformed answer to a call that created a server-side request cannot be resumed;
