@@ -310,6 +310,7 @@ impl App {
             ref_id: otp.ref_id.clone(),
             otp: otp.code.expose().to_owned(),
             purpose: purpose.to_owned(),
+            sent_at: now,
         };
         tracing::debug!(user, ?channel, purpose, ref_id = %otp.ref_id, "OTP sent to the dev outbox");
         self.store.outbox().push(entry).await;

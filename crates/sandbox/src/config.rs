@@ -113,6 +113,16 @@ pub enum Mfa {
     Otp,
 }
 
+impl Mfa {
+    /// The wire form: `none` or `otp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mfa::None => "none",
+            Mfa::Otp => "otp",
+        }
+    }
+}
+
 /// Where an OTP is "sent".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -122,6 +132,16 @@ pub enum Channel {
     Sms,
     /// By email.
     Email,
+}
+
+impl Channel {
+    /// The wire form: `sms` or `email`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
 }
 
 /// When the internet-banking login asks for a second factor.
@@ -134,6 +154,17 @@ pub enum AnomalyMode {
     Always,
     /// By location (see [`crate::anomaly`]).
     Rule,
+}
+
+impl AnomalyMode {
+    /// The config form: `never`, `always` or `rule`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyMode::Never => "never",
+            AnomalyMode::Always => "always",
+            AnomalyMode::Rule => "rule",
+        }
+    }
 }
 
 /// A latitude/longitude in degrees.
@@ -336,6 +367,11 @@ pub const TEST_CLIENT_ID: &str = "cap-mobile";
 /// The fake client secret of [`SandboxConfig::for_tests`] (not a credential).
 pub const TEST_CLIENT_SECRET: &str = "test-client-secret";
 
+/// The public client secret of [`SandboxConfig::development`] (not a credential).
+pub const DEV_CLIENT_SECRET: &str = "dev-client-secret-not-real";
+/// The public device token of [`SandboxConfig::development`] (not a credential).
+pub const DEV_DEVICE_TOKEN: &str = "dev-device-token";
+
 impl SandboxConfig {
     /// Reads and validates a JSON config file.
     ///
@@ -403,6 +439,32 @@ impl SandboxConfig {
         }
     }
 
+    /// The built-in development configuration, used when `login-sandbox` starts without
+    /// `--config`: the example users of `crates/cli/sandbox.example.json` (`alice` mfa none,
+    /// `bob` mfa otp by sms, `carol` mfa otp by email with a last location in Bangkok;
+    /// passwords `"<name>-password"`), realm `cap`, client `cap-mobile` /
+    /// `dev-client-secret-not-real`, device token `dev-device-token`, redirect URI
+    /// `https://app.example/callback`, anomaly `rule`, `fixedOtp` `"123456"`, `fixedCaptcha`
+    /// `"ABCD"`, and the default (OWASP) argon2 parameters.
+    ///
+    /// **For development only:** every credential in it is public.
+    pub fn development() -> Self {
+        let mut config = Self::for_tests();
+        if let Some(carol) = config.users.get_mut("carol") {
+            carol.last_location = Some(GeoPoint {
+                latitude: 13.7563,
+                longitude: 100.5018,
+            });
+        }
+        SandboxConfig {
+            client_secret: Secret::new(DEV_CLIENT_SECRET),
+            device_tokens: vec![Secret::new(DEV_DEVICE_TOKEN)],
+            anomaly: AnomalyMode::Rule,
+            argon2: Argon2Config::default(),
+            ..config
+        }
+    }
+
     /// Checks values a type cannot: non-empty names and lists, sane ranges.
     ///
     /// # Errors
@@ -452,5 +514,35 @@ impl SandboxConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_development_config_is_valid() {
+        let config = SandboxConfig::development();
+        assert!(config.validate().is_ok());
+        assert_eq!(config.users.len(), 3);
+        assert_eq!(config.fixed_otp.as_deref(), Some("123456"));
+    }
+
+    /// The built-in config is the CLI's example file, so the two cannot drift apart.
+    #[test]
+    fn the_development_config_is_the_cli_example() {
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/sandbox.example.json");
+        if !example.exists() {
+            eprintln!(
+                "note: {} is gone; nothing to compare with",
+                example.display()
+            );
+            return;
+        }
+        let from_file = SandboxConfig::from_file(&example).expect("the example config loads");
+        let as_json = |c: &SandboxConfig| serde_json::to_value(c).expect("a config serializes");
+        assert_eq!(as_json(&SandboxConfig::development()), as_json(&from_file));
     }
 }

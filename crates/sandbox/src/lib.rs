@@ -14,9 +14,13 @@
 //!   lockout (423) that lifts after a window and does not reveal which usernames exist;
 //!   throttling (429 + `Retry-After`); a body limit (413); every error as
 //!   `{"error","message"}`.
-//! - **For developers:** JSON config, a dev outbox of "sent" OTPs (`GET /_sandbox/outbox`), a
-//!   fixed OTP and captcha for tests, the public JWK at `GET /api/v1/jwks.json`, the OpenAPI
-//!   document at `GET /openapi.json`.
+//! - **For developers:** JSON config, or none: `login-sandbox` without `--config` runs
+//!   [`SandboxConfig::development`] and prints its users, passwords and fixed OTP on stderr; a
+//!   start page at `GET /` (users, base URLs, links); a dev outbox of "sent" OTPs
+//!   (`GET /_sandbox/outbox`, and newest first as a page at `GET /_sandbox/outbox.html`); a
+//!   fixed OTP and captcha for tests; the public JWK at `GET /api/v1/jwks.json`; the OpenAPI
+//!   document at `GET /openapi.json` (see [`openapi`] for what it promises) and Swagger UI at
+//!   `GET /docs/`; one log line per request ([`request_log`]).
 //!
 //! # Readings (where the contract leaves the server a choice)
 //!
@@ -94,6 +98,7 @@ pub mod lockout;
 pub mod openapi;
 pub mod otp;
 pub mod passwords;
+pub mod request_log;
 pub mod routes;
 pub mod secret;
 pub mod store;

@@ -32,11 +32,17 @@ use crate::tokens::{Api, opaque_token, token_key};
 pub struct AuthorizeBody {
     /// The client id.
     pub client_id: String,
-    /// PKCE challenge: base64url(SHA-256(verifier)), 43 characters.
+    /// PKCE challenge: base64url(SHA-256(verifier)) without padding, 43 characters (the last
+    /// one carries 2 unused bits, which must be zero).
+    // Read as optional so that a missing one gets the PKCE message, but required all the same.
     #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        example = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")]
     pub code_challenge: Option<String>,
     /// Must be `S256`: anything else (or nothing) is refused as a PKCE downgrade.
+    // Read as text, so a downgrade gets the PKCE message rather than a generic type error.
     #[serde(default)]
+    #[schema(value_type = PkceMethod, required = true)]
     pub code_challenge_method: Option<String>,
     /// Space-separated scope; the access-token call must send the same.
     pub scope: String,
@@ -71,6 +77,7 @@ pub struct CaptchaResponse {
     /// Send back as `captchaId` inside the envelope.
     pub captcha_id: String,
     /// A PNG, base64 (standard alphabet, padded).
+    #[schema(content_encoding = "base64", content_media_type = "image/png")]
     pub image: String,
 }
 
@@ -80,8 +87,11 @@ pub struct CaptchaResponse {
 pub struct LoginChallengeBody {
     /// The login challenge from authorize.
     pub login_challenge: String,
-    /// The credential envelope: a JWE (ECDH-ES, A256GCM) to the key of `/api/v1/jwks.json`.
-    #[schema(value_type = String)]
+    /// The credential envelope: a JWE in compact form (ECDH-ES, A256GCM) to the key of
+    /// `/api/v1/jwks.json`, whose plaintext is `{authToken, username, password, iat}` (plus
+    /// `captchaId` and `captchaAnswer` when a captcha is required). The pattern is the compact
+    /// shape: five base64url parts, the encrypted key empty, a 96-bit IV and a 128-bit tag.
+    #[schema(value_type = String, pattern = r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])?\.\.[A-Za-z0-9_-]{16}\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])?\.[A-Za-z0-9_-]{21}[AQgw]$")]
     pub auth_token: Secret,
     /// Optional, accepted and ignored.
     #[serde(default)]
@@ -154,18 +164,44 @@ pub struct AccessTokenBody {
     /// The authorization code.
     #[schema(value_type = String)]
     pub code: Secret,
-    /// The PKCE verifier (43 to 128 characters).
+    /// The PKCE verifier: 43 to 128 unreserved characters (RFC 7636).
+    // Read as optional so that a missing one gets the PKCE message, but required all the same.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9._~-]{43,128}$",
+        example = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")]
     pub code_verifier: Option<Secret>,
     /// `authorization_code`.
+    #[schema(value_type = AuthorizationCodeGrant)]
     pub grant_type: String,
-    /// One of the configured redirect URIs.
+    /// One of the configured redirect URIs (the served document lists them).
     pub redirect_uri: String,
     /// The same scope as authorize.
     pub scope: String,
     /// The same state as authorize.
     pub state: String,
+}
+
+/// The PKCE method: only `S256` (schema only; the field is read as text).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum PkceMethod {
+    /// SHA-256.
+    S256,
+}
+
+/// The access-token step's `grantType` (schema only; the field is read as text).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum AuthorizationCodeGrant {
+    /// The only value.
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+}
+
+/// The refresh step's `grantType` (schema only; the field is read as text).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum RefreshTokenGrant {
+    /// The only value.
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
 }
 
 /// `revoke-token` body.
@@ -183,6 +219,7 @@ pub struct CiamRefreshBody {
     /// The client id.
     pub client_id: String,
     /// `refresh_token`.
+    #[schema(value_type = RefreshTokenGrant)]
     pub grant_type: String,
     /// The refresh token.
     #[schema(value_type = String)]

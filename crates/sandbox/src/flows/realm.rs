@@ -109,8 +109,9 @@ pub struct VerifyOtpBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetPasswordBody {
-    /// The new password.
-    #[schema(value_type = String)]
+    /// The new password: `minPasswordLength` (default 8; the served document has the
+    /// configured value) to 1024 characters.
+    #[schema(value_type = String, min_length = 8, max_length = 1024)]
     pub new_password: Secret,
 }
 

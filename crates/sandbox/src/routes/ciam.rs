@@ -38,7 +38,7 @@ both_route_sets! {
     authorize_gateway = "/api/v1/authorize",
     authorize_service = "/ciamauthsrvc/internetBanking/oauth/authorize",
     via authorize(AuthorizeBody), {
-        params(("Authorization" = String, Header, description = "Bearer <device identity token>")),
+        security(("deviceToken" = [])),
         responses((status = 200, body = AuthorizeResponse),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -49,12 +49,22 @@ both_route_sets! {
     login_challenge_gateway = "/api/v1/login-challenge",
     login_challenge_service = "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge",
     via login_challenge(LoginChallengeBody), {
-        params(("Authorization" = String, Header, description = "Bearer <device identity token>"),
-               ("locLatitude" = Option<String>, Header, description = "Latitude (anomaly rule)"),
-               ("locLongitude" = Option<String>, Header, description = "Longitude (anomaly rule)")),
+        security(("deviceToken" = [])),
+        params(("locLatitude" = Option<f64>, Header, nullable = false, minimum = -90.0, maximum = 90.0,
+                description = "Latitude of the login in degrees, for the anomaly rule. Send it together with \
+                               locLongitude or not at all: one without the other is refused with 400."),
+               ("locLongitude" = Option<f64>, Header, nullable = false, minimum = -180.0, maximum = 180.0,
+                description = "Longitude of the login in degrees, for the anomaly rule. Send it together with \
+                               locLatitude or not at all: one without the other is refused with 400.")),
+        // OpenAPI cannot tie two parameters together: say it the way JSON Schema's
+        // `dependentRequired` does, for people and for tools that read it.
+        extensions(("x-dependent-required" = json!({"locLatitude": ["locLongitude"], "locLongitude": ["locLatitude"]}))),
         responses((status = 200, body = LoginChallengeResponse),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-            (status = 423, body = ErrorBody), (status = 429, body = ErrorBody))
+            (status = 423, description = "Locked after repeated wrong passwords", body = ErrorBody,
+                headers(("Retry-After" = u64, description = "Seconds until the lock lifts"))),
+            (status = 429, description = "Throttled: nothing was done", body = ErrorBody,
+                headers(("Retry-After" = u64, description = "Seconds to wait"))))
     }
 }
 
@@ -63,7 +73,7 @@ both_route_sets! {
     pre_login_verify_gateway = "/api/v1/pre-login-verify",
     pre_login_verify_service = "/ciamauthsrvc/auth/mfa/prelogin/verify",
     via pre_login_verify(PreLoginVerifyBody), {
-        params(("Authorization" = String, Header, description = "Bearer <device identity token>")),
+        security(("deviceToken" = [])),
         responses((status = 200, body = CodeResponse),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
     }
@@ -74,7 +84,7 @@ both_route_sets! {
     access_token_gateway = "/api/v1/access-token",
     access_token_service = "/ciamauthsrvc/internetBanking/oauth/accessToken",
     via access_token(AccessTokenBody), {
-        params(("Authorization" = String, Header, description = "Bearer <token from login challenge or pre-login verify>")),
+        security(("codeToken" = [])),
         responses((status = 200, body = TokenSet),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -85,7 +95,7 @@ both_route_sets! {
     revoke_gateway = "/api/v1/revoke-token",
     revoke_service = "/ciamauthsrvc/internetBanking/oauth/revoke",
     via revoke(RevokeBody), {
-        params(("Authorization" = String, Header, description = "Bearer <accessToken>")),
+        security(("accessToken" = [])),
         responses((status = 200, body = SuccessBody),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
     }
@@ -103,7 +113,7 @@ both_route_sets! {
 
 /// Captcha: a new captcha for the login challenge, replacing any earlier one.
 #[utoipa::path(get, path = "/api/v1/captcha", tag = "internet-banking",
-    params(("checkIdentity" = String, Header, description = "The login challenge")),
+    security(("checkIdentity" = [])),
     responses((status = 200, body = CaptchaResponse),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn captcha(State(app): State<Shared>, headers: HeaderMap) -> Response {

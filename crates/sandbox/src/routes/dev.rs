@@ -27,7 +27,7 @@ pub async fn jwks(State(app): State<Shared>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The OTPs "sent" so far, oldest first.
+/// The OTPs "sent" so far, oldest first (`/_sandbox/outbox.html` shows them newest first).
 #[utoipa::path(get, path = "/_sandbox/outbox", tag = "sandbox",
     responses((status = 200, body = Vec<OutboxEntry>)))]
 pub async fn outbox(State(app): State<Shared>) -> Response {
@@ -53,7 +53,7 @@ pub struct SessionInfo {
 
 /// Probes an access token of either API.
 #[utoipa::path(get, path = "/_sandbox/session", tag = "sandbox",
-    params(("Authorization" = String, Header, description = "Bearer <accessToken>")),
+    security(("accessToken" = [])),
     responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
 pub async fn session(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let now = Timestamp::now();

@@ -4,6 +4,7 @@
 
 pub mod ciam;
 pub mod dev;
+pub mod pages;
 pub mod realm;
 
 use std::sync::Arc;

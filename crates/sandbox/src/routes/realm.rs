@@ -20,7 +20,10 @@ use crate::time::Timestamp;
     responses(
         (status = 201, body = RequestLoginResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 423, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 423, description = "Locked after repeated wrong passwords", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the lock lifts"))),
+        (status = 429, description = "Throttled: nothing was done", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn request_login(
     State(app): State<Shared>,
     Path(realm): Path<String>,
@@ -70,7 +73,9 @@ pub async fn refresh(
     request_body = ForgotPasswordBody,
     responses(
         (status = 201, body = ReqRefResponse),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Throttled: nothing was done", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn forgot_password(
     State(app): State<Shared>,
     Path(realm): Path<String>,
@@ -98,8 +103,8 @@ pub async fn verify_otp(
 
 /// Reset password with `Authorization: Bearer <ticket from verifyOtp>`.
 #[utoipa::path(post, path = "/internal-api/centaur/realm/admin/{realmId}/user/resetPassword", tag = "realm",
-    params(("realmId" = String, Path, description = "The realm id"),
-           ("Authorization" = String, Header, description = "Bearer <reset ticket>")),
+    params(("realmId" = String, Path, description = "The realm id")),
+    security(("resetTicket" = [])),
     request_body = ResetPasswordBody,
     responses(
         (status = 200, body = SuccessBody),

@@ -145,6 +145,10 @@ pub struct OutboxEntry {
     pub otp: String,
     /// Why: `realm-login`, `forgot-password` or `login-2fa`.
     pub purpose: String,
+    /// When it was sent, RFC 3339 in UTC with milliseconds.
+    #[serde(with = "crate::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-12-03T10:11:12.345Z")]
+    pub sent_at: Timestamp,
 }
 
 /// The dev outbox: OTPs "sent", newest last, the oldest dropped past a cap.

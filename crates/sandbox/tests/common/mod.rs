@@ -144,6 +144,52 @@ impl Client {
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.raw("GET", path, headers, None)
     }
+
+    /// A page as text: status, `Content-Type` and body.
+    pub fn page(&self, path: &str) -> Page {
+        let url = format!("{}{}", self.base, path);
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: transport error {e}"));
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (content_type, cache_control) = (header("content-type"), header("cache-control"));
+        Page {
+            status: response.status().as_u16(),
+            content_type,
+            cache_control,
+            text: response.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+}
+
+/// A page as text.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub content_type: String,
+    pub cache_control: String,
+    pub text: String,
+}
+
+/// Asserts that none of `secrets` appears in `text` (naming `what` and the secret's kind).
+#[track_caller]
+pub fn assert_shows_no_secret(what: &str, text: &str, secrets: &[(&str, String)]) {
+    for (kind, secret) in secrets {
+        assert!(!secret.is_empty(), "an empty {kind} canary proves nothing");
+        assert!(
+            !text.contains(secret.as_str()),
+            "{what} shows a {kind}: {secret}"
+        );
+    }
 }
 
 /// A started sandbox plus a client.
