@@ -133,7 +133,11 @@ pub fn write_pending(path: &Path, base: PendingBase, flow: Flow) -> Result<Pendi
             )?;
             Some(image)
         }
-        None => None,
+        None => {
+            // A captcha answered earlier in this login is not waited for any more.
+            let _ = std::fs::remove_file(pending::captcha_path(path));
+            None
+        }
     };
     let info = PendingInfo {
         transport: base.endpoint,
