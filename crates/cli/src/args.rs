@@ -221,7 +221,8 @@ pub struct LoginArgs {
     /// A scope to ask for (repeatable; default `openid`).
     #[arg(long, value_name = "S")]
     pub scope: Vec<String>,
-    /// Write the session (a versioned snapshot, mode 0600, atomically) to this file.
+    /// Write the session (a versioned snapshot, mode 0600, atomically) to this file (with
+    /// `--save-pending`: once `resume` finishes the login).
     #[arg(long, value_name = "FILE")]
     pub save_session: Option<PathBuf>,
     /// When the server asks for an OTP or a captcha answer not given as a flag, write the
@@ -253,7 +254,8 @@ pub struct ResumeArgs {
     /// the answer). Without it the password is prompted for on the terminal.
     #[arg(long)]
     pub password_stdin: bool,
-    /// Write the session (mode 0600, atomically) to this file.
+    /// Write the session (mode 0600, atomically) to this file (default: the `--save-session`
+    /// given to the paused `login`, if any).
     #[arg(long, value_name = "FILE")]
     pub save_session: Option<PathBuf>,
     /// Print the access and refresh tokens.

@@ -95,6 +95,10 @@ pub struct PendingInfo {
     /// The server's public credential-encryption key (a JWK), for a captcha resumed later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_key: Option<serde_json::Value>,
+    /// Where `login --save-session` asked the session to go (absolute), for `resume` to write
+    /// it there unless it names another file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_session: Option<PathBuf>,
     /// When the login paused, Unix seconds.
     pub created_at: u64,
     /// When the paused flow expires on the server, Unix seconds, when the server said.
@@ -314,6 +318,7 @@ mod tests {
             ref_id: Some("K2".into()),
             captcha_image: None,
             server_key: None,
+            save_session: None,
             created_at: 1,
             expires_at: Some(301),
             used: None,

@@ -159,6 +159,33 @@ fn a_wrong_otp_keeps_the_pending_file_usable() {
     resume(&pending).args(["--otp", "123456"]).assert().code(0);
 }
 
+/// `login --save-pending P --save-session S`: the resumed login's session goes to S.
+#[test]
+fn the_session_file_named_at_login_is_written_by_resume() {
+    let env = Env::new();
+    let pending = env.path("bob.pending");
+    let session = env.path("bob.session");
+    env.cap()
+        .args([
+            "login",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--save-pending",
+        ])
+        .arg(&pending)
+        .arg("--save-session")
+        .arg(&session)
+        .write_stdin("bob-password\n")
+        .assert()
+        .code(4);
+    assert!(!session.exists());
+    let out = resume(&pending).args(["--otp", "123456"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["session"], session.display().to_string());
+    session_tokens(&session);
+}
+
 #[test]
 fn an_expired_pending_file_is_refused_without_a_request() {
     let env = Env::with(|c| c.lifetimes.login_request_secs = 1);

@@ -41,6 +41,16 @@ fn binary() -> PathBuf {
     assert_cmd::cargo::cargo_bin("loginflow")
 }
 
+/// The binary as a plain `std` command (to spawn many at once), with the environment cleaned
+/// as `common::loginflow` does.
+fn spawnable() -> Command {
+    let mut cmd = Command::new(binary());
+    for var in common::CLI_ENV {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// The inode of `path`, to find its entries in `/proc/locks`.
 fn inode(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt as _;
@@ -88,8 +98,7 @@ fn sixteen_parallel_refreshes_make_one_request_and_all_succeed() {
     fs4::FileExt::lock(&held).unwrap();
     let children: Vec<_> = (0..16)
         .map(|_| {
-            Command::new(binary())
-                .env_remove("LOGINFLOW_CLIENT_SECRET")
+            spawnable()
                 .args(["--output", "json", "refresh", "--show-tokens", "--session"])
                 .arg(&file)
                 .stdout(Stdio::piped())
@@ -140,7 +149,7 @@ fn uncoordinated_parallel_refreshes_all_succeed() {
     login_bob(&env, &env.sandbox.realm_base_url(), &file);
     let children: Vec<_> = (0..8)
         .map(|_| {
-            Command::new(binary())
+            spawnable()
                 .args(["--output", "json", "refresh", "--session"])
                 .arg(&file)
                 .stdout(Stdio::piped())

@@ -34,6 +34,8 @@ fn on_tty(
     }
     let out = assert_cmd::Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .env_remove("LOGINFLOW_LOG")
         .env("LOGINFLOW_CLIENT_SECRET", &env.client_secret)
         .env("TMPDIR", env.dir.path())
         .write_stdin(typed.to_owned())

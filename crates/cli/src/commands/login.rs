@@ -60,6 +60,13 @@ pub fn run(s: &Settings, args: &LoginArgs) -> Result<Outcome, CliError> {
                 profile,
                 username: args.username.clone(),
                 server_key,
+                // Absolute: `resume` may run in another directory.
+                save_session: args
+                    .save_session
+                    .as_deref()
+                    .map(std::path::absolute)
+                    .transpose()
+                    .map_err(|e| CliError::config(format!("--save-session: {e}")))?,
             };
             let _lock = crate::files::FileLock::acquire(path, || {})?;
             let info = write_pending(path, base, flow)?;
@@ -99,6 +106,8 @@ pub struct PendingBase {
     pub username: String,
     /// The server's public JWK (internet banking).
     pub server_key: Option<serde_json::Value>,
+    /// Where the session goes once the login is finished.
+    pub save_session: Option<std::path::PathBuf>,
 }
 
 /// Writes `flow` as the pending file `path` (and a captcha PNG beside it when the flow shows
@@ -148,6 +157,7 @@ pub fn write_pending(path: &Path, base: PendingBase, flow: Flow) -> Result<Pendi
         ref_id,
         captcha_image,
         server_key: base.server_key,
+        save_session: base.save_session,
         created_at: super::unix_secs(SystemTime::now()),
         expires_at: flow_expiry(&flow),
         used: None,

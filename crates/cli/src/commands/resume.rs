@@ -107,6 +107,7 @@ pub fn run(s: &Settings, args: &ResumeArgs) -> Result<Outcome, CliError> {
         profile: profile.clone(),
         username: info.username.clone(),
         server_key: info.server_key.clone(),
+        save_session: info.save_session.clone(),
     };
     let flow = match outcome {
         Ok(flow) => flow,
@@ -152,7 +153,12 @@ pub fn run(s: &Settings, args: &ResumeArgs) -> Result<Outcome, CliError> {
         let _ = std::fs::remove_file(image);
     }
     let api = session.api();
-    if let Some(target) = &args.save_session {
+    // `login --save-pending F --save-session S` meant S for the finished login.
+    let save_session = args
+        .save_session
+        .clone()
+        .or_else(|| info.save_session.clone());
+    if let Some(target) = &save_session {
         super::save(
             target,
             endpoint,
@@ -171,7 +177,7 @@ pub fn run(s: &Settings, args: &ResumeArgs) -> Result<Outcome, CliError> {
         ),
         session.tokens(),
         args.show_tokens,
-        args.save_session.as_deref(),
+        save_session.as_deref(),
     )
     .field("username", info.username.as_str()))
 }

@@ -88,10 +88,40 @@ impl Env {
     }
 }
 
-/// The binary, with no client secret inherited from the environment.
+/// Every environment variable the CLI reads for its settings, its logging or the tests.
+pub const CLI_ENV: [&str; 22] = [
+    "LOGINFLOW_CLIENT_SECRET",
+    "LOGINFLOW_API",
+    "LOGINFLOW_BASE_URL",
+    "LOGINFLOW_OUTPUT",
+    "LOGINFLOW_ALLOW_HTTP",
+    "LOGINFLOW_TIMEOUT",
+    "LOGINFLOW_PROFILE",
+    "LOGINFLOW_REALM",
+    "LOGINFLOW_CLIENT_ID",
+    "LOGINFLOW_CLIENT_SECRET_FILE",
+    "LOGINFLOW_REDIRECT_URI",
+    "LOGINFLOW_DEVICE_TOKEN_FILE",
+    "LOGINFLOW_SERVER_KEY",
+    "LOGINFLOW_ROUTES",
+    "LOGINFLOW_LAT",
+    "LOGINFLOW_LON",
+    "LOGINFLOW_EVENT_ID",
+    "LOGINFLOW_USERNAME",
+    "LOGINFLOW_SESSION",
+    "LOGINFLOW_LOG",
+    "RUST_LOG",
+    "LOGINFLOW_TEST_CRASH_AFTER_REFRESH",
+];
+
+/// The binary, with none of the CLI's settings, secrets or log filters inherited from the
+/// environment (a developer's `RUST_LOG` must not change what a test sees); tests set what
+/// they need after this.
 pub fn loginflow() -> Command {
     let mut cmd = Command::cargo_bin("loginflow").expect("binary built");
-    cmd.env_remove("LOGINFLOW_CLIENT_SECRET");
+    for var in CLI_ENV {
+        cmd.env_remove(var);
+    }
     cmd.timeout(std::time::Duration::from_secs(60));
     cmd
 }
