@@ -1,92 +1,197 @@
-//! The command-line interface, exactly as issue 5 gives it: global flags before the
-//! subcommand, one subcommand per flow. Secrets are never flag values: the password comes from
-//! stdin, the client secret from the environment or a file, the device token and the server key
-//! from files.
+//! The command-line interface. Global flags (the connection and the API's settings) are
+//! accepted before or after the subcommand and shown in every subcommand's help; each also
+//! comes from a `LOGINFLOW_*` environment variable and from a profile file (`--profile FILE`),
+//! with the precedence flag > environment > profile file (see [`crate::settings`]).
+//!
+//! Secrets are never flag values: the password comes from stdin or a terminal prompt, the
+//! client secret from the environment or a file, the device token and the server key from
+//! files.
 
 use std::path::PathBuf;
 
-use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{BoolishValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use login_core::ciam::Routes;
 use login_core::table::Api;
 
 /// The environment variable that holds the realm API's client secret.
 pub const CLIENT_SECRET_ENV: &str = "LOGINFLOW_CLIENT_SECRET";
+/// The environment variable that names the output format (`text` or `json`).
+pub const OUTPUT_ENV: &str = "LOGINFLOW_OUTPUT";
+
+const CONNECTION: &str = "Connection and output (global: before or after the subcommand)";
+const REALM: &str = "Realm API, --api cap (global)";
+const CIAM: &str = "Internet-banking API, --api ciam (global)";
+
+const TOP_EXAMPLES: &str = "\
+Examples:
+  loginflow demo                                   every flow of both APIs against a built-in sandbox
+  export LOGINFLOW_CLIENT_SECRET=...               the realm client secret (never a flag)
+  loginflow --api cap --base-url https://bank.example/internal-api/centaur --realm cap \\
+            --client-id cap-mobile login --username bob --save-session ~/.bob.session
+  loginflow token --session ~/.bob.session         the bare access token, refreshed when it is about to expire
+  loginflow status --session ~/.bob.session        whose session, which API, expiries
+  loginflow refresh --session ~/.bob.session --timeout 5
+
+Settings come from flags, else LOGINFLOW_* environment variables (LOGINFLOW_API, LOGINFLOW_BASE_URL,
+LOGINFLOW_CLIENT_ID, ...: each flag's help names its variable), else a profile file (--profile FILE,
+JSON or TOML with the flags' names as keys).
+
+Exit codes: 0 success; 1 the server answered with an error status; 2 usage or configuration error;
+3 transport failure or an unusable answer; 4 a login paused for an OTP or a captcha (login
+--save-pending), to finish with `loginflow resume`.";
+
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  loginflow --api cap --base-url URL --realm cap --client-id ID login --username bob
+      prompts for the password (and the OTP) on a terminal
+  printf '%s\\n' \"$PW\" | loginflow --profile bank.toml login --username bob --password-stdin --otp 123456
+  loginflow --profile bank.toml login --username bob --password-stdin --save-pending bob.pending < pw.txt
+      exits 4 when the bank sends an OTP; later: loginflow resume --pending bob.pending --otp CODE";
+
+const RESUME_EXAMPLES: &str = "\
+Examples:
+  loginflow resume --pending bob.pending --otp 123456 --save-session ~/.bob.session
+  printf '%s\\n' \"$CODE\" | loginflow resume --pending bob.pending --otp-stdin
+  printf '%s\\n' \"$PW\" | loginflow resume --pending alice.pending --captcha-answer K7QF --password-stdin
+      a captcha login needs the password again: the credentials are sealed anew with the answer";
+
+const SESSION_EXAMPLES: &str = "\
+Examples:
+  curl -H \"Authorization: Bearer $(loginflow token --session ~/.bob.session)\" https://bank.example/api
+  loginflow --output json status --session ~/.bob.session
+  loginflow refresh --session ~/.bob.session --timeout 5
+  LOGINFLOW_SESSION=~/.bob.session loginflow revoke";
 
 /// loginflow: log in to the realm and internet-banking bank APIs, or watch every flow run
 /// against the built-in sandbox with `loginflow demo`.
 #[derive(Debug, Parser)]
-#[command(
-    name = "loginflow",
-    version,
-    after_help = "Exit codes: 0 success; 1 the server answered with an error status; 2 usage or \
-                  configuration error; 3 transport failure or an unusable answer.\n\
-                  Start with `loginflow demo`: every flow of both APIs against a built-in sandbox."
-)]
+#[command(name = "loginflow", version, after_help = TOP_EXAMPLES)]
 pub struct Cli {
-    /// Which API: `cap` (the realm API) or `ciam` (internet banking).
-    #[arg(long, value_name = "API", value_parser = api_parser())]
-    pub api: Option<Api>,
-    /// The API's base URL. Loopback `http:` URLs need no `--allow-http`.
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Output format: human-readable text, or exactly one JSON object on stdout.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
-    /// Allow plain `http:` to a host that is not loopback (test environments only).
-    #[arg(long)]
-    pub allow_http: bool,
-    /// Bound on each HTTP call, in seconds.
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
-    pub timeout: Option<f64>,
-    /// Realm id (`cap` API).
-    #[arg(long, value_name = "ID")]
-    pub realm: Option<String>,
-    /// Client id (both APIs).
-    #[arg(long, value_name = "ID")]
-    pub client_id: Option<String>,
-    /// File holding the realm client secret (else the environment variable
-    /// `LOGINFLOW_CLIENT_SECRET`).
-    #[arg(long, value_name = "F")]
-    pub client_secret_file: Option<PathBuf>,
-    /// Redirect URI (`ciam` API).
-    #[arg(long, value_name = "URI")]
-    pub redirect_uri: Option<String>,
-    /// File holding the device identity token (`ciam` API).
-    #[arg(long, value_name = "F")]
-    pub device_token_file: Option<PathBuf>,
-    /// The server's credential-encryption public key, a P-256 JWK file (`ciam` API).
-    #[arg(long, value_name = "F")]
-    pub server_key: Option<PathBuf>,
-    /// Route set of the `ciam` API.
-    #[arg(long, value_enum)]
-    pub routes: Option<RoutesArg>,
-    /// Latitude sent as `locLatitude` (`ciam` API).
-    #[arg(long, value_name = "DEG", allow_hyphen_values = true)]
-    pub lat: Option<String>,
-    /// Longitude sent as `locLongitude` (`ciam` API).
-    #[arg(long, value_name = "DEG", allow_hyphen_values = true)]
-    pub lon: Option<String>,
-    /// Event id sent as `eventId` (`ciam` API).
-    #[arg(long, value_name = "ID")]
-    pub event_id: Option<String>,
+    /// The settings every subcommand shares.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The global flags. Each is `global = true` (before or after the subcommand) and has a
+/// `LOGINFLOW_*` environment variable; [`crate::settings::Settings::resolve`] lays the profile
+/// file under them and records which came from the command line.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Which API: `cap` (the realm API) or `ciam` (internet banking).
+    #[arg(long, global = true, env = "LOGINFLOW_API", value_name = "API",
+          value_parser = api_parser(), help_heading = CONNECTION)]
+    pub api: Option<Api>,
+    /// The API's base URL. Loopback `http:` URLs need no `--allow-http`.
+    #[arg(long, global = true, env = "LOGINFLOW_BASE_URL", value_name = "URL",
+          help_heading = CONNECTION)]
+    pub base_url: Option<String>,
+    /// Output format: human-readable text, or exactly one JSON object on stdout.
+    #[arg(long, global = true, env = OUTPUT_ENV, value_enum, default_value_t = OutputFormat::Text,
+          help_heading = CONNECTION)]
+    pub output: OutputFormat,
+    /// Allow plain `http:` to a host that is not loopback (test environments only).
+    #[arg(long, global = true, env = "LOGINFLOW_ALLOW_HTTP", action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new(), help_heading = CONNECTION)]
+    pub allow_http: bool,
+    /// Bound on each HTTP call, in seconds.
+    #[arg(long, global = true, env = "LOGINFLOW_TIMEOUT", value_name = "SECS",
+          value_parser = parse_timeout, help_heading = CONNECTION)]
+    pub timeout: Option<f64>,
+    /// A profile file of these settings (JSON, or TOML when it ends in `.toml`); flags and
+    /// environment variables take precedence over it.
+    #[arg(long, global = true, env = "LOGINFLOW_PROFILE", value_name = "FILE",
+          help_heading = CONNECTION)]
+    pub profile: Option<PathBuf>,
+    /// Realm id (`cap` API).
+    #[arg(long, global = true, env = "LOGINFLOW_REALM", value_name = "ID", help_heading = REALM)]
+    pub realm: Option<String>,
+    /// Client id (both APIs).
+    #[arg(long, global = true, env = "LOGINFLOW_CLIENT_ID", value_name = "ID",
+          help_heading = CONNECTION)]
+    pub client_id: Option<String>,
+    /// File holding the realm client secret (else the environment variable
+    /// `LOGINFLOW_CLIENT_SECRET`).
+    #[arg(long, global = true, env = "LOGINFLOW_CLIENT_SECRET_FILE", value_name = "F",
+          help_heading = REALM)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Redirect URI (`ciam` API).
+    #[arg(long, global = true, env = "LOGINFLOW_REDIRECT_URI", value_name = "URI",
+          help_heading = CIAM)]
+    pub redirect_uri: Option<String>,
+    /// File holding the device identity token (`ciam` API).
+    #[arg(long, global = true, env = "LOGINFLOW_DEVICE_TOKEN_FILE", value_name = "F",
+          help_heading = CIAM)]
+    pub device_token_file: Option<PathBuf>,
+    /// The server's credential-encryption public key, a P-256 JWK file (`ciam` API).
+    #[arg(long, global = true, env = "LOGINFLOW_SERVER_KEY", value_name = "F",
+          help_heading = CIAM)]
+    pub server_key: Option<PathBuf>,
+    /// Route set of the `ciam` API.
+    #[arg(long, global = true, env = "LOGINFLOW_ROUTES", value_enum, help_heading = CIAM)]
+    pub routes: Option<RoutesArg>,
+    /// Latitude sent as `locLatitude` (`ciam` API).
+    #[arg(long, global = true, env = "LOGINFLOW_LAT", value_name = "DEG",
+          allow_hyphen_values = true, help_heading = CIAM)]
+    pub lat: Option<String>,
+    /// Longitude sent as `locLongitude` (`ciam` API).
+    #[arg(long, global = true, env = "LOGINFLOW_LON", value_name = "DEG",
+          allow_hyphen_values = true, help_heading = CIAM)]
+    pub lon: Option<String>,
+    /// Event id sent as `eventId` (`ciam` API).
+    #[arg(long, global = true, env = "LOGINFLOW_EVENT_ID", value_name = "ID", help_heading = CIAM)]
+    pub event_id: Option<String>,
+}
+
+/// Each global setting: its clap id (the field name) and its flag, in help order. The
+/// settings module asks clap where each value came from by these ids.
+pub const GLOBAL_IDS: [(&str, &str); 15] = [
+    ("api", "--api"),
+    ("base_url", "--base-url"),
+    ("output", "--output"),
+    ("allow_http", "--allow-http"),
+    ("timeout", "--timeout"),
+    ("realm", "--realm"),
+    ("client_id", "--client-id"),
+    ("client_secret_file", "--client-secret-file"),
+    ("redirect_uri", "--redirect-uri"),
+    ("device_token_file", "--device-token-file"),
+    ("server_key", "--server-key"),
+    ("routes", "--routes"),
+    ("lat", "--lat"),
+    ("lon", "--lon"),
+    ("event_id", "--event-id"),
+];
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Log in; with `--save-session` write the session for `refresh` and `revoke`.
+    /// Log in; with `--save-session` write the session for `refresh`, `token` and `revoke`.
+    #[command(after_help = LOGIN_EXAMPLES)]
     Login(LoginArgs),
+    /// Finish a login paused by `login --save-pending` with the OTP or the captcha answer.
+    #[command(after_help = RESUME_EXAMPLES)]
+    Resume(ResumeArgs),
     /// Refresh a saved session and rewrite its file with the rotated tokens.
+    #[command(after_help = SESSION_EXAMPLES)]
     Refresh(RefreshArgs),
+    /// Print the bare access token of a saved session, refreshing it first when it expires
+    /// within 60 s.
+    #[command(after_help = SESSION_EXAMPLES)]
+    Token(SessionArgs),
+    /// Say whose session a file holds, which API, when its tokens expire and whether it ended
+    /// (sends nothing).
+    #[command(after_help = SESSION_EXAMPLES)]
+    Status(SessionArgs),
     /// Revoke a saved session (realm: local only, nothing is sent).
+    #[command(after_help = SESSION_EXAMPLES)]
     Revoke(RevokeArgs),
     /// Reset a password with an OTP (realm API only).
     ForgotPassword(ForgotPasswordArgs),
-    /// Print the state diagram of every flow.
+    /// Print the state diagrams (the Markdown page, one Mermaid diagram, or Graphviz DOT).
     Diagram(DiagramArgs),
     /// Run the reference server (same flags as the `login-sandbox` binary).
     Sandbox(login_sandbox::cli::SandboxArgs),
@@ -98,10 +203,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The user name.
-    #[arg(long, value_name = "U")]
+    #[arg(long, value_name = "U", env = "LOGINFLOW_USERNAME")]
     pub username: String,
-    /// Read the password from stdin (one line; the line ending is not part of it).
-    #[arg(long, required = true)]
+    /// Read the password from stdin (one line; the line ending is not part of it). Without it
+    /// the password is prompted for on the terminal, with echo off.
+    #[arg(long)]
     pub password_stdin: bool,
     /// The OTP, when the server asks for one (without it: a prompt on a TTY, else an error).
     #[arg(long, value_name = "CODE")]
@@ -115,7 +221,41 @@ pub struct LoginArgs {
     /// A scope to ask for (repeatable; default `openid`).
     #[arg(long, value_name = "S")]
     pub scope: Vec<String>,
-    /// Write the session (a versioned snapshot, mode 0600, atomically) to this file.
+    /// Write the session (a versioned snapshot, mode 0600, atomically) to this file (with
+    /// `--save-pending`: once `resume` finishes the login).
+    #[arg(long, value_name = "FILE")]
+    pub save_session: Option<PathBuf>,
+    /// When the server asks for an OTP or a captcha answer not given as a flag, write the
+    /// paused login to this file (mode 0600, no password in it) and exit 4; finish it with
+    /// `loginflow resume --pending FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save_pending: Option<PathBuf>,
+    /// Print the access and refresh tokens.
+    #[arg(long)]
+    pub show_tokens: bool,
+}
+
+/// `resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The file written by `login --save-pending`.
+    #[arg(long, value_name = "FILE")]
+    pub pending: PathBuf,
+    /// The OTP (without it, `--otp-stdin`, or a prompt on a TTY).
+    #[arg(long, value_name = "CODE", conflicts_with = "otp_stdin")]
+    pub otp: Option<String>,
+    /// Read the OTP from stdin (one line).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub otp_stdin: bool,
+    /// The captcha answer (`ciam` API; the password is needed again).
+    #[arg(long, value_name = "A")]
+    pub captcha_answer: Option<String>,
+    /// Read the password from stdin (a paused captcha: the credentials are sealed anew with
+    /// the answer). Without it the password is prompted for on the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Write the session (mode 0600, atomically) to this file (default: the `--save-session`
+    /// given to the paused `login`, if any).
     #[arg(long, value_name = "FILE")]
     pub save_session: Option<PathBuf>,
     /// Print the access and refresh tokens.
@@ -127,18 +267,26 @@ pub struct LoginArgs {
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     /// The session file written by `login --save-session`; rewritten in place.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "LOGINFLOW_SESSION")]
     pub session: PathBuf,
     /// Print the access and refresh tokens.
     #[arg(long)]
     pub show_tokens: bool,
 }
 
+/// `token` and `status`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The session file written by `login --save-session`.
+    #[arg(long, value_name = "FILE", env = "LOGINFLOW_SESSION")]
+    pub session: PathBuf,
+}
+
 /// `revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The session file written by `login --save-session`; rewritten as revoked.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "LOGINFLOW_SESSION")]
     pub session: PathBuf,
 }
 
@@ -146,21 +294,24 @@ pub struct RevokeArgs {
 #[derive(Debug, Args)]
 pub struct ForgotPasswordArgs {
     /// The user name.
-    #[arg(long, value_name = "U")]
+    #[arg(long, value_name = "U", env = "LOGINFLOW_USERNAME")]
     pub username: String,
     /// The OTP sent for the reset (without it: a prompt on a TTY, else an error).
     #[arg(long, value_name = "CODE")]
     pub otp: Option<String>,
     /// Read the new password from stdin (one line; the line ending is not part of it).
-    #[arg(long, required = true)]
+    /// Without it the new password is prompted for on the terminal, twice.
+    #[arg(long)]
     pub new_password_stdin: bool,
 }
 
 /// `diagram`.
 #[derive(Debug, Args)]
 pub struct DiagramArgs {
-    /// Mermaid (one `stateDiagram-v2` per API) or Graphviz DOT.
-    #[arg(long, value_enum, default_value_t = DiagramFormat::Mermaid)]
+    /// `markdown`: the whole page (docs/state-diagram.md, one diagram per flow); `mermaid`:
+    /// exactly one `stateDiagram-v2` (every flow as a composite state, or the flows of
+    /// `--api`); `dot`: Graphviz.
+    #[arg(long, value_enum, default_value_t = DiagramFormat::Markdown)]
     pub format: DiagramFormat,
 }
 
@@ -231,49 +382,73 @@ impl RoutesArg {
 /// `diagram --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiagramFormat {
-    /// Mermaid `stateDiagram-v2`.
+    /// The Markdown page: a title and one fenced Mermaid diagram per flow.
+    Markdown,
+    /// One Mermaid `stateDiagram-v2`, nothing else (pipe it into a `.mmd` file).
     Mermaid,
     /// Graphviz DOT.
     Dot,
 }
 
-fn parse_timeout(s: &str) -> Result<f64, String> {
+/// Checks a timeout in seconds (a flag, a variable or a profile file).
+pub fn parse_timeout(s: &str) -> Result<f64, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    check_timeout(secs)
+}
+
+/// Checks a timeout in seconds: more than 0, at most an hour.
+pub fn check_timeout(secs: f64) -> Result<f64, String> {
     if !secs.is_finite() || secs <= 0.0 || secs > 3600.0 {
         return Err("the timeout must be more than 0 and at most 3600 seconds".into());
     }
     Ok(secs)
 }
 
-/// Whether the raw arguments ask for JSON output, for reporting a parse error in the right
-/// format before clap has produced a [`Cli`].
+/// Whether the raw arguments (or `LOGINFLOW_OUTPUT`) ask for JSON output, for reporting a
+/// parse error in the right format before clap has produced a [`Cli`].
 pub fn wants_json(raw: &[std::ffi::OsString]) -> bool {
     let mut iter = raw.iter().filter_map(|a| a.to_str());
     while let Some(arg) = iter.next() {
         if arg == "--output=json" {
             return true;
         }
+        if arg == "--output=text" {
+            return false;
+        }
         if arg == "--output" {
             return iter.next() == Some("json");
         }
     }
-    false
+    std::env::var(OUTPUT_ENV).is_ok_and(|v| v == "json")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
     }
 
     #[test]
-    fn global_flags_come_before_the_subcommand() {
+    fn every_global_id_is_a_global_argument() {
+        let cmd = Cli::command();
+        for (id, flag) in GLOBAL_IDS {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .unwrap_or_else(|| panic!("{id} is an argument"));
+            assert!(arg.is_global_set(), "{id} is global");
+            assert_eq!(arg.get_long().map(|l| format!("--{l}")), Some(flag.into()));
+        }
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
         let cli = Cli::try_parse_from([
             "loginflow",
             "--api",
@@ -292,17 +467,48 @@ mod tests {
             "b",
         ])
         .unwrap();
-        assert_eq!(cli.api, Some(Api::Realm));
-        assert_eq!(cli.output, OutputFormat::Json);
+        assert_eq!(cli.global.api, Some(Api::Realm));
+        assert_eq!(cli.global.output, OutputFormat::Json);
         let Command::Login(login) = cli.command else {
             panic!("login expected")
         };
         assert_eq!(login.scope, ["a", "b"]);
-        // Global flags are not accepted after the subcommand.
-        assert!(
-            Cli::try_parse_from(["loginflow", "diagram", "--api", "cap"]).is_err(),
-            "global flag after subcommand"
-        );
+        let after = Cli::try_parse_from([
+            "loginflow",
+            "refresh",
+            "--session",
+            "f",
+            "--timeout",
+            "5",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(after.global.timeout, Some(5.0));
+        assert_eq!(after.global.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn subcommand_help_lists_the_global_flags_and_examples() {
+        let mut cmd = Cli::command();
+        // Global flags propagate to subcommands when the command is built.
+        cmd.build();
+        let login = cmd
+            .find_subcommand_mut("login")
+            .expect("login")
+            .render_long_help()
+            .to_string();
+        for flag in [
+            "--api",
+            "--base-url",
+            "--realm",
+            "--client-id",
+            "--server-key",
+        ] {
+            assert!(login.contains(flag), "{flag} in login --help");
+        }
+        assert!(login.contains("Examples:"), "{login}");
+        assert!(login.contains("LOGINFLOW_BASE_URL"), "{login}");
     }
 
     #[test]
@@ -322,8 +528,8 @@ mod tests {
     }
 
     #[test]
-    fn password_stdin_is_required_and_timeout_checked() {
-        assert!(Cli::try_parse_from(["loginflow", "login", "--username", "u"]).is_err());
+    fn password_stdin_is_optional_and_timeout_checked() {
+        assert!(Cli::try_parse_from(["loginflow", "login", "--username", "u"]).is_ok());
         assert!(Cli::try_parse_from(["loginflow", "--timeout", "0", "diagram"]).is_err());
         assert!(Cli::try_parse_from(["loginflow", "--timeout", "nan", "diagram"]).is_err());
         assert!(Cli::try_parse_from(["loginflow", "--timeout", "1.5", "diagram"]).is_ok());
@@ -332,9 +538,9 @@ mod tests {
     #[test]
     fn api_names_parse_into_login_core_apis() {
         let api = |name: &str| Cli::try_parse_from(["loginflow", "--api", name, "diagram"]);
-        assert_eq!(api("cap").unwrap().api, Some(Api::Realm));
-        assert_eq!(api("realm").unwrap().api, Some(Api::Realm));
-        assert_eq!(api("ciam").unwrap().api, Some(Api::Ciam));
+        assert_eq!(api("cap").unwrap().global.api, Some(Api::Realm));
+        assert_eq!(api("realm").unwrap().global.api, Some(Api::Realm));
+        assert_eq!(api("ciam").unwrap().global.api, Some(Api::Ciam));
         assert!(api("forgot_password").is_err());
         assert_eq!(api_flag(Api::Realm), "cap");
         assert_eq!(api_flag(Api::Ciam), "ciam");

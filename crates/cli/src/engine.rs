@@ -1,31 +1,50 @@
 //! Runs every flow through login-transport's [`Driver`] over login-core's [`Runner`]: the
 //! runner decides each step, repeats a call the server throttled (429), and asks again after a
-//! refused OTP or captcha answer; the driver does the I/O.
+//! refused OTP or captcha; the driver does the I/O.
 //!
 //! What this module adds is what a command line needs around it: an [`Interaction`] adapter
 //! that answers the runner's questions from [`Interact`] (flags, the terminal, the demo's
-//! oracle) and reports progress (each state the driver reaches, and each request as it goes
-//! out, seen by wrapping the transport), and the mapping of a stopped run to a [`CliError`]
-//! naming the state it stopped in.
+//! oracle) or pauses the run (`login --save-pending`), progress (each request as it goes out
+//! and comes back, seen by wrapping the transport, and each state reached), transport errors
+//! that name the URL they tried, and the mapping of a stopped run to a [`Halt`] naming the
+//! state it stopped in and what survived.
 
 use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
 use login_core::action::Bank;
 use login_core::runner::{Answer, Question, RunPolicy};
 use login_core::table::{StateId, StepId};
-use login_core::{Flow, Profile, Request, Response, Runner, Session, TransportError};
+use login_core::{ErrorKind, Flow, Profile, Request, Response, Runner, Session, TransportError};
 use login_transport::{
     Driver, Interaction, StateChange, StopReason, Stopped, Transport, UreqTransport,
 };
 
 use crate::error::CliError;
 use crate::interact::Interact;
+use crate::settings::call_url;
 
 /// A state change or a step, for progress lines.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// A request for this step is going out.
-    Sending(StepId),
+    /// A request for this step is going out to `url` (origin and path, no query).
+    Sending {
+        /// The step.
+        step: StepId,
+        /// `GET`, `POST`, ...
+        method: &'static str,
+        /// Where.
+        url: String,
+    },
+    /// The request of a step came back: its status, or the transport failure's kind.
+    Finished {
+        /// The step.
+        step: StepId,
+        /// The HTTP status, or the transport error kind.
+        outcome: Result<u16, &'static str>,
+        /// How long the call took.
+        elapsed: Duration,
+    },
     /// The flow reached a state.
     Reached(StateId),
     /// Something the user would be shown: where an OTP went, a captcha fetched.
@@ -44,35 +63,115 @@ fn emit(sink: &Sink<'_>, event: Event) {
     }
 }
 
-/// A transport that reports each request before sending it through the real one.
+/// A transport that reports each request before and after sending it through the real one,
+/// and names the URL in a transport failure.
 struct Observed<'a, 'p> {
     inner: &'a UreqTransport,
+    base_url: &'a str,
     sink: &'a Sink<'p>,
 }
 
 impl Transport for Observed<'_, '_> {
     fn send(&self, request: &Request) -> Result<Response, TransportError> {
-        emit(self.sink, Event::Sending(request.step()));
-        self.inner.send(request)
+        let step = request.step();
+        let method = request.method().as_str();
+        let url = call_url(self.base_url, request.path());
+        emit(
+            self.sink,
+            Event::Sending {
+                step,
+                method,
+                url: url.clone(),
+            },
+        );
+        let started = Instant::now();
+        let sent = self.inner.send(request);
+        let outcome = match &sent {
+            Ok(response) => Ok(response.status()),
+            Err(e) => Err(e.kind.as_str()),
+        };
+        emit(
+            self.sink,
+            Event::Finished {
+                step,
+                outcome,
+                elapsed: started.elapsed(),
+            },
+        );
+        // Which address refused or timed out is the first thing a person asks.
+        sent.map_err(|e| TransportError::new(e.kind, format!("{} ({method} {url})", e.detail)))
+    }
+}
+
+/// Why a run did not reach its goal.
+#[derive(Debug)]
+pub enum Halt {
+    /// The run stopped at a question nobody answered on purpose (`--save-pending`): the flow
+    /// waits there.
+    Paused {
+        /// The flow, in the state that asked (what it asks is in it: the OTP reference, the
+        /// captcha).
+        flow: Flow,
+    },
+    /// A step failed, or an answer could not be had.
+    Failed {
+        /// The error, in the state the failure left the flow in.
+        error: CliError,
+        /// The flow, when it survived.
+        flow: Option<Flow>,
+        /// The kind of a refusal that ended the flow (the server ended the session).
+        ended: Option<ErrorKind>,
+    },
+}
+
+impl Halt {
+    /// The error (a pause is a usage error to a command that does not pause).
+    pub fn into_error(self) -> CliError {
+        match self {
+            Halt::Failed { error, .. } => error,
+            Halt::Paused { flow } => {
+                CliError::usage("no answer was given").in_state(flow.state_id())
+            }
+        }
+    }
+}
+
+impl From<Halt> for CliError {
+    fn from(halt: Halt) -> Self {
+        halt.into_error()
     }
 }
 
 /// The blocking transport every flow of a command goes through, and the run policy.
 pub struct Client<'t> {
     transport: &'t UreqTransport,
+    base_url: String,
     policy: RunPolicy,
+    pause: bool,
 }
 
 impl<'t> Client<'t> {
     /// Wraps a transport; its configuration's retry policy governs 429s.
     pub fn new(transport: &'t UreqTransport) -> Self {
         let policy = RunPolicy::default().retry(transport.config().retry_policy());
-        Self { transport, policy }
+        Self {
+            transport,
+            base_url: transport.config().base_url(),
+            policy,
+            pause: false,
+        }
     }
 
     /// Fetch and answer a captcha before the first login challenge (`login --captcha`).
     pub fn captcha_first(mut self, first: bool) -> Self {
         self.policy = self.policy.captcha_first(first);
+        self
+    }
+
+    /// Pause at an OTP or captcha question no flag answers, instead of prompting or failing
+    /// (`login --save-pending`).
+    pub fn pause_when_unanswered(mut self, pause: bool) -> Self {
+        self.pause = pause;
         self
     }
 
@@ -83,16 +182,17 @@ impl<'t> Client<'t> {
         runner: Runner,
         answers: &mut Interact,
         progress: Progress<'_>,
-    ) -> Result<Flow, CliError> {
+    ) -> Result<Flow, Halt> {
         let sink: Sink<'_> = RefCell::new(progress);
         let driver = Driver::new(Observed {
             inner: self.transport,
+            base_url: &self.base_url,
             sink: &sink,
         })
         .policy(self.policy);
         // A fresh internet-banking login draws its `Start` at the first poll.
         let first = runner.state_id().unwrap_or(StateId::Start);
-        let mut adapter = Adapter::new(answers, &sink, first);
+        let mut adapter = Adapter::new(answers, &sink, first, self.pause);
         driver
             .run(bank, runner, &mut adapter)
             .map_err(|stopped| adapter.stopped(stopped))
@@ -104,7 +204,7 @@ impl<'t> Client<'t> {
         profile: &Profile,
         session: Session,
         progress: Progress<'_>,
-    ) -> Result<Session, CliError> {
+    ) -> Result<Session, Halt> {
         let runner = Runner::refresh(session);
         let flow = self.run(
             Bank::Profile(profile),
@@ -112,8 +212,11 @@ impl<'t> Client<'t> {
             &mut Interact::none(),
             progress,
         )?;
-        flow.into_session()
-            .map_err(|flow| CliError::ended_elsewhere(StateId::Tokened, flow.state_id()))
+        flow.into_session().map_err(|flow| Halt::Failed {
+            error: CliError::ended_elsewhere(StateId::Tokened, flow.state_id()),
+            flow: Some(flow),
+            ended: None,
+        })
     }
 
     /// Revokes a session (locally in the realm API, nothing sent); the flow ends `Revoked`.
@@ -122,7 +225,7 @@ impl<'t> Client<'t> {
         profile: &Profile,
         session: Session,
         progress: Progress<'_>,
-    ) -> Result<Flow, CliError> {
+    ) -> Result<Flow, Halt> {
         let runner = Runner::revoke(session);
         self.run(
             Bank::Profile(profile),
@@ -140,6 +243,8 @@ enum Declined {
     /// The last answer was refused and nobody is at a terminal to give another: the refusal
     /// (the runner's stop reason) is the outcome.
     Refused { captcha: bool },
+    /// Paused on purpose, to finish later.
+    Paused,
 }
 
 /// Adapts [`Interact`] to the driver's [`Interaction`]: keeps the last state reached and why
@@ -148,6 +253,7 @@ struct Adapter<'a, 'p> {
     answers: &'a mut Interact,
     sink: &'a Sink<'p>,
     last: StateId,
+    pause: bool,
     /// Captcha answers given: a captcha asked for after one is a refusal of it (the runner
     /// also marks as `refused` a captcha the server first asked for with `captcha_required`).
     captchas_answered: usize,
@@ -155,11 +261,12 @@ struct Adapter<'a, 'p> {
 }
 
 impl<'a, 'p> Adapter<'a, 'p> {
-    fn new(answers: &'a mut Interact, sink: &'a Sink<'p>, first: StateId) -> Self {
+    fn new(answers: &'a mut Interact, sink: &'a Sink<'p>, first: StateId, pause: bool) -> Self {
         Self {
             answers,
             sink,
             last: first,
+            pause,
             captchas_answered: 0,
             declined: None,
         }
@@ -196,11 +303,20 @@ impl<'a, 'p> Adapter<'a, 'p> {
         emit(self.sink, Event::Note(note));
     }
 
-    /// The error for a run that stopped: the reason the adapter declined an answer, or the
-    /// runner's reason, in the state the failure left the flow in.
-    fn stopped(&mut self, stopped: Stopped) -> CliError {
+    /// The run's end as a [`Halt`]: paused on purpose, the reason the adapter declined an
+    /// answer, or the runner's reason, in the state the failure left the flow in.
+    fn stopped(&mut self, stopped: Stopped) -> Halt {
         let state = stopped.flow.as_ref().map_or(self.last, Flow::state_id);
-        match (self.declined.take(), stopped.reason) {
+        let ended = stopped
+            .error()
+            .filter(|e| e.ends_flow())
+            .map(login_core::Error::kind);
+        let Stopped { reason, flow } = stopped;
+        let error = match (self.declined.take(), reason) {
+            (Some(Declined::Paused), _) => match flow {
+                Some(flow) => return Halt::Paused { flow },
+                None => CliError::usage("no answer was given").in_state(state),
+            },
             (Some(Declined::Unanswered(e)), _) => e.in_state(state),
             // A refused captcha answer sends the flow back to `Authorized` (the captcha shown
             // since is a new one, that nobody answered).
@@ -209,7 +325,8 @@ impl<'a, 'p> Adapter<'a, 'p> {
             }
             (_, StopReason::Failed(e)) => CliError::engine(e).in_state(state),
             (_, StopReason::NoAnswer(_)) => CliError::usage("no answer was given").in_state(state),
-        }
+        };
+        Halt::Failed { error, flow, ended }
     }
 }
 
@@ -224,6 +341,11 @@ impl Interaction for Adapter<'_, '_> {
         if refused && !self.answers.can_ask_again() {
             let captcha = matches!(question, Question::Captcha { .. });
             self.declined = Some(Declined::Refused { captcha });
+            return None;
+        }
+        let pausable = matches!(question, Question::Otp { .. } | Question::Captcha { .. });
+        if self.pause && pausable && !refused && !self.answers.has_answer_for(&question) {
+            self.declined = Some(Declined::Paused);
             return None;
         }
         match self.answers.answer(&question) {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use login_core::table::{Api, StateId};
 
-use crate::session::SessionError;
+use crate::files::LockFailure;
+use crate::pending::PendingError;
+use crate::session::{Ended, SessionError};
 
 /// A failed command: what failed, and the state the flow was in (when there was a flow).
 #[derive(Debug)]
@@ -40,6 +42,38 @@ pub enum Failure {
     },
     /// The session was revoked and cannot refresh (`session_revoked`, exit 2).
     SessionRevoked(PathBuf),
+    /// The server ended the session earlier; the file says so (`session_ended`, exit 2).
+    SessionEnded {
+        /// The session file.
+        path: PathBuf,
+        /// How and when.
+        ended: Ended,
+    },
+    /// The pending file cannot be read, used or written (`config`, exit 2).
+    Pending(PendingError),
+    /// The pending file's login was already finished (`pending_used`, exit 2).
+    PendingUsed {
+        /// The pending file.
+        path: PathBuf,
+        /// When it was used, Unix seconds.
+        at: u64,
+    },
+    /// The pending file's flow expired on the server (`pending_expired`, exit 2).
+    PendingExpired {
+        /// The pending file.
+        path: PathBuf,
+        /// When it expired, Unix seconds.
+        at: u64,
+    },
+    /// The server ended the pending file's flow (`pending_ended`, exit 2).
+    PendingEnded {
+        /// The pending file.
+        path: PathBuf,
+        /// How and when.
+        ended: Ended,
+    },
+    /// A file's lock cannot be taken (`config`, exit 2).
+    Lock(LockFailure),
     /// The run ended in another state than the command's goal (`unexpected_state`, exit 3).
     EndedElsewhere {
         /// The state the command runs to.
@@ -85,6 +119,26 @@ impl CliError {
         Self::new(Failure::SessionRevoked(path)).in_state(StateId::Revoked)
     }
 
+    /// The server ended the session in `path` earlier (the file says how and when).
+    pub fn session_ended(path: PathBuf, ended: Ended) -> Self {
+        Self::new(Failure::SessionEnded { path, ended }).in_state(StateId::Tokened)
+    }
+
+    /// The pending file `path` was used at `at`.
+    pub fn pending_used(path: PathBuf, at: u64) -> Self {
+        Self::new(Failure::PendingUsed { path, at })
+    }
+
+    /// The pending file `path` expired at `at`.
+    pub fn pending_expired(path: PathBuf, at: u64, state: StateId) -> Self {
+        Self::new(Failure::PendingExpired { path, at }).in_state(state)
+    }
+
+    /// The server ended the pending file's flow.
+    pub fn pending_ended(path: PathBuf, ended: Ended) -> Self {
+        Self::new(Failure::PendingEnded { path, ended })
+    }
+
     /// A run that ended in `actual` instead of `expected`.
     pub fn ended_elsewhere(expected: StateId, actual: StateId) -> Self {
         Self::new(Failure::EndedElsewhere { expected }).in_state(actual)
@@ -110,5 +164,17 @@ impl CliError {
 impl From<SessionError> for CliError {
     fn from(error: SessionError) -> Self {
         Self::new(Failure::Session(error))
+    }
+}
+
+impl From<PendingError> for CliError {
+    fn from(error: PendingError) -> Self {
+        Self::new(Failure::Pending(error))
+    }
+}
+
+impl From<LockFailure> for CliError {
+    fn from(error: LockFailure) -> Self {
+        Self::new(Failure::Lock(error))
     }
 }

@@ -76,6 +76,17 @@ impl Interact {
         }
     }
 
+    /// Whether `question` has an answer without asking anyone: a flag's value, or the
+    /// oracle.
+    pub fn has_answer_for(&self, question: &Question<'_>) -> bool {
+        self.oracle.is_some()
+            || match question {
+                Question::Otp { .. } => self.otp.is_some(),
+                Question::Captcha { .. } => self.captcha_answer.is_some(),
+                Question::Credentials | Question::NewPassword => false,
+            }
+    }
+
     /// Whether another answer can be asked for after a refusal (only on a terminal).
     pub fn can_ask_again(&self) -> bool {
         self.tty.is_some()

@@ -5,14 +5,18 @@
 //! that other tools (the fuzz targets) read and write exactly what the CLI does.
 //!
 //! Exit codes: 0 success; 1 the server answered with an error status; 2 usage or
-//! configuration; 3 transport failure or an answer that could not be used.
+//! configuration; 3 transport failure or an answer that could not be used; 4 a login paused for
+//! an OTP or a captcha answer (`login --save-pending`), to finish with `loginflow resume`.
 
 mod args;
 mod commands;
 mod engine;
 mod error;
+mod files;
 mod interact;
 mod output;
+mod pending;
+mod progress;
 mod redact;
 mod secret_input;
 pub mod session;
@@ -21,18 +25,22 @@ mod settings;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use clap::error::ErrorKind as ClapErrorKind;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::args::{Cli, Command, OutputFormat};
 use crate::error::CliError;
 use crate::output::{EXIT_OK, EXIT_USAGE};
+use crate::settings::Settings;
 
 /// Runs the command line `raw` (the program name first), prints its outcome and gives the
 /// exit code.
 pub fn run(raw: &[OsString]) -> ExitCode {
-    let cli = match Cli::try_parse_from(raw) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(raw)
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             if matches!(
                 e.kind(),
@@ -56,13 +64,21 @@ pub fn run(raw: &[OsString]) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let format = cli.output;
+    let settings = match Settings::resolve(&cli.global, &matches) {
+        Ok(settings) => settings,
+        Err(e) => return ExitCode::from(output::print_result(cli.global.output, &Err(e))),
+    };
+    let format = settings.output;
+    let s = &settings;
     let result = match &cli.command {
-        Command::Login(a) => commands::login::run(&cli, a),
-        Command::Refresh(a) => commands::refresh::run(&cli, a),
-        Command::Revoke(a) => commands::revoke::run(&cli, a),
-        Command::ForgotPassword(a) => commands::forgot_password::run(&cli, a),
-        Command::Diagram(a) => Ok(commands::diagram::run(a)),
+        Command::Login(a) => commands::login::run(s, a),
+        Command::Resume(a) => commands::resume::run(s, a),
+        Command::Refresh(a) => commands::refresh::run(s, a),
+        Command::Token(a) => commands::token::run(s, a),
+        Command::Status(a) => commands::status::run(s, a),
+        Command::Revoke(a) => commands::revoke::run(s, a),
+        Command::ForgotPassword(a) => commands::forgot_password::run(s, a),
+        Command::Diagram(a) => commands::diagram::run(s, a),
         Command::Sandbox(a) => commands::sandbox::run(a.clone()),
         Command::Demo(_) => commands::demo::run(format == OutputFormat::Json),
     };

@@ -6,9 +6,13 @@ use std::process::ExitCode;
 /// driver's per-step spans (api, step, method, path, status, duration, retries; never a header,
 /// body or token) go to stderr.
 const LOG_ENV: &str = "LOGINFLOW_LOG";
+/// The ecosystem's variable, honoured when `LOGINFLOW_LOG` is not set.
+const RUST_LOG_ENV: &str = "RUST_LOG";
 
 fn main() -> ExitCode {
-    if let Ok(mut filter) = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env(RUST_LOG_ENV));
+    if let Ok(mut filter) = filter {
         // The HTTP stack's own TRACE/DEBUG output dumps request heads and response bodies
         // (bearer tokens, token responses): whatever the user asks for, those crates stay at
         // `info`, which holds no wire data. Our own spans carry no secret at any level.

@@ -1,9 +1,10 @@
 //! What the CLI prints: text lines, or exactly one JSON object on stdout; and the exit codes.
 //!
 //! Exit codes: 0 success; 1 the server answered with an error status (a refusal, a lock,
-//! throttling after the retries, a server fault); 2 usage or configuration; 3 transport failure
-//! or an answer that could not be used (timeout, reset, TLS, body too large, redirect,
-//! malformed response).
+//! throttling after the retries, a server fault); 2 usage or configuration (and a session or
+//! pending file that can no longer be used); 3 transport failure or an answer that could not be
+//! used (timeout, reset, TLS, body too large, redirect, malformed response); 4 a login paused
+//! for an OTP or a captcha answer (`login --save-pending`), to finish with `loginflow resume`.
 
 use std::io::Write as _;
 
@@ -22,6 +23,9 @@ pub const EXIT_SERVER: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code of a transport failure or an unusable answer.
 pub const EXIT_TRANSPORT: u8 = 3;
+/// Exit code of a login paused for an answer (`login --save-pending`): not a failure, the
+/// pending file waits for `loginflow resume`.
+pub const EXIT_PAUSED: u8 = 4;
 
 /// The exit code for an engine error.
 pub fn exit_code(error: &Error) -> u8 {
@@ -47,8 +51,16 @@ impl CliError {
         match self.failure() {
             Failure::Engine(e) | Failure::CaptchaRefused(e) => e.kind().as_str(),
             Failure::Usage(_) => "usage",
-            Failure::Config(_) | Failure::Session(_) | Failure::NotASession { .. } => "config",
+            Failure::Config(_)
+            | Failure::Session(_)
+            | Failure::NotASession { .. }
+            | Failure::Pending(_)
+            | Failure::Lock(_) => "config",
             Failure::SessionRevoked(_) => "session_revoked",
+            Failure::SessionEnded { .. } => "session_ended",
+            Failure::PendingUsed { .. } => "pending_used",
+            Failure::PendingExpired { .. } => "pending_expired",
+            Failure::PendingEnded { .. } => "pending_ended",
             Failure::EndedElsewhere { .. } => "unexpected_state",
         }
     }
@@ -69,7 +81,13 @@ impl CliError {
             | Failure::Config(_)
             | Failure::Session(_)
             | Failure::NotASession { .. }
-            | Failure::SessionRevoked(_) => EXIT_USAGE,
+            | Failure::SessionRevoked(_)
+            | Failure::SessionEnded { .. }
+            | Failure::Pending(_)
+            | Failure::PendingUsed { .. }
+            | Failure::PendingExpired { .. }
+            | Failure::PendingEnded { .. }
+            | Failure::Lock(_) => EXIT_USAGE,
             Failure::EndedElsewhere { .. } => EXIT_TRANSPORT,
         }
     }
@@ -94,6 +112,34 @@ impl CliError {
             Failure::SessionRevoked(path) => format!(
                 "the session in {} was revoked and cannot refresh; log in again",
                 path.display()
+            ),
+            Failure::SessionEnded { path, ended } => format!(
+                "the server ended the session in {} ({} at {}); log in again",
+                path.display(),
+                ended.kind,
+                crate::commands::utc(ended.at)
+            ),
+            Failure::Pending(e) => e.to_string(),
+            Failure::PendingUsed { path, at } => format!(
+                "the paused login in {} was already finished at {}; log in again",
+                path.display(),
+                crate::commands::utc(*at)
+            ),
+            Failure::PendingExpired { path, at } => format!(
+                "the paused login in {} expired at {}; log in again",
+                path.display(),
+                crate::commands::utc(*at)
+            ),
+            Failure::PendingEnded { path, ended } => format!(
+                "the server ended the paused login in {} ({} at {}); log in again",
+                path.display(),
+                ended.kind,
+                crate::commands::utc(ended.at)
+            ),
+            Failure::Lock(e) => format!(
+                "cannot lock {} (another loginflow may be using the file): {}",
+                e.path.display(),
+                e.source
             ),
             Failure::EndedElsewhere { expected } => {
                 format!("the run did not end in state {}", expected.as_str())

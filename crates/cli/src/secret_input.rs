@@ -59,6 +59,46 @@ pub fn password_from_stdin(what: &str) -> Result<Password, CliError> {
     Ok(Password::new(line.as_str()))
 }
 
+/// The password: from stdin with `--password-stdin` (`flag` names it in errors), else typed at
+/// the terminal with echo off, as `docker login` does. Without the flag and without a terminal
+/// on stdin there is nobody to ask: a usage error naming the flag.
+pub fn password(what: &str, from_stdin: bool, flag: &str) -> Result<Password, CliError> {
+    if from_stdin {
+        return password_from_stdin(what);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(format!(
+            "no terminal to type the {what} at: pipe it in with {flag}, e.g. \
+             `printf '%s\\n' \"$PW\" | loginflow ... {flag}`"
+        )));
+    }
+    password_from_stdin(what)
+}
+
+/// A new password typed twice at the terminal (echo off), or one line of stdin with
+/// `from_stdin`.
+pub fn new_password(from_stdin: bool) -> Result<Password, CliError> {
+    let flag = "--new-password-stdin";
+    if from_stdin || !std::io::stdin().is_terminal() {
+        return password("new password", from_stdin, flag);
+    }
+    let first = password("new password", false, flag)?;
+    let again = password("new password again", false, flag)?;
+    if first.expose() != again.expose() {
+        return Err(CliError::usage(
+            "the two new passwords differ; nothing was sent",
+        ));
+    }
+    Ok(first)
+}
+
+/// An OTP as one line of stdin (`resume --otp-stdin`).
+pub fn otp_from_stdin() -> Result<Zeroizing<String>, CliError> {
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    read_line(&mut lock, "one-time password")
+}
+
 /// Reads a whole secret file; one trailing line ending is dropped.
 pub fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<String>, CliError> {
     let file = std::fs::File::open(path).map_err(|e| {

@@ -12,7 +12,10 @@
 //! ```
 //!
 //! `transport.timeoutSecs` is left out when no timeout was given; `profile` is login-core's
-//! `Profile` as serde writes it (tagged by `api`: `realm` or `ciam`).
+//! `Profile` as serde writes it (tagged by `api`: `realm` or `ciam`). Two optional members
+//! follow it when known: `username` (who logged in, for `loginflow status`) and `ended`
+//! (`{"kind":"invalid_token","at":<unix seconds>}`: the server ended the session, so later
+//! commands say so without a request). Readers of version 2 that predate them ignore them.
 //!
 //! Version 1, written by earlier builds and still read: a flat `config` object in place of
 //! `transport` and `profile`:
@@ -27,11 +30,11 @@
 //! A file is rewritten in version 2 by the next `refresh` or `revoke`.
 //!
 //! The file holds tokens: it is written with mode 0600, atomically (a temporary file in the
-//! same directory, synced, then renamed over the target), so a reader never sees half a file
-//! and a crash never leaves a token-bearing file with wider permissions. The reader takes
-//! untrusted bytes (`fuzz/fuzz_targets/session_file.rs` fuzzes [`decode`]).
+//! same directory, synced, renamed over the target, then the directory synced), so a reader
+//! never sees half a file and a crash never leaves a token-bearing file with wider permissions.
+//! The CLI takes an advisory lock on the sidecar `FILE.lock` around read → call → write. The
+//! reader takes untrusted bytes (`fuzz/fuzz_targets/session_file.rs` fuzzes [`decode`]).
 
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use login_core::ciam::{CiamProfile, Routes};
@@ -73,6 +76,26 @@ pub struct SavedSession {
     pub profile: Profile,
     /// The session's flow: `Tokened`, or `Revoked` after `revoke`.
     pub flow: Flow,
+}
+
+/// The server ended the session: the refusal's kind and when (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ended {
+    /// The error kind (`invalid_token`, `expired`, ...).
+    pub kind: String,
+    /// When the refusal came, in Unix seconds.
+    pub at: u64,
+}
+
+/// A session file: the session, and what the CLI notes beside it.
+#[derive(Debug, Clone)]
+pub struct SessionFile {
+    /// The session.
+    pub saved: SavedSession,
+    /// Who logged in, when known (files from earlier builds do not say).
+    pub username: Option<String>,
+    /// Set when the server ended the session.
+    pub ended: Option<Ended>,
 }
 
 /// A session file that cannot be read, used or written.
@@ -145,6 +168,10 @@ struct Header<'a> {
     version: u32,
     transport: &'a Endpoint,
     profile: &'a Profile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended: Option<&'a Ended>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +184,10 @@ struct VersionIn {
 struct FileIn<'a> {
     transport: Endpoint,
     profile: Profile,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    ended: Option<Ended>,
     #[serde(borrow)]
     flow: &'a serde_json::value::RawValue,
 }
@@ -243,6 +274,22 @@ impl LegacyConfig {
 /// # Errors
 /// Serializing the header failed (not expected: every field serializes).
 pub fn encode(session: &SavedSession) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+    encode_parts(session, None, None)
+}
+
+/// Serializes a session file with its notes (secrets inside: zeroed on drop).
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_file(file: &SessionFile) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+    encode_parts(&file.saved, file.username.as_deref(), file.ended.as_ref())
+}
+
+fn encode_parts(
+    session: &SavedSession,
+    username: Option<&str>,
+    ended: Option<&Ended>,
+) -> Result<Zeroizing<Vec<u8>>, SessionError> {
     let snapshot = session.flow.to_snapshot();
     let mut out = Zeroizing::new(Vec::with_capacity(1024 + snapshot.len()));
     serde_json::to_writer(
@@ -252,6 +299,8 @@ pub fn encode(session: &SavedSession) -> Result<Zeroizing<Vec<u8>>, SessionError
             version: VERSION,
             transport: &session.endpoint,
             profile: &session.profile,
+            username,
+            ended,
         },
     )
     .map_err(|e| SessionError::Encode(e.to_string()))?;
@@ -268,21 +317,35 @@ pub fn encode(session: &SavedSession) -> Result<Zeroizing<Vec<u8>>, SessionError
 /// # Errors
 /// The bytes are not a session file of either version, or its flow does not fit its profile.
 pub fn decode(bytes: &[u8]) -> Result<SavedSession, SessionError> {
+    decode_file(bytes).map(|file| file.saved)
+}
+
+/// Parses session bytes (untrusted) with the notes beside the session.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_file(bytes: &[u8]) -> Result<SessionFile, SessionError> {
     let version: VersionIn = serde_json::from_slice(bytes).map_err(|_| Unusable::BadJson)?;
     if version.format.as_deref() != Some(FORMAT) {
         return Err(Unusable::NotASessionFile.into());
     }
-    let (endpoint, profile, flow) = match version.version {
+    let (endpoint, profile, flow, username, ended) = match version.version {
         Some(VERSION) => {
             let file: FileIn<'_> =
                 serde_json::from_slice(bytes).map_err(|_| Unusable::Malformed)?;
-            (file.transport, file.profile, file.flow)
+            (
+                file.transport,
+                file.profile,
+                file.flow,
+                file.username,
+                file.ended,
+            )
         }
         Some(LEGACY_VERSION) => {
             let file: LegacyFileIn<'_> =
                 serde_json::from_slice(bytes).map_err(|_| Unusable::Malformed)?;
             let (endpoint, profile) = file.config.into_parts();
-            (endpoint, profile, file.flow)
+            (endpoint, profile, file.flow, None, None)
         }
         other => return Err(Unusable::Version(other).into()),
     };
@@ -298,10 +361,14 @@ pub fn decode(bytes: &[u8]) -> Result<SavedSession, SessionError> {
         }
         .into());
     }
-    Ok(SavedSession {
-        endpoint,
-        profile,
-        flow,
+    Ok(SessionFile {
+        saved: SavedSession {
+            endpoint,
+            profile,
+            flow,
+        },
+        username,
+        ended,
     })
 }
 
@@ -311,7 +378,26 @@ pub fn decode(bytes: &[u8]) -> Result<SavedSession, SessionError> {
 /// The file cannot be written.
 pub fn write(path: &Path, session: &SavedSession) -> Result<(), SessionError> {
     let bytes = encode(session)?;
-    write_private_atomically(path, &bytes)
+    write_bytes(path, &bytes)
+}
+
+/// Writes a session file with its notes, with mode 0600, atomically.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_file(path: &Path, file: &SessionFile) -> Result<(), SessionError> {
+    let bytes = encode_file(file)?;
+    write_bytes(path, &bytes)
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
+    crate::files::write_private_atomically(path, ".loginflow-session-", bytes).map_err(|f| {
+        SessionError::Write {
+            what: f.what,
+            path: path.to_path_buf(),
+            detail: f.detail,
+        }
+    })
 }
 
 /// Reads a session file.
@@ -319,49 +405,30 @@ pub fn write(path: &Path, session: &SavedSession) -> Result<(), SessionError> {
 /// # Errors
 /// The file cannot be read or is not a usable session file.
 pub fn read(path: &Path) -> Result<SavedSession, SessionError> {
-    let unreadable = |source| SessionError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(SessionError::TooLarge);
-    }
-    decode(&bytes)
+    read_file(path).map(|file| file.saved)
 }
 
-/// Writes `bytes` to `path` through a 0600 temporary file in the same directory, then renames.
-fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
-    let fail = |what: &'static str, e: &dyn std::fmt::Display| SessionError::Write {
-        what,
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    // tempfile creates the file with mode 0600 on Unix; set it again in case a umask or
-    // platform differs, before any secret byte is written.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".loginflow-session-")
-        .tempfile_in(&dir)
-        .map_err(|e| fail("create a temporary file for", &e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| fail("set permissions of", &e))?;
-    }
-    tmp.write_all(bytes).map_err(|e| fail("write", &e))?;
-    tmp.as_file().sync_all().map_err(|e| fail("sync", &e))?;
-    tmp.persist(path).map_err(|e| fail("replace", &e.error))?;
-    Ok(())
+/// Reads a session file with its notes.
+///
+/// # Errors
+/// The file cannot be read or is not a usable session file.
+pub fn read_file(path: &Path) -> Result<SessionFile, SessionError> {
+    let bytes = read_bytes(path)?;
+    decode_file(&bytes)
+}
+
+/// The raw bytes of a session file (to tell whether another process rewrote it).
+///
+/// # Errors
+/// The file cannot be read or is too large.
+pub fn read_bytes(path: &Path) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+    crate::files::read_capped(path, MAX_FILE_BYTES).map_err(|f| match f {
+        crate::files::ReadFailure::Io(source) => SessionError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        crate::files::ReadFailure::TooLarge => SessionError::TooLarge,
+    })
 }
 
 #[cfg(test)]
@@ -420,6 +487,31 @@ mod tests {
         assert_eq!(back.endpoint, saved().endpoint);
         assert_eq!(back.profile, saved().profile);
         assert_eq!(refresh_token(back.flow), "REFRESH-1");
+    }
+
+    #[test]
+    fn username_and_ended_round_trip_and_are_optional() {
+        let file = SessionFile {
+            saved: saved(),
+            username: Some("bob".into()),
+            ended: Some(Ended {
+                kind: "invalid_token".into(),
+                at: 1_800_000_000,
+            }),
+        };
+        let bytes = encode_file(&file).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(
+            text.contains(
+                r#""username":"bob","ended":{"kind":"invalid_token","at":1800000000},"flow":"#
+            ),
+            "{text}"
+        );
+        let back = decode_file(&bytes).unwrap();
+        assert_eq!(back.username.as_deref(), Some("bob"));
+        assert_eq!(back.ended, file.ended);
+        let plain = decode_file(&encode(&saved()).unwrap()).unwrap();
+        assert_eq!((plain.username, plain.ended), (None, None));
     }
 
     /// A file exactly as the version 1 writer laid it out.

@@ -34,6 +34,8 @@ fn on_tty(
     }
     let out = assert_cmd::Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .env_remove("LOGINFLOW_LOG")
         .env("LOGINFLOW_CLIENT_SECRET", &env.client_secret)
         .env("TMPDIR", env.dir.path())
         .write_stdin(typed.to_owned())
@@ -229,4 +231,91 @@ fn forgot_password_otp_is_prompted_on_a_terminal() {
     assert_eq!(code, 0, "{transcript}");
     assert!(transcript.contains("(reference "), "{transcript}");
     assert!(transcript.contains("PasswordReset"), "{transcript}");
+}
+
+/// Without `--password-stdin`, on a terminal the password is prompted for with echo off (as
+/// `docker login` does); each call shows progress on the terminal as it runs.
+#[test]
+fn without_password_stdin_the_password_is_prompted_and_progress_shown() {
+    let env = Env::new();
+    let bin = assert_cmd::cargo::cargo_bin("loginflow");
+    let inner = format!(
+        "'{}' login --username alice --api cap --base-url '{}' --realm cap --client-id '{}'",
+        bin.display(),
+        env.sandbox.realm_base_url(),
+        env.client_id
+    );
+    let pipeline = format!(
+        "(sleep 5; printf 'alice-password\\n') | script -qfec \"{}\" /dev/null",
+        inner.replace('"', "\\\"")
+    );
+    let out = assert_cmd::Command::new("sh")
+        .args(["-c", &pipeline])
+        .env("LOGINFLOW_CLIENT_SECRET", &env.client_secret)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert_eq!(out.status.code(), Some(0), "{transcript}");
+    assert!(transcript.contains("password: "), "{transcript}");
+    assert!(
+        !transcript.contains("alice-password"),
+        "echoed: {transcript}"
+    );
+    // One line per call and per state, after the spinner.
+    assert!(
+        transcript.contains("request_login HTTP 201"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("-> Tokened"), "{transcript}");
+    assert!(
+        transcript.contains("Tokened: logged in as alice"),
+        "{transcript}"
+    );
+}
+
+/// A refused OTP is said to be refused before the prompt comes again.
+#[test]
+fn a_refused_otp_is_reported_before_the_next_prompt() {
+    let env = Env::new();
+    let (code, transcript) = on_tty(
+        &env,
+        &cap_flags(&env),
+        &["login", "--username", "bob", "--password-stdin"],
+        "bob-password",
+        "000000\n123456\n",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    let refused = transcript
+        .find("was refused")
+        .unwrap_or_else(|| panic!("no refusal in {transcript}"));
+    let second = transcript.rfind("OTP: ").unwrap_or(0);
+    assert!(refused < second, "{transcript}");
+}
+
+/// `login --save-pending` on a terminal pauses instead of prompting: the flag asks for it.
+#[test]
+fn save_pending_pauses_even_on_a_terminal() {
+    let env = Env::new();
+    let pending = env.path("bob.pending");
+    let (code, transcript) = on_tty(
+        &env,
+        &cap_flags(&env),
+        &[
+            "login",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--save-pending",
+            &pending.display().to_string(),
+        ],
+        "bob-password",
+        "",
+    );
+    assert_eq!(code, 4, "{transcript}");
+    assert!(!transcript.contains("OTP: "), "{transcript}");
+    assert!(
+        transcript.contains("loginflow resume --pending"),
+        "{transcript}"
+    );
 }

@@ -52,11 +52,13 @@ struct Scoreboard {
 }
 
 impl Scoreboard {
-    fn event_text(event: &Event) -> String {
+    fn event_text(event: &Event) -> Option<String> {
         match event {
-            Event::Sending(step) => format!("{} ...", step.as_str()),
-            Event::Reached(state) => format!("-> {}", state.as_str()),
-            Event::Note(note) => format!("   {note}"),
+            Event::Sending { step, .. } => Some(format!("{} ...", step.as_str())),
+            // The state reached says how the call went.
+            Event::Finished { .. } => None,
+            Event::Reached(state) => Some(format!("-> {}", state.as_str())),
+            Event::Note(note) => Some(format!("   {note}")),
         }
     }
 
@@ -78,7 +80,10 @@ impl Scoreboard {
             if quiet {
                 return;
             }
-            let text = crate::redact::redact(&Self::event_text(&event));
+            let Some(text) = Self::event_text(&event) else {
+                return;
+            };
+            let text = crate::redact::redact(&text);
             let mut out = std::io::stdout();
             if tty {
                 // One line per flow, rewritten at each step.

@@ -5,26 +5,118 @@ pub mod diagram;
 pub mod forgot_password;
 pub mod login;
 pub mod refresh;
+pub mod resume;
 pub mod revoke;
 pub mod sandbox;
+pub mod status;
+pub mod token;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use login_core::table::{Api, StateId};
 use login_core::{Flow, Profile, Session, TokenSet, ciam, realm};
+use zeroize::Zeroizing;
 
 use crate::args::api_flag;
 use crate::error::CliError;
+use crate::files::FileLock;
 use crate::output::Outcome;
+use crate::progress::Reporter;
 use crate::redact;
-use crate::session::{self, Endpoint, SavedSession};
+use crate::session::{self, Endpoint, SavedSession, SessionFile};
 
 /// Unix seconds of an instant.
 pub fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Unix seconds as UTC, `2026-05-01T12:00:00Z`.
+pub fn utc(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil, for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A session file read under its lock: the lock is held until this is dropped, so the read,
+/// the call and the write that follow are one step to every other loginflow process.
+pub struct LockedSession {
+    /// The file.
+    pub path: PathBuf,
+    /// What it holds.
+    pub file: SessionFile,
+    /// Whether another process rewrote the file since this one first read it (it refreshed,
+    /// revoked or marked the session ended while this one started or waited for the lock).
+    pub changed_while_waiting: bool,
+    _lock: FileLock,
+}
+
+impl LockedSession {
+    /// Locks the session file `path` and reads it. The file is read once before waiting for
+    /// the lock and again after: if it changed meanwhile, another process did the work.
+    pub fn open(path: &Path, reporter: &mut Reporter) -> Result<Self, CliError> {
+        let before: Option<Zeroizing<Vec<u8>>> = session::read_bytes(path).ok();
+        let lock = FileLock::acquire(path, || {
+            reporter.waiting_for_lock(&path.display().to_string())
+        })?;
+        let bytes = session::read_bytes(path)?;
+        // Compared whether or not this process had to wait: another may have finished and
+        // released the lock between this process's first read and its lock.
+        let changed_while_waiting = before
+            .as_ref()
+            .is_some_and(|b| b.as_slice() != bytes.as_slice());
+        let file = session::decode_file(&bytes)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            changed_while_waiting,
+            _lock: lock,
+        })
+    }
+
+    /// Rewrites the file with `flow` (and the endpoint and profile it ran with); the username
+    /// is kept, `ended` cleared.
+    pub fn write(
+        &mut self,
+        endpoint: Endpoint,
+        profile: Profile,
+        flow: Flow,
+    ) -> Result<(), CliError> {
+        let state = flow.state_id();
+        self.file.saved = SavedSession {
+            endpoint,
+            profile,
+            flow,
+        };
+        self.file.ended = None;
+        session::write_file(&self.path, &self.file).map_err(|e| CliError::from(e).in_state(state))
+    }
+
+    /// Marks the session ended by the server (`kind`), keeping everything else.
+    pub fn mark_ended(&mut self, kind: login_core::ErrorKind) -> Result<(), CliError> {
+        self.file.ended = Some(session::Ended {
+            kind: kind.as_str().to_owned(),
+            at: unix_secs(SystemTime::now()),
+        });
+        session::write_file(&self.path, &self.file).map_err(CliError::from)
+    }
 }
 
 /// The outcome of a command that ends with tokens. Tokens appear only with `show_tokens`; they
@@ -102,13 +194,37 @@ pub fn sent_request(flow: &Flow) -> Option<bool> {
     }
 }
 
-/// Writes the session file for `flow`; a failure is reported in the flow's state.
-pub fn save(path: &Path, endpoint: Endpoint, profile: Profile, flow: Flow) -> Result<(), CliError> {
+/// Writes a new session file for `flow` (a login) under the file's lock; a failure is
+/// reported in the flow's state.
+pub fn save(
+    path: &Path,
+    endpoint: Endpoint,
+    profile: Profile,
+    flow: Flow,
+    username: &str,
+) -> Result<(), CliError> {
     let state = flow.state_id();
-    let saved = SavedSession {
-        endpoint,
-        profile,
-        flow,
+    let _lock = FileLock::acquire(path, || {})?;
+    let file = SessionFile {
+        saved: SavedSession {
+            endpoint,
+            profile,
+            flow,
+        },
+        username: Some(username.to_owned()),
+        ended: None,
     };
-    session::write(path, &saved).map_err(|e| CliError::from(e).in_state(state))
+    session::write_file(path, &file).map_err(|e| CliError::from(e).in_state(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_unix_seconds() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
 }

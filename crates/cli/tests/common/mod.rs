@@ -88,10 +88,40 @@ impl Env {
     }
 }
 
-/// The binary, with no client secret inherited from the environment.
+/// Every environment variable the CLI reads for its settings, its logging or the tests.
+pub const CLI_ENV: [&str; 22] = [
+    "LOGINFLOW_CLIENT_SECRET",
+    "LOGINFLOW_API",
+    "LOGINFLOW_BASE_URL",
+    "LOGINFLOW_OUTPUT",
+    "LOGINFLOW_ALLOW_HTTP",
+    "LOGINFLOW_TIMEOUT",
+    "LOGINFLOW_PROFILE",
+    "LOGINFLOW_REALM",
+    "LOGINFLOW_CLIENT_ID",
+    "LOGINFLOW_CLIENT_SECRET_FILE",
+    "LOGINFLOW_REDIRECT_URI",
+    "LOGINFLOW_DEVICE_TOKEN_FILE",
+    "LOGINFLOW_SERVER_KEY",
+    "LOGINFLOW_ROUTES",
+    "LOGINFLOW_LAT",
+    "LOGINFLOW_LON",
+    "LOGINFLOW_EVENT_ID",
+    "LOGINFLOW_USERNAME",
+    "LOGINFLOW_SESSION",
+    "LOGINFLOW_LOG",
+    "RUST_LOG",
+    "LOGINFLOW_TEST_CRASH_AFTER_REFRESH",
+];
+
+/// The binary, with none of the CLI's settings, secrets or log filters inherited from the
+/// environment (a developer's `RUST_LOG` must not change what a test sees); tests set what
+/// they need after this.
 pub fn loginflow() -> Command {
     let mut cmd = Command::cargo_bin("loginflow").expect("binary built");
-    cmd.env_remove("LOGINFLOW_CLIENT_SECRET");
+    for var in CLI_ENV {
+        cmd.env_remove(var);
+    }
     cmd.timeout(std::time::Duration::from_secs(60));
     cmd
 }
@@ -206,4 +236,61 @@ pub fn session_tokens(path: &std::path::Path) -> Vec<String> {
     tokens_in(&v["flow"], &mut out);
     assert_eq!(out.len(), 2, "two tokens in the session: {v}");
     out
+}
+
+/// A loopback TCP proxy in front of `target` (a base URL `http://HOST:PORT[/...]`): returns
+/// the proxy's base URL (the same path) and a count of the connections it forwarded. Each CLI
+/// process makes at most one connection per call it sends, so the count is the number of
+/// calls that reached the server.
+pub fn counting_proxy(target: &str) -> (String, Arc<AtomicUsize>) {
+    let rest = target.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let upstream: std::net::SocketAddr = authority.parse().expect("HOST:PORT");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            seen.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                continue;
+            };
+            let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
+            let (mut c, mut s) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c, &mut s);
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (format!("http://{addr}{path}"), count)
+}
+
+/// Whether the sandbox still accepts `access_token` (its dev session probe answers 200).
+pub fn token_is_live(env: &Env, access_token: &str) -> bool {
+    let url = format!("{}/_sandbox/session", env.sandbox.base_url());
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|r| r.split('/').next())
+        .expect("address")
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    let request = format!(
+        "GET /_sandbox/session HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {access_token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.starts_with("HTTP/1.1 200")
 }
