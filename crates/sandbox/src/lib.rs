@@ -15,7 +15,8 @@
 //!   throttling (429 + `Retry-After`); a body limit (413); every error as
 //!   `{"error","message"}`.
 //! - **For developers:** JSON config, a dev outbox of "sent" OTPs (`GET /_sandbox/outbox`), a
-//!   fixed OTP and captcha for tests, the public JWK at `GET /api/v1/jwks.json`, the OpenAPI
+//!   fixed OTP and captcha for tests, sessions started and refresh requests per session
+//!   (`GET /_sandbox/refreshes`), the public JWK at `GET /api/v1/jwks.json`, the OpenAPI
 //!   document at `GET /openapi.json`.
 //!
 //! # Readings (where the contract leaves the server a choice)
