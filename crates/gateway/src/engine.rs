@@ -105,7 +105,8 @@ impl AsyncTransport for BankLink {
         let step = request.step();
         let started = Instant::now();
         let outcome = self.transport.session().send(request).await;
-        self.metrics.bank_call(step.as_str(), started.elapsed());
+        self.metrics
+            .bank_call(step.api().as_str(), step.as_str(), started.elapsed());
         match step {
             StepId::RealmRefresh => self.metrics.refresh("cap"),
             StepId::CiamRefresh => self.metrics.refresh("ciam"),
@@ -607,8 +608,11 @@ impl Engine {
         })
     }
 
+    /// Counts a store failure (a missing or busy login is an answer, not a failure).
     fn store_failed(&self, e: &StoreError) {
-        self.metrics.store_error(store_kind(e));
+        if !matches!(e, StoreError::NotFound | StoreError::Busy) {
+            self.metrics.store_error(store_kind(e));
+        }
     }
 
     /// A fresh access token of a session and its expiry: the stored one, or refreshed first
@@ -650,9 +654,7 @@ impl Engine {
             .await
             .map(login_store::Versioned::into_value)
             .map_err(|e| {
-                if e != StoreError::NotFound {
-                    self.store_failed(&e);
-                }
+                self.store_failed(&e);
                 ApiError::from_store(&e, "session")
             })
     }

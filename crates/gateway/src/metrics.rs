@@ -11,9 +11,9 @@
 //! | `gateway_logins_finished_total` | `api` | logins that ended with a session |
 //! | `gateway_logins_failed_total` | `api`, `kind` | steps that failed (`invalid_otp`, `login_busy`, `store_unavailable`, ...) |
 //! | `gateway_step_duration_seconds` | `step` | each login step's latency as the client sees it (`start`, `otp`, `captcha`), and `token` |
-//! | `gateway_bank_call_duration_seconds` | `step` | each bank call (login-core's step name) |
+//! | `gateway_bank_call_duration_seconds` | `api`, `step` | each bank call (login-core's API and step names) |
 //! | `gateway_refreshes_total` | `api` | token refreshes sent to the bank |
-//! | `gateway_store_errors_total` | `kind` | store failures (`unavailable`, `busy`, ...) |
+//! | `gateway_store_errors_total` | `kind` | store failures (`store_unavailable`, `sealing`, ...; not a missing or busy login) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,10 +99,10 @@ impl Metrics {
         });
     }
 
-    /// A bank call took `elapsed`.
-    pub fn bank_call(&self, step: &'static str, elapsed: Duration) {
+    /// A bank call of `api` took `elapsed`.
+    pub fn bank_call(&self, api: &'static str, step: &'static str, elapsed: Duration) {
         self.with(|| {
-            metrics::histogram!("gateway_bank_call_duration_seconds", "step" => step)
+            metrics::histogram!("gateway_bank_call_duration_seconds", "api" => api, "step" => step)
                 .record(elapsed.as_secs_f64());
         });
     }
