@@ -4,11 +4,11 @@
 //! and refuses unknown fields (400). Ids are checked before any store access (400 for anything
 //! that is not an id). The session endpoints need `Authorization: Bearer <internal API key>`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use login_core::secret::{CaptchaAnswer, Otp, Password};
 use login_store::{LoginId, SessionId};
 use serde::Deserialize;
@@ -118,7 +118,10 @@ pub struct CaptchaBody {
 }
 
 pub(crate) fn check_username(username: &str) -> Result<(), ApiError> {
-    if username.trim().is_empty() || username.len() > MAX_USERNAME || username.chars().any(char::is_control) {
+    if username.trim().is_empty()
+        || username.len() > MAX_USERNAME
+        || username.chars().any(char::is_control)
+    {
         return Err(ApiError::invalid_request(format!(
             "the username must be 1 to {MAX_USERNAME} printable characters"
         )));

@@ -39,8 +39,8 @@ use login_core::ciam::CiamConfig;
 use login_core::realm::RealmConfig;
 use login_core::seal::JweSealer;
 use login_core::secret::{ClientSecret, DeviceToken};
-use login_store::seal::Keyring;
 use login_store::StoreOptions;
+use login_store::seal::Keyring;
 use login_transport::TransportConfig;
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -247,8 +247,7 @@ impl ApiKey {
         use aws_lc_rs::digest::{SHA256, digest};
         let expected = digest(&SHA256, &self.0);
         let given = digest(&SHA256, presented);
-        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_ref(), given.as_ref())
-            .is_ok()
+        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_ref(), given.as_ref()).is_ok()
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -539,6 +538,9 @@ mod tests {
         let text = text.replace(r#", "typo": 1"#, "");
         let file: ConfigFile = serde_json::from_str(&text).expect("valid shape");
         let e = GatewayConfig::from_file(file).expect_err("the variable is unset");
-        assert!(e.to_string().contains("LOGINFLOW_GATEWAY_TEST_UNSET_VAR"), "{e}");
+        assert!(
+            e.to_string().contains("LOGINFLOW_GATEWAY_TEST_UNSET_VAR"),
+            "{e}"
+        );
     }
 }

@@ -18,8 +18,8 @@ use login_sandbox::config::{
 use login_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 use login_store::seal::{Keyring, SealKey};
 
-use crate::config::{ApiKey, GatewayConfig};
 use crate::StartError;
+use crate::config::{ApiKey, GatewayConfig};
 
 /// The demo's sandbox configuration: the test users, a captcha and an OTP on every
 /// internet-banking login, no throttling.
@@ -40,9 +40,8 @@ pub fn config_for(
     listen: SocketAddr,
     api_key: Option<ApiKey>,
 ) -> Result<GatewayConfig, StartError> {
-    let keyring = Keyring::new(
-        SealKey::generate("demo").map_err(|e| StartError::Sandbox(e.to_string()))?,
-    );
+    let keyring =
+        Keyring::new(SealKey::generate("demo").map_err(|e| StartError::Sandbox(e.to_string()))?);
     let api_key = match api_key {
         Some(key) => key,
         None => ApiKey::generate()?,

@@ -123,14 +123,19 @@ pub(crate) struct Banks {
 }
 
 impl Banks {
-    pub(crate) fn new(config: &crate::GatewayConfig, metrics: &Metrics) -> Result<Self, crate::StartError> {
-        let link = |transport: &login_transport::TransportConfig| -> Result<BankLink, crate::StartError> {
-            Ok(BankLink {
-                transport: HyperTransport::new(transport.clone())
-                    .map_err(|e| crate::StartError::Config(crate::ConfigError::Invalid(e.to_string())))?,
-                metrics: metrics.clone(),
-            })
-        };
+    pub(crate) fn new(
+        config: &crate::GatewayConfig,
+        metrics: &Metrics,
+    ) -> Result<Self, crate::StartError> {
+        let link =
+            |transport: &login_transport::TransportConfig| -> Result<BankLink, crate::StartError> {
+                Ok(BankLink {
+                    transport: HyperTransport::new(transport.clone()).map_err(|e| {
+                        crate::StartError::Config(crate::ConfigError::Invalid(e.to_string()))
+                    })?,
+                    metrics: metrics.clone(),
+                })
+            };
         Ok(Self {
             cap: match &config.cap {
                 Some(b) => Some((b.config.clone(), link(&b.transport)?)),
@@ -166,7 +171,8 @@ impl Banks {
     }
 
     fn profile(&self, api: Api) -> Result<(Profile, &BankLink), ApiError> {
-        let missing = || ApiError::internal("a stored session of an API this gateway does not offer");
+        let missing =
+            || ApiError::internal("a stored session of an API this gateway does not offer");
         match api {
             Api::Ciam => self
                 .ciam
@@ -247,8 +253,13 @@ pub(crate) struct Engine {
 
 /// Whether a resumed login is an existing one (taken from the store) or a new one.
 enum Origin<'a> {
-    Start { username: &'a str },
-    Resumed { login: &'a LoginId, username: Option<&'a str> },
+    Start {
+        username: &'a str,
+    },
+    Resumed {
+        login: &'a LoginId,
+        username: Option<&'a str>,
+    },
 }
 
 impl Engine {
@@ -368,7 +379,9 @@ impl Engine {
                 axum::http::StatusCode::CONFLICT,
                 "wrong_step",
                 match waits_for {
-                    Some(Prompt::Captcha) => "this login waits for a captcha answer: POST /v1/logins/{login}/captcha",
+                    Some(Prompt::Captcha) => {
+                        "this login waits for a captcha answer: POST /v1/logins/{login}/captcha"
+                    }
                     _ => "this login waits for an OTP: POST /v1/logins/{login}/otp",
                 },
             ));
@@ -428,7 +441,9 @@ impl Engine {
         pause: Pause,
         secrets: &[&str],
     ) -> Result<LoginStep, ApiError> {
-        let result = self.settle_inner(api, &origin, outcome, pause, secrets).await;
+        let result = self
+            .settle_inner(api, &origin, outcome, pause, secrets)
+            .await;
         match &result {
             Ok(LoginStep::Authenticated { .. }) => self.metrics.login_finished(api.as_str()),
             Ok(_) => {}
@@ -487,20 +502,27 @@ impl Engine {
                         if let Origin::Resumed { login, .. } = origin {
                             self.end(login).await;
                         }
-                        Err(ApiError::internal("the login asked for something this gateway cannot ask a person"))
+                        Err(ApiError::internal(
+                            "the login asked for something this gateway cannot ask a person",
+                        ))
                     }
                 }
             }
             StopReason::Failed(error) => {
                 let mut api_error = ApiError::from_engine(&error).redacted(secrets);
-                tracing::info!(api = api.as_str(), error = error.kind().as_str(), "login step refused");
+                tracing::info!(
+                    api = api.as_str(),
+                    error = error.kind().as_str(),
+                    "login step refused"
+                );
                 match (origin, flow) {
                     (Origin::Resumed { login, username }, Some(flow))
                         if resumable(&flow) && !error.ends_flow() =>
                     {
                         // A wrong OTP or captcha (or a hiccup): the user tries again on the same id.
                         if let Flow::Ciam(ciam::State::CaptchaShown(shown)) = &flow {
-                            api_error = api_error.with_captcha(shown.captcha().image_png().to_vec());
+                            api_error =
+                                api_error.with_captcha(shown.captcha().image_png().to_vec());
                         }
                         let kept = match (&flow, username) {
                             (Flow::Ciam(ciam::State::CaptchaShown(_)), _) => Ok(()),
@@ -540,7 +562,12 @@ impl Engine {
         let records = match (at_captcha, username) {
             (true, Some(name)) => {
                 self.records
-                    .put(&self.store, &login, name, self.store.options().get_login_ttl())
+                    .put(
+                        &self.store,
+                        &login,
+                        name,
+                        self.store.options().get_login_ttl(),
+                    )
                     .await
             }
             (true, None) => Err(StoreError::Corrupt("a captcha pause without a username")),
@@ -569,10 +596,14 @@ impl Engine {
     }
 
     async fn put_back(&self, login: &LoginId, flow: &Flow) -> Result<(), ApiError> {
-        self.store.logins().put_back(login, flow).await.map_err(|e| {
-            self.store_failed(&e);
-            ApiError::from_store(&e, "login")
-        })
+        self.store
+            .logins()
+            .put_back(login, flow)
+            .await
+            .map_err(|e| {
+                self.store_failed(&e);
+                ApiError::from_store(&e, "login")
+            })
     }
 
     /// Ends a taken login: later takes get `not_found`. Failures are logged only: the resume
@@ -627,14 +658,20 @@ impl Engine {
         result
     }
 
-    async fn token_inner(&self, id: &SessionId) -> Result<(AccessToken, Option<SystemTime>), ApiError> {
+    async fn token_inner(
+        &self,
+        id: &SessionId,
+    ) -> Result<(AccessToken, Option<SystemTime>), ApiError> {
         let session = self.session(id).await?;
         if !session.needs_refresh((self.clock)(), self.refresh_margin) {
             let tokens = session.tokens();
             return Ok((tokens.access_token().clone(), tokens.expires_at()));
         }
         let keeper = self.keeper(id, session.api())?;
-        let token = keeper.access_token().await.map_err(|e| self.keeper_error(e))?;
+        let token = keeper
+            .access_token()
+            .await
+            .map_err(|e| self.keeper_error(e))?;
         // The keeper hands out the token alone: its expiry is in the stored session.
         let stored = self.session(id).await?;
         let tokens = stored.tokens();

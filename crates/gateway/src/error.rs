@@ -128,9 +128,7 @@ impl ApiError {
             | ErrorKind::StateMismatch => StatusCode::BAD_GATEWAY,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             _ => match error.status() {
-                Some(s @ 400..=499) => {
-                    StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY)
-                }
+                Some(s @ 400..=499) => StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY),
                 _ => StatusCode::BAD_GATEWAY,
             },
         };
@@ -232,7 +230,8 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_from_messages() {
-        let e = ApiError::invalid_request("you sent hunter2 twice: hunter2").redacted(&["hunter2", ""]);
+        let e =
+            ApiError::invalid_request("you sent hunter2 twice: hunter2").redacted(&["hunter2", ""]);
         assert!(!e.message().contains("hunter2"));
     }
 }

@@ -162,7 +162,10 @@ impl Gateway {
             .route("/v1/logins/{login}/otp", post(api::otp))
             .route("/v1/logins/{login}/captcha", post(api::captcha))
             .route("/v1/sessions/{session}/token", get(api::token))
-            .route("/v1/sessions/{session}", axum::routing::delete(api::end_session))
+            .route(
+                "/v1/sessions/{session}",
+                axum::routing::delete(api::end_session),
+            )
             .route("/healthz", get(api::healthz))
             .route("/metrics", get(api::metrics))
             .fallback(api::no_route)
@@ -190,10 +193,14 @@ impl Gateway {
         let listen = self.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|source| StartError::Bind { addr: listen, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: listen, source })?;
+            .map_err(|source| StartError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
         let router = self.router();
         let metrics = self.state.engine.metrics.clone();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -13,7 +13,11 @@ use loginflow_gateway::{ApiKey, Gateway, GatewayConfig, StartError, demo};
 const DEMO_API_KEY_ENV: &str = "LOGINFLOW_GATEWAY_API_KEY";
 
 #[derive(Debug, Parser)]
-#[command(name = "loginflow-gateway", version, about = "HTTP login service over the loginflow engine")]
+#[command(
+    name = "loginflow-gateway",
+    version,
+    about = "HTTP login service over the loginflow engine"
+)]
 struct Args {
     /// The configuration file (JSON; secrets are read from the files and variables it names).
     #[arg(long, conflicts_with = "demo", required_unless_present = "demo")]
@@ -86,13 +90,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -18,7 +18,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 /// Latency buckets in seconds: 0.5 ms to 10 s.
 const BUCKETS: &[f64] = &[
@@ -129,9 +131,15 @@ mod tests {
         one.login_failed("cap", "invalid_otp");
         one.step("otp", Duration::from_millis(3));
         let text = one.render();
-        assert!(text.contains(r#"gateway_logins_started_total{api="cap"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"gateway_logins_started_total{api="cap"} 1"#),
+            "{text}"
+        );
         assert!(text.contains(r#"gateway_logins_failed_total{api="cap",kind="invalid_otp"} 1"#));
-        assert!(text.contains("gateway_step_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("gateway_step_duration_seconds_bucket"),
+            "{text}"
+        );
         assert!(!two.render().contains("gateway_logins_started_total"));
     }
 }

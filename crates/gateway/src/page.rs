@@ -104,8 +104,9 @@ impl Browser {
                 login,
             }),
             None => Ok(Self {
-                csrf_cookie: random_value()
-                    .ok_or_else(|| ApiError::internal("the system random number generator failed"))?,
+                csrf_cookie: random_value().ok_or_else(|| {
+                    ApiError::internal("the system random number generator failed")
+                })?,
                 new_csrf_cookie: true,
                 login,
             }),
@@ -135,7 +136,11 @@ fn render(
 ) -> Response {
     let apis: Vec<_> = [
         (app.engine.banks.cap.is_some(), "cap", "Realm API (cap)"),
-        (app.engine.banks.ciam.is_some(), "ciam", "Internet banking (ciam)"),
+        (
+            app.engine.banks.ciam.is_some(),
+            "ciam",
+            "Internet banking (ciam)",
+        ),
     ]
     .into_iter()
     .filter(|(offered, _, _)| *offered)
@@ -179,7 +184,10 @@ fn render(
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -193,10 +201,16 @@ fn render(
     match login_cookie {
         Some(Some(id)) => {
             let ttl = app.engine.store.options().get_login_ttl().as_secs();
-            headers.append(header::SET_COOKIE, set_cookie(app, LOGIN_COOKIE, id, Some(ttl)));
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(app, LOGIN_COOKIE, id, Some(ttl)),
+            );
         }
         Some(None) => {
-            headers.append(header::SET_COOKIE, set_cookie(app, LOGIN_COOKIE, "", Some(0)));
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(app, LOGIN_COOKIE, "", Some(0)),
+            );
         }
         None => {}
     }
@@ -248,7 +262,13 @@ fn step_page(app: &Shared, browser: &Browser, step: LoginStep) -> Response {
 }
 
 /// The start page with an error; the login cookie is cleared (the login is over).
-fn start_again(app: &Shared, browser: &Browser, error: &ApiError, username: &str, api: &str) -> Response {
+fn start_again(
+    app: &Shared,
+    browser: &Browser,
+    error: &ApiError,
+    username: &str,
+    api: &str,
+) -> Response {
     render(
         app,
         browser,
@@ -321,7 +341,11 @@ pub async fn start(
     if let Err(e) = checked {
         return start_again(&app, &browser, &e, &form.username, api);
     }
-    match app.engine.start(form.api, &form.username, form.password).await {
+    match app
+        .engine
+        .start(form.api, &form.username, form.password)
+        .await
+    {
         Ok(step) => step_page(&app, &browser, step),
         Err(e) => start_again(&app, &browser, &e, &form.username, api),
     }
@@ -345,7 +369,11 @@ fn still_waiting(e: &ApiError) -> bool {
 }
 
 /// `POST /login/otp`.
-pub async fn otp(State(app): State<Shared>, headers: HeaderMap, Form(form): Form<OtpForm>) -> Response {
+pub async fn otp(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<OtpForm>,
+) -> Response {
     let browser = match Browser::of(&headers) {
         Ok(b) => b,
         Err(e) => return e.into_response(),

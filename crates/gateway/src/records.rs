@@ -18,10 +18,13 @@ use login_store::seal::Keyring;
 use login_store::{LoginId, Store, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+/// Sealed records by key, each with the instant it expires.
+type MemoryRecords = Arc<Mutex<HashMap<String, (Vec<u8>, Instant)>>>;
+
 /// Where the records live.
 #[derive(Clone)]
 pub(crate) enum Records {
-    Memory(Arc<Mutex<HashMap<String, (Vec<u8>, Instant)>>>),
+    Memory(MemoryRecords),
     Redis {
         conn: ConnectionManager,
         timeout: Duration,
@@ -39,8 +42,9 @@ impl Records {
 
     /// A Redis connection of its own (login-store's is private to it).
     pub(crate) async fn redis(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|_| StoreError::InvalidUrl("not a redis://, rediss:// or redis+unix:// URL"))?;
+        let client = redis::Client::open(url).map_err(|_| {
+            StoreError::InvalidUrl("not a redis://, rediss:// or redis+unix:// URL")
+        })?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -82,7 +86,11 @@ impl Records {
     }
 
     /// The username kept for `id`, if any.
-    pub(crate) async fn get(&self, store: &Store, id: &LoginId) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        id: &LoginId,
+    ) -> Result<Option<String>, StoreError> {
         let key = key(id);
         let sealed: Option<Vec<u8>> = match self {
             Records::Memory(map) => {
@@ -130,7 +138,12 @@ impl Records {
     }
 }
 
-fn seal(keyring: &Keyring, key: &str, until: SystemTime, username: &str) -> Result<Vec<u8>, StoreError> {
+fn seal(
+    keyring: &Keyring,
+    key: &str,
+    until: SystemTime,
+    username: &str,
+) -> Result<Vec<u8>, StoreError> {
     keyring
         .seal(key.as_bytes(), until, username.as_bytes())
         .map_err(StoreError::Sealing)

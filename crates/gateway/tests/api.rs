@@ -27,15 +27,22 @@ async fn realm_logins_with_and_without_otp() {
     bob.expect(202, None);
     assert_eq!(bob.json()["status"], "otp_required");
     assert!(bob.json()["refId"].is_string());
-    assert!(bob.json()["channel"].is_null(), "the realm API names no channel");
+    assert!(
+        bob.json()["channel"].is_null(),
+        "the realm API names no channel"
+    );
     let login = bob.str("login");
 
     // A wrong OTP: 401, and the same login goes on.
-    http.otp(&base, &login, "000000").await.expect(401, Some("invalid_otp"));
+    http.otp(&base, &login, "000000")
+        .await
+        .expect(401, Some("invalid_otp"));
     let done = http.otp(&base, &login, "123456").await;
     done.expect(201, None);
     // Used: gone.
-    http.otp(&base, &login, "123456").await.expect(404, Some("not_found"));
+    http.otp(&base, &login, "123456")
+        .await
+        .expect(404, Some("not_found"));
 
     // Wrong password: the bank's 401 and kind; nothing to resume.
     http.start(&base, "cap", "alice", "wrong-password")
@@ -52,14 +59,22 @@ async fn realm_logins_with_and_without_otp() {
     http.get(&url, Some("test-internal-api-key-0f1e2d3X"))
         .await
         .expect(401, Some("unauthorized"));
-    http.get(&url, Some("short")).await.expect(401, Some("unauthorized"));
+    http.get(&url, Some("short"))
+        .await
+        .expect(401, Some("unauthorized"));
 
     // Ending a realm session drops it.
     let end = format!("{base}/v1/sessions/{session}");
-    http.delete(&end, None).await.expect(401, Some("unauthorized"));
+    http.delete(&end, None)
+        .await
+        .expect(401, Some("unauthorized"));
     http.delete(&end, Some(API_KEY)).await.expect(204, None);
-    http.token(&base, &session).await.expect(404, Some("not_found"));
-    http.delete(&end, Some(API_KEY)).await.expect(404, Some("not_found"));
+    http.token(&base, &session)
+        .await
+        .expect(404, Some("not_found"));
+    http.delete(&end, Some(API_KEY))
+        .await
+        .expect(404, Some("not_found"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,17 +87,25 @@ async fn internet_banking_captcha_then_otp_and_revoke_at_the_bank() {
     let started = http.start(&base, "ciam", "carol", "carol-password").await;
     started.expect(202, None);
     assert_eq!(started.json()["status"], "captcha_required");
-    let image = started.json()["captcha"]["image"].as_str().unwrap().to_owned();
+    let image = started.json()["captcha"]["image"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(image.starts_with("data:image/png;base64,"));
     let login = started.str("login");
 
     // A wrong answer: 400, a new captcha to show, and the same login goes on.
     let wrong = http.captcha(&base, &login, "WXYZ", "carol-password").await;
     wrong.expect(400, Some("invalid_captcha"));
-    let next_image = wrong.json()["captcha"]["image"].as_str().unwrap().to_owned();
+    let next_image = wrong.json()["captcha"]["image"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(next_image.starts_with("data:image/png;base64,"));
     // The OTP endpoint is the wrong step for it.
-    http.otp(&base, &login, "123456").await.expect(409, Some("wrong_step"));
+    http.otp(&base, &login, "123456")
+        .await
+        .expect(409, Some("wrong_step"));
 
     let otp = http.captcha(&base, &login, "ABCD", "carol-password").await;
     otp.expect(202, None);
@@ -130,7 +153,10 @@ async fn bad_input_gets_a_typed_4xx_and_changes_nothing() {
     let gw = gateway(&bank, &Setup::default()).await;
     let http = Http::new();
     let base = gw.url();
-    let login = http.start(&base, "cap", "bob", "bob-password").await.str("login");
+    let login = http
+        .start(&base, "cap", "bob", "bob-password")
+        .await
+        .str("login");
     let session = http
         .start(&base, "cap", "alice", "alice-password")
         .await
@@ -148,16 +174,23 @@ async fn bad_input_gets_a_typed_4xx_and_changes_nothing() {
         String::new(),
         r#"{"otp": ""}"#.to_owned(),
     ] {
-        let r = http.send("POST", &otp_url, &json_ct, body.clone().into_bytes()).await;
+        let r = http
+            .send("POST", &otp_url, &json_ct, body.clone().into_bytes())
+            .await;
         r.expect(400, Some("invalid_request"));
-        assert!(!r.text().contains("123456"), "no value echoed: {}", r.text());
+        assert!(
+            !r.text().contains("123456"),
+            "no value echoed: {}",
+            r.text()
+        );
     }
-    let r = http
-        .start(&base, "cap", "", "x")
-        .await;
+    let r = http.start(&base, "cap", "", "x").await;
     r.expect(400, Some("invalid_request"));
     let r = http
-        .post_json(&format!("{base}/v1/logins"), &json!({"api": "other", "username": "u", "password": "p"}))
+        .post_json(
+            &format!("{base}/v1/logins"),
+            &json!({"api": "other", "username": "u", "password": "p"}),
+        )
         .await;
     r.expect(400, Some("invalid_request"));
     // Wrong or missing content type.
@@ -172,20 +205,33 @@ async fn bad_input_gets_a_typed_4xx_and_changes_nothing() {
         .await
         .expect(413, Some("payload_too_large"));
     // Ids that are not ids.
-    for bad in ["short", "AAAAAAAAAAAAAAAAAAAAA%3D", "AAAAAAAAAAAAAAAAAAAA%2B%2F", "lf%3A%7Bx%7D%3Alogin"] {
-        http.otp(&base, bad, "123456").await.expect(400, Some("invalid_request"));
+    for bad in [
+        "short",
+        "AAAAAAAAAAAAAAAAAAAAA%3D",
+        "AAAAAAAAAAAAAAAAAAAA%2B%2F",
+        "lf%3A%7Bx%7D%3Alogin",
+    ] {
+        http.otp(&base, bad, "123456")
+            .await
+            .expect(400, Some("invalid_request"));
         http.get(&format!("{base}/v1/sessions/{bad}/token"), Some(API_KEY))
             .await
             .expect(400, Some("invalid_request"));
     }
     // A login id used as a session id, and a session id used as a login id.
-    http.token(&base, &login).await.expect(404, Some("not_found"));
+    http.token(&base, &login)
+        .await
+        .expect(404, Some("not_found"));
     http.delete(&format!("{base}/v1/sessions/{login}"), Some(API_KEY))
         .await
         .expect(404, Some("not_found"));
-    http.otp(&base, &session, "123456").await.expect(404, Some("not_found"));
+    http.otp(&base, &session, "123456")
+        .await
+        .expect(404, Some("not_found"));
     // Unknown routes and methods.
-    http.get(&format!("{base}/v1/nothing"), None).await.expect(404, Some("not_found"));
+    http.get(&format!("{base}/v1/nothing"), None)
+        .await
+        .expect(404, Some("not_found"));
     http.get(&format!("{base}/v1/logins"), None)
         .await
         .expect(405, Some("method_not_allowed"));
@@ -201,11 +247,15 @@ async fn health_metrics_and_the_page() {
     let gw = gateway(&bank, &Setup::default()).await;
     let http = Http::new();
     let base = gw.url();
-    http.get(&format!("{base}/healthz"), None).await.expect(200, None);
+    http.get(&format!("{base}/healthz"), None)
+        .await
+        .expect(200, None);
     full_login(&http, &[&base], 0, "cap", "bob", "bob-password")
         .await
         .unwrap();
-    http.otp(&base, "AAAAAAAAAAAAAAAAAAAAAA", "1").await.expect(404, Some("not_found"));
+    http.otp(&base, "AAAAAAAAAAAAAAAAAAAAAA", "1")
+        .await
+        .expect(404, Some("not_found"));
     let metrics = http.get(&format!("{base}/metrics"), None).await;
     metrics.expect(200, None);
     let text = metrics.text();

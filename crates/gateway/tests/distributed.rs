@@ -73,7 +73,12 @@ async fn a_thousand_logins_over_two_instances_none_lost_none_twice_and_no_secret
             (i, Err(reply)) => errors.push(format!("login {i}: {} {}", reply.status, reply.text())),
         }
     }
-    assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
+    assert!(
+        errors.is_empty(),
+        "{} errors, first: {:?}",
+        errors.len(),
+        errors.first()
+    );
     let distinct: HashSet<_> = sessions.iter().collect();
     assert_eq!(sessions.len(), LOGINS, "none lost");
     assert_eq!(distinct.len(), LOGINS, "one session per login");
@@ -105,25 +110,41 @@ async fn a_thousand_logins_over_two_instances_none_lost_none_twice_and_no_secret
         token.expect(200, None);
         let id: SessionId = session.parse().unwrap();
         let stored = inspect.sessions().get(&id).await.unwrap().into_value();
-        assert_eq!(stored.tokens().access_token().expose(), token.str("accessToken"));
+        assert_eq!(
+            stored.tokens().access_token().expose(),
+            token.str("accessToken")
+        );
         if n % 50 == 0 {
             canaries.push(stored.tokens().access_token().expose().to_owned());
             canaries.push(stored.tokens().refresh_token().expose().to_owned());
         }
     }
     let metrics = one.metrics() + &two.metrics();
-    assert!(metrics.contains("gateway_logins_finished_total"), "{metrics}");
+    assert!(
+        metrics.contains("gateway_logins_finished_total"),
+        "{metrics}"
+    );
 
     // The login page on both instances: a realm OTP login started on one, finished on the other.
     let pages = page_login(&http, &bases[0], &bases[1]).await;
-    assert!(pages.last().unwrap().contains("Signed in"), "{}", pages.last().unwrap());
+    assert!(
+        pages.last().unwrap().contains("Signed in"),
+        "{}",
+        pages.last().unwrap()
+    );
 
     // Scan every key and value, every file Redis wrote, the logs and the pages.
     let dump = redis.dump();
-    assert!(dump.len() >= LOGINS, "the sessions are in Redis ({} values)", dump.len());
+    assert!(
+        dump.len() >= LOGINS,
+        "the sessions are in Redis ({} values)",
+        dump.len()
+    );
     let files = redis.files();
     assert!(
-        files.iter().any(|(p, _)| p.to_string_lossy().contains("appendonly")),
+        files
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains("appendonly")),
         "the AOF is there to scan"
     );
     let logs = logs();
@@ -133,7 +154,10 @@ async fn a_thousand_logins_over_two_instances_none_lost_none_twice_and_no_secret
         let needle = canary.as_bytes();
         for (key, value) in &dump {
             if contains(key, needle) || contains(value, needle) {
-                hits.push(format!("{canary} in Redis key {}", String::from_utf8_lossy(key)));
+                hits.push(format!(
+                    "{canary} in Redis key {}",
+                    String::from_utf8_lossy(key)
+                ));
             }
         }
         for (path, bytes) in &files {
@@ -194,7 +218,12 @@ async fn page_login(http: &Http, first: &str, second: &str) -> Vec<String> {
             "POST",
             &format!("{first}/login"),
             &[ct, ("cookie", &csrf_cookie)],
-            form(&[("csrf", &csrf), ("api", "cap"), ("username", "bob"), ("password", "bob-password")]),
+            form(&[
+                ("csrf", &csrf),
+                ("api", "cap"),
+                ("username", "bob"),
+                ("password", "bob-password"),
+            ]),
         )
         .await;
     otp_page.expect(200, None);
@@ -236,7 +265,13 @@ async fn page_login(http: &Http, first: &str, second: &str) -> Vec<String> {
         )
         .await;
     done.expect(200, None);
-    vec![html, otp_page.text(), wrong.text(), forged.text(), done.text()]
+    vec![
+        html,
+        otp_page.text(),
+        wrong.text(),
+        forged.text(),
+        done.text(),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,19 +288,36 @@ async fn one_otp_sent_to_both_instances_at_once_succeeds_exactly_once() {
     let http = Http::new();
     let mut others = std::collections::BTreeMap::new();
     for round in 0..200 {
-        let start = http.start(if round % 2 == 0 { &a } else { &b }, "cap", "bob", "bob-password").await;
+        let start = http
+            .start(
+                if round % 2 == 0 { &a } else { &b },
+                "cap",
+                "bob",
+                "bob-password",
+            )
+            .await;
         start.expect(202, None);
         let login = start.str("login");
-        let (x, y) = tokio::join!(http.otp(&a, &login, "123456"), http.otp(&b, &login, "123456"));
+        let (x, y) = tokio::join!(
+            http.otp(&a, &login, "123456"),
+            http.otp(&b, &login, "123456")
+        );
         let (won, lost) = match (x.status, y.status) {
             (201, _) => (x, y),
             (_, 201) => (y, x),
-            _ => panic!("round {round}: nobody succeeded: {} {} / {} {}", x.status, x.text(), y.status, y.text()),
+            _ => panic!(
+                "round {round}: nobody succeeded: {} {} / {} {}",
+                x.status,
+                x.text(),
+                y.status,
+                y.text()
+            ),
         };
         assert_eq!(won.json()["status"], "authenticated");
         let kind = lost.json()["error"].as_str().unwrap_or("").to_owned();
         assert!(
-            (lost.status == 409 && kind == "login_busy") || (lost.status == 404 && kind == "not_found"),
+            (lost.status == 409 && kind == "login_busy")
+                || (lost.status == 404 && kind == "not_found"),
             "round {round}: the other got {} {}",
             lost.status,
             lost.text()
@@ -322,7 +374,10 @@ async fn two_hundred_token_requests_over_two_instances_make_one_refresh() {
         .get(&format!("{}/_sandbox/refreshes", bank.base_url()), None)
         .await
         .json();
-    assert_eq!(counts["refreshes"], 1, "exactly one refresh reached the bank: {counts}");
+    assert_eq!(
+        counts["refreshes"], 1,
+        "exactly one refresh reached the bank: {counts}"
+    );
     let per_session: Vec<_> = counts["sessions"].as_object().unwrap().values().collect();
     assert_eq!(per_session.len(), 1);
     assert_eq!(per_session[0]["requests"], 1);
@@ -337,5 +392,8 @@ async fn two_hundred_token_requests_over_two_instances_make_one_refresh() {
         .json();
     assert_eq!(counts["refreshes"], 1);
     let refreshed = one.metrics() + &two.metrics();
-    assert!(refreshed.contains(r#"gateway_refreshes_total{api="cap"} 1"#), "{refreshed}");
+    assert!(
+        refreshed.contains(r#"gateway_refreshes_total{api="cap"} 1"#),
+        "{refreshed}"
+    );
 }

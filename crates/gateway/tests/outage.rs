@@ -20,7 +20,13 @@ const SLACK: Duration = Duration::from_secs(4);
 
 #[track_caller]
 fn unavailable(what: &str, reply: &Reply, took: Duration) {
-    assert_eq!(reply.status, 503, "{what}: {} {}", reply.status, reply.text());
+    assert_eq!(
+        reply.status,
+        503,
+        "{what}: {} {}",
+        reply.status,
+        reply.text()
+    );
     assert_eq!(reply.json()["error"], "store_unavailable", "{what}");
     assert!(reply.header("retry-after").is_some(), "{what}: Retry-After");
     assert!(
@@ -44,7 +50,10 @@ async fn redis_killed_mid_run_and_restarted() {
     let http = Http::new();
 
     // Paused before the crash: a realm login at its OTP, an internet-banking one at its captcha.
-    let otp_login = http.start(&a, "cap", "bob", "bob-password").await.str("login");
+    let otp_login = http
+        .start(&a, "cap", "bob", "bob-password")
+        .await
+        .str("login");
     let captcha_login = http.start(&b, "ciam", "carol", "carol-password").await;
     assert_eq!(captcha_login.json()["status"], "captcha_required");
     let captcha_login = captcha_login.str("login");
@@ -64,12 +73,21 @@ async fn redis_killed_mid_run_and_restarted() {
                 match full_login(&http, &bases, n, "cap", "bob", "bob-password").await {
                     Ok(_) => ok += 1,
                     Err(reply) if reply.status == 503 => {
-                        assert_eq!(reply.json()["error"], "store_unavailable", "{}", reply.text());
+                        assert_eq!(
+                            reply.json()["error"],
+                            "store_unavailable",
+                            "{}",
+                            reply.text()
+                        );
                         refused += 1;
                     }
                     // A login whose OTP step met the outage after its start: its flow may still
                     // be marked as being resumed, or gone; never anything else.
-                    Err(reply) => panic!("traffic during the outage: {} {}", reply.status, reply.text()),
+                    Err(reply) => panic!(
+                        "traffic during the outage: {} {}",
+                        reply.status,
+                        reply.text()
+                    ),
                 }
                 n += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -91,12 +109,18 @@ async fn redis_killed_mid_run_and_restarted() {
         let r = http.otp(base, &otp_login, "123456").await;
         unavailable(&format!("otp on {what}"), &r, t.elapsed());
         let t = Instant::now();
-        let r = http.captcha(base, &captcha_login, "ABCD", "carol-password").await;
+        let r = http
+            .captcha(base, &captcha_login, "ABCD", "carol-password")
+            .await;
         unavailable(&format!("captcha on {what}"), &r, t.elapsed());
         let t = Instant::now();
-        let r = http.delete(&format!("{base}/v1/sessions/{session}"), Some(API_KEY)).await;
+        let r = http
+            .delete(&format!("{base}/v1/sessions/{session}"), Some(API_KEY))
+            .await;
         unavailable(&format!("delete on {what}"), &r, t.elapsed());
-        http.get(&format!("{base}/healthz"), None).await.expect(200, None);
+        http.get(&format!("{base}/healthz"), None)
+            .await
+            .expect(200, None);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::SeqCst);
@@ -133,9 +157,13 @@ async fn redis_killed_mid_run_and_restarted() {
     }
     // Paused before the kill, resumed after the restart (from the AOF), on either instance.
     http.otp(&b, &otp_login, "123456").await.expect(201, None);
-    let otp = http.captcha(&a, &captcha_login, "ABCD", "carol-password").await;
+    let otp = http
+        .captcha(&a, &captcha_login, "ABCD", "carol-password")
+        .await;
     otp.expect(202, None);
-    http.otp(&b, &captcha_login, "123456").await.expect(201, None);
+    http.otp(&b, &captcha_login, "123456")
+        .await
+        .expect(201, None);
     // The session from before the kill is still there.
     http.token(&a, &session).await.expect(200, None);
     let errors = one.metrics();

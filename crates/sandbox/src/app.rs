@@ -78,7 +78,10 @@ pub struct SessionRefreshes {
 
 impl RefreshCounter {
     fn with<T>(&self, f: impl FnOnce(&mut RefreshCounts) -> T) -> T {
-        f(&mut self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        f(&mut self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// The counts so far.

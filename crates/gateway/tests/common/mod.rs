@@ -100,7 +100,14 @@ impl RedisServer {
             .arg(self.socket())
             .args(["--unixsocketperm", "700", "--dir"])
             .arg(dir)
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
             .arg("--logfile")
             .arg(dir.join("redis.log"))
             .stdin(Stdio::null())
@@ -108,7 +115,9 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}); install it: apt-get install -y redis-server")
+                panic!(
+                    "cannot start redis-server ({e}); install it: apt-get install -y redis-server"
+                )
             });
         self.child = Some(child);
         self.wait_ready();
@@ -370,7 +379,13 @@ impl Http {
             .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         Reply {
             status,
             headers,
@@ -415,8 +430,11 @@ impl Http {
     }
 
     pub async fn otp(&self, base: &str, login: &str, otp: &str) -> Reply {
-        self.post_json(&format!("{base}/v1/logins/{login}/otp"), &json!({"otp": otp}))
-            .await
+        self.post_json(
+            &format!("{base}/v1/logins/{login}/otp"),
+            &json!({"otp": otp}),
+        )
+        .await
     }
 
     pub async fn captcha(&self, base: &str, login: &str, answer: &str, password: &str) -> Reply {
@@ -428,8 +446,11 @@ impl Http {
     }
 
     pub async fn token(&self, base: &str, session: &str) -> Reply {
-        self.get(&format!("{base}/v1/sessions/{session}/token"), Some(API_KEY))
-            .await
+        self.get(
+            &format!("{base}/v1/sessions/{session}/token"),
+            Some(API_KEY),
+        )
+        .await
     }
 }
 
@@ -487,7 +508,9 @@ struct LogSink;
 
 impl Write for LogSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
