@@ -54,7 +54,9 @@ async fn demo_prints_its_address_first_and_serves() {
         &[("LOGINFLOW_GATEWAY_API_KEY", key)],
     );
     let http = Http::new();
-    http.get(&format!("{url}/healthz"), None).await.expect(200, None);
+    http.get(&format!("{url}/healthz"), None)
+        .await
+        .expect(200, None);
     let page = http.get(&format!("{url}/"), None).await;
     page.expect(200, None);
     assert!(page.text().contains("Sign in"));
