@@ -400,7 +400,7 @@ impl Engine {
             let name = match self.records.get(&self.store, login).await {
                 Ok(Some(name)) => name,
                 Ok(None) => {
-                    self.end(login).await;
+                    self.end(login, false).await;
                     return Err(ApiError::not_found("login"));
                 }
                 Err(e) => {
@@ -462,15 +462,21 @@ impl Engine {
     ) -> Result<LoginStep, ApiError> {
         let stopped = match outcome {
             Ok(flow) => {
-                if let Origin::Resumed { login, .. } = origin {
-                    self.end(login).await;
-                }
+                let ended = async {
+                    if let Origin::Resumed { login, username } = origin {
+                        self.end(login, username.is_some()).await;
+                    }
+                };
                 return match flow.into_session() {
-                    Ok(session) => self.new_session(&session).await,
-                    Err(flow) => Err(ApiError::internal(format!(
-                        "the login ended in state {} instead of a session",
-                        flow.state_id().as_str()
-                    ))),
+                    // Independent writes: ending the login and storing the session go together.
+                    Ok(session) => tokio::join!(ended, self.new_session(&session)).1,
+                    Err(flow) => {
+                        ended.await;
+                        Err(ApiError::internal(format!(
+                            "the login ended in state {} instead of a session",
+                            flow.state_id().as_str()
+                        )))
+                    }
                 };
             }
             Err(stopped) => stopped,
@@ -499,8 +505,8 @@ impl Engine {
                         Ok(LoginStep::CaptchaRequired { login, image_png })
                     }
                     _ => {
-                        if let Origin::Resumed { login, .. } = origin {
-                            self.end(login).await;
+                        if let Origin::Resumed { login, username } = origin {
+                            self.end(login, username.is_some()).await;
                         }
                         Err(ApiError::internal(
                             "the login asked for something this gateway cannot ask a person",
@@ -534,7 +540,9 @@ impl Engine {
                         }
                         self.put_back(login, &flow).await?;
                     }
-                    (Origin::Resumed { login, .. }, _) => self.end(login).await,
+                    (Origin::Resumed { login, username }, _) => {
+                        self.end(login, username.is_some()).await;
+                    }
                     (Origin::Start { .. }, _) => {}
                 }
                 if error.kind() == ErrorKind::InvalidCaptcha && api_error.captcha_png().is_none() {
@@ -578,7 +586,7 @@ impl Engine {
             self.store_failed(&e);
             if let Origin::Resumed { login, .. } = origin {
                 // Lost: it cannot be resumed without its username.
-                self.end(login).await;
+                self.end(login, true).await;
             }
             return Err(ApiError::from_store(&e, "login"));
         }
@@ -606,14 +614,24 @@ impl Engine {
             })
     }
 
-    /// Ends a taken login: later takes get `not_found`. Failures are logged only: the resume
-    /// lease ends the mark anyway.
-    async fn end(&self, login: &LoginId) {
-        if let Err(e) = self.store.logins().finish(login).await {
+    /// Ends a taken login: later takes get `not_found`; its username record goes too when it
+    /// may have one (a login resumed at its captcha). Failures are logged only: the resume
+    /// lease ends the mark anyway, and the record expires with the login.
+    async fn end(&self, login: &LoginId, has_record: bool) {
+        let records = async {
+            if has_record {
+                self.records.remove(login).await
+            } else {
+                Ok(())
+            }
+        };
+        let logins = self.store.logins();
+        let (finished, removed) = tokio::join!(logins.finish(login), records);
+        if let Err(e) = finished {
             self.store_failed(&e);
             tracing::warn!(error = %e, "could not finish a login");
         }
-        if let Err(e) = self.records.remove(login).await {
+        if let Err(e) = removed {
             self.store_failed(&e);
         }
     }
