@@ -489,7 +489,12 @@ impl Engine {
                 };
                 match pause.asked {
                     Some(Asked::Otp { channel, ref_id }) => {
-                        let login = self.keep(origin, &flow, None).await?;
+                        // Past its captcha: the username kept for it goes.
+                        let username = match origin {
+                            Origin::Resumed { username, .. } => *username,
+                            Origin::Start { .. } => None,
+                        };
+                        let login = self.keep(origin, &flow, username).await?;
                         Ok(LoginStep::OtpRequired {
                             login,
                             channel,

@@ -140,6 +140,15 @@ async fn a_thousand_logins_over_two_instances_none_lost_none_twice_and_no_secret
         "the sessions are in Redis ({} values)",
         dump.len()
     );
+    let left: HashSet<String> = dump
+        .iter()
+        .map(|(key, _)| String::from_utf8_lossy(key).into_owned())
+        .filter(|key| !key.ends_with(":session"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "finished logins left keys behind: {left:?}"
+    );
     let files = redis.files();
     assert!(
         files
@@ -177,6 +186,48 @@ async fn a_thousand_logins_over_two_instances_none_lost_none_twice_and_no_secret
         }
     }
     assert!(hits.is_empty(), "secrets in clear: {hits:?}");
+
+    // Sizes for capacity planning (docs/distributed.md): Redis's own accounting of one key.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut usage = |key: String| -> i64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .query(&mut conn)
+            .unwrap_or(-1)
+    };
+    println!(
+        "MEMORY USAGE of a session: {} bytes",
+        usage(format!("lf:{{{}}}:session", sessions[0]))
+    );
+    let paused = http
+        .start(&bases[0], "cap", "bob", "bob-password")
+        .await
+        .str("login");
+    println!(
+        "MEMORY USAGE of a paused realm login: {} bytes",
+        usage(format!("lf:{{{paused}}}:login"))
+    );
+    let paused = http
+        .start(&bases[0], "ciam", "carol", "carol-password")
+        .await
+        .str("login");
+    println!(
+        "MEMORY USAGE of an internet-banking login at its captcha: {} + {} bytes (flow + username)",
+        usage(format!("lf:{{{paused}}}:login")),
+        usage(format!("lf:{{{paused}}}:user"))
+    );
+    let otp = http
+        .captcha(&bases[1], &paused, "ABCD", "carol-password")
+        .await;
+    otp.expect(202, None);
+    println!(
+        "MEMORY USAGE of an internet-banking login at its OTP: {} bytes",
+        usage(format!("lf:{{{paused}}}:login"))
+    );
     println!(
         "{} logins, {} canaries over {} Redis values, {} files, {} bytes of logs, {} pages",
         LOGINS,
