@@ -6,6 +6,9 @@
 //! - `bench item4 [--api ciam] [--ns 100,1000,10000]`: concurrent logins, engine vs floor.
 //! - `bench item6 [--secs 5]`: sandbox requests/s vs a bare axum handler; argon2 logins/s.
 //! - `bench allocs`: heap allocations per core flow vs the serde floor.
+//! - `bench gateway [--secs 3] [--concurrency 32]`: loginflow-gateway with Redis vs the
+//!   in-memory store (logins/s, the OTP step's latency) and its token endpoint vs a bare handler
+//!   doing one Redis GET; all in this process but `redis-server`.
 //!
 //! The servers run as child processes of this binary (`serve-sandbox`, `serve-bare`) pinned to
 //! core 0 with `taskset`; the clients (`load`, `rps`, `logins`) run pinned to core 1.
@@ -84,6 +87,22 @@ enum Cmd {
     },
     /// Heap allocations per core flow (canned responses) against the serde floor.
     Allocs,
+    /// loginflow-gateway: Redis vs in-memory store (logins/s, OTP step latency), and the token
+    /// endpoint vs a bare axum handler doing one Redis GET.
+    Gateway {
+        /// Seconds per throughput measurement.
+        #[arg(long, default_value_t = 3.0)]
+        secs: f64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Alternating repetitions of each pair.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// OTP steps timed per store.
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+    },
     /// (child) One load run against a running server; prints one JSON line.
     Load {
         #[arg(long)]
@@ -229,6 +248,17 @@ fn run(cmd: Cmd) -> Result<(), String> {
         } => item4(api, &ns, flows, reps, mode),
         Cmd::Item6 { secs, connections } => item6(secs, connections, false),
         Cmd::Allocs => allocs::report(),
+        Cmd::Gateway {
+            secs,
+            concurrency,
+            reps,
+            samples,
+        } => loginflow_bench::gateway::run(loginflow_bench::gateway::Options {
+            secs,
+            concurrency,
+            reps,
+            samples,
+        }),
         Cmd::Load {
             base,
             jwk_file,

@@ -43,6 +43,51 @@ pub struct App {
     pub family_life: FamilyLifetimes,
     /// Password checks of one username run one at a time (see [`App::check_password`]).
     pub password_stripes: PasswordStripes,
+    /// Sessions started and refresh requests per session (`GET /_sandbox/refreshes`).
+    pub refresh_counter: RefreshCounter,
+}
+
+/// Counts of sessions started and of refresh requests per session family, for tests that
+/// check how many refreshes reached the bank (`GET /_sandbox/refreshes`).
+#[derive(Debug, Default)]
+pub struct RefreshCounter(std::sync::Mutex<RefreshCounts>);
+
+/// What [`RefreshCounter`] has counted.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshCounts {
+    /// Session families started (logins that got tokens), both APIs.
+    pub sessions_started: u64,
+    /// Refresh requests that named a known session family, both APIs.
+    pub refreshes: u64,
+    /// Per session family (its `sessionState`), those with at least one refresh request.
+    pub sessions: std::collections::BTreeMap<String, SessionRefreshes>,
+}
+
+/// The refresh requests of one session family.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRefreshes {
+    /// The user.
+    pub user: String,
+    /// Refresh requests for the family (rotated or refused).
+    pub requests: u64,
+    /// Requests that rotated the tokens.
+    pub rotated: u64,
+}
+
+impl RefreshCounter {
+    fn with<T>(&self, f: impl FnOnce(&mut RefreshCounts) -> T) -> T {
+        f(&mut self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> RefreshCounts {
+        self.with(|c| c.clone())
+    }
 }
 
 /// Striped locks that serialize the password checks of one username: the lock check, the
@@ -156,6 +201,7 @@ impl App {
             },
             passwords,
             password_stripes: PasswordStripes::default(),
+            refresh_counter: RefreshCounter::default(),
             key,
             store,
             config,
@@ -333,6 +379,7 @@ impl App {
         self.index_pair(family_id, api, &family, &pair).await;
         let set = self.token_set(family_id, &family, pair, now);
         self.store.sessions().put(family_id, family).await;
+        self.refresh_counter.with(|c| c.sessions_started += 1);
         set
     }
 
@@ -387,6 +434,15 @@ impl App {
                 }
             })
             .await;
+        self.refresh_counter.with(|c| {
+            c.refreshes += 1;
+            let entry = c.sessions.entry(token.family.clone()).or_default();
+            entry.requests += 1;
+            if let Ok((family, _)) = &outcome {
+                entry.user.clone_from(&family.user);
+                entry.rotated += 1;
+            }
+        });
         let (family, pair) = outcome?;
         self.index_pair(&token.family, api, &family, &pair).await;
         Ok(self.token_set(&token.family, &family, pair, now))

@@ -18,7 +18,8 @@
 //!   [`SandboxConfig::development`] and prints its users, passwords and fixed OTP on stderr; a
 //!   start page at `GET /` (users, base URLs, links); a dev outbox of "sent" OTPs
 //!   (`GET /_sandbox/outbox`, and newest first as a page at `GET /_sandbox/outbox.html`); a
-//!   fixed OTP and captcha for tests; the public JWK at `GET /api/v1/jwks.json`; the OpenAPI
+//!   fixed OTP and captcha for tests; sessions started and refresh requests per session
+//!   (`GET /_sandbox/refreshes`); the public JWK at `GET /api/v1/jwks.json`; the OpenAPI
 //!   document at `GET /openapi.json` (see [`openapi`] for what it promises) and Swagger UI at
 //!   `GET /docs/`; one log line per request ([`request_log`]).
 //!

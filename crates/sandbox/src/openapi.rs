@@ -128,6 +128,7 @@ pub fn documented_router() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(dev::jwks))
         .routes(routes!(dev::outbox))
         .routes(routes!(dev::session))
+        .routes(routes!(dev::refreshes))
         .routes(routes!(dev::openapi_json))
         .split_for_parts()
 }

@@ -47,6 +47,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/jwks.json"),
     ("GET", "/_sandbox/outbox"),
     ("GET", "/_sandbox/session"),
+    ("GET", "/_sandbox/refreshes"),
     ("GET", "/openapi.json"),
 ];
 

@@ -160,6 +160,15 @@ fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_session_live(&h.client, &second.str("accessToken"), false);
     // Other sessions are untouched; a new login works.
     realm_login(&h.client, "alice", "alice-password").assert_status(201);
+    // The dev route counted every refresh request of the family, and the rotation.
+    let counts = h.client.get("/_sandbox/refreshes", &[]);
+    counts.assert_status(200);
+    assert_eq!(counts.body["sessionsStarted"], 2);
+    assert_eq!(counts.body["refreshes"], 3);
+    let family = &counts.body["sessions"][first.str("sessionState")];
+    assert_eq!(family["requests"], 3);
+    assert_eq!(family["rotated"], 1);
+    assert_eq!(family["user"], "alice");
 }
 
 #[test]

@@ -37,6 +37,17 @@ pub async fn outbox(State(app): State<Shared>) -> Response {
     )
 }
 
+/// Sessions started and the refresh requests per session family so far (for tests that count
+/// the refreshes reaching the bank).
+#[utoipa::path(get, path = "/_sandbox/refreshes", tag = "sandbox",
+    responses((status = 200, body = crate::app::RefreshCounts)))]
+pub async fn refreshes(State(app): State<Shared>) -> Response {
+    reply(
+        StatusCode::OK,
+        Ok::<_, ApiError>(app.refresh_counter.counts()),
+    )
+}
+
 /// What a live access token belongs to (a probe for tests: revoked or rotated tokens get 401).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
