@@ -312,8 +312,7 @@ pub struct CiamBank {
 }
 
 /// Everything a gateway runs with, secrets read. Build it from a file ([`GatewayConfig::load`])
-/// or in code ([`GatewayConfig::new`] and the setters).
-#[derive(Debug)]
+/// or in code ([`GatewayConfig::new`] and the setters). `Debug` shows no secret.
 pub struct GatewayConfig {
     /// Where to listen.
     pub listen: SocketAddr,
@@ -337,6 +336,23 @@ pub struct GatewayConfig {
     pub clock: fn() -> SystemTime,
     /// Cookies get `Secure`.
     pub secure_cookies: bool,
+}
+
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("store", &self.store)
+            .field("keyring", &self.keyring)
+            .field("api_key", &self.api_key)
+            .field("csrf_key", &"<redacted>")
+            .field("cap", &self.cap)
+            .field("ciam", &self.ciam)
+            .field("store_options", &self.store_options)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GatewayConfig {
@@ -538,6 +554,38 @@ mod tests {
         assert!(!key.matches(b""));
         assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
         assert!(ApiKey::new("short").is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let keyring =
+            Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").expect("a keyring");
+        let config = GatewayConfig::new(
+            "127.0.0.1:0".parse().expect("an address"),
+            keyring,
+            ApiKey::new("secret-api-key-0123456789").expect("a key"),
+        )
+        .realm(
+            "http://127.0.0.1:9/internal-api/centaur",
+            RealmConfig::new(
+                "cap",
+                "cap-mobile",
+                ClientSecret::new("secret-client-secret"),
+            ),
+        )
+        .expect("a realm bank")
+        .redis("redis://:secret-redis-password@127.0.0.1:6379");
+        let text = format!("{config:?}");
+        for secret in [
+            "secret-api-key",
+            "secret-client-secret",
+            "secret-redis-password",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let csrf = format!("{:?}", config.csrf_key.as_slice());
+        assert!(!text.contains(&csrf[1..20]), "the CSRF key bytes in {text}");
     }
 
     #[test]

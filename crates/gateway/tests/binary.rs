@@ -126,3 +126,11 @@ async fn config_file_with_secrets_in_files_and_the_environment() {
     assert!(stderr.contains("GW_TEST_API_KEY"), "{stderr}");
     assert!(!stderr.contains(TEST_CLIENT_SECRET), "{stderr}");
 }
+
+#[test]
+fn the_example_config_parses() {
+    let text = include_str!("../gateway.example.json");
+    let file: loginflow_gateway::config::ConfigFile =
+        serde_json::from_str(text).expect("gateway.example.json is a valid config");
+    assert!(file.cap.is_some() && file.ciam.is_some());
+}
