@@ -67,6 +67,10 @@ struct RedisChild {
 }
 
 impl RedisChild {
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
     fn start() -> Result<Self, String> {
         let dir = std::env::temp_dir().join(format!("bench-gw-redis-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -277,6 +281,11 @@ async fn bare_token(
     })))
 }
 
+/// CPU time of this process (clients, gateways, bank) plus redis-server's.
+fn cpu(redis_pid: &str) -> Duration {
+    crate::procstat::cpu_time("self") + crate::procstat::cpu_time(redis_pid)
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
@@ -338,23 +347,40 @@ async fn measure(o: Options) -> Result<(), String> {
         "== gateway: logins/s (realm, OTP: two requests each), {} clients, {:.1} s each",
         o.concurrency, o.secs
     );
+    let pid = redis.pid();
     let (mut m_rates, mut r_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut m_cpu, mut r_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..o.reps {
+        let (c0, t0) = (cpu(&pid), Instant::now());
         let m = logins_per_sec(&http, &mem, o.concurrency, o.secs).await?;
+        let (c1, t1) = (cpu(&pid), Instant::now());
         let r = logins_per_sec(&http, &red, o.concurrency, o.secs).await?;
+        let c2 = cpu(&pid);
+        // CPU per login of everything involved (this process and redis-server): what a
+        // saturated machine's capacity follows, less moved by other load than a rate.
+        let mc = (c1 - c0).as_secs_f64() * 1e6 / (m * (t1 - t0).as_secs_f64());
+        let rc = (c2 - c1).as_secs_f64() * 1e6 / (r * t1.elapsed().as_secs_f64());
         println!(
-            "  rep {rep}: memory {m:.0}/s, redis {r:.0}/s, ratio {:.2}",
-            r / m
+            "  rep {rep}: memory {m:.0}/s ({mc:.0} us CPU/login), redis {r:.0}/s ({rc:.0} us CPU/login), ratio {:.2}, CPU ratio {:.2}, load {:.1}",
+            r / m,
+            mc / rc,
+            crate::procstat::load_average()
         );
         m_rates.push(m);
         r_rates.push(r);
         ratios.push(r / m);
+        m_cpu.push(mc);
+        r_cpu.push(rc);
+        cpu_ratios.push(mc / rc);
     }
     println!(
-        "  median: memory {:.0}/s, redis {:.0}/s, ratio redis/memory {:.2} (goal >= 0.80)",
+        "  median: memory {:.0}/s, redis {:.0}/s, ratio redis/memory {:.2} (goal >= 0.80); CPU per login memory {:.0} us, redis {:.0} us: capacity ratio {:.2}",
         median(&mut m_rates),
         median(&mut r_rates),
-        median(&mut ratios)
+        median(&mut ratios),
+        median(&mut m_cpu),
+        median(&mut r_cpu),
+        median(&mut cpu_ratios)
     );
 
     println!(
@@ -433,22 +459,36 @@ async fn measure(o: Options) -> Result<(), String> {
         o.concurrency
     );
     let (mut g_rates, mut b_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut g_cpu, mut b_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..o.reps {
+        let (c0, t0) = (cpu(&pid), Instant::now());
         let g = gets_per_sec(&http, &token_url, o.concurrency, o.secs, true).await?;
+        let (c1, t1) = (cpu(&pid), Instant::now());
         let b = gets_per_sec(&http, &bare_url, o.concurrency, o.secs, false).await?;
+        let c2 = cpu(&pid);
+        let gc = (c1 - c0).as_secs_f64() * 1e6 / (g * (t1 - t0).as_secs_f64());
+        let bc = (c2 - c1).as_secs_f64() * 1e6 / (b * t1.elapsed().as_secs_f64());
         println!(
-            "  rep {rep}: gateway {g:.0}/s, bare {b:.0}/s, ratio {:.2}",
-            g / b
+            "  rep {rep}: gateway {g:.0}/s ({gc:.1} us CPU/request), bare {b:.0}/s ({bc:.1} us), ratio {:.2}, CPU ratio {:.2}, load {:.1}",
+            g / b,
+            bc / gc,
+            crate::procstat::load_average()
         );
         g_rates.push(g);
         b_rates.push(b);
         ratios.push(g / b);
+        g_cpu.push(gc);
+        b_cpu.push(bc);
+        cpu_ratios.push(bc / gc);
     }
     println!(
-        "  median: gateway {:.0}/s, bare {:.0}/s, ratio gateway/bare {:.2} (goal >= 0.70)",
+        "  median: gateway {:.0}/s, bare {:.0}/s, ratio gateway/bare {:.2} (goal >= 0.70); CPU per request gateway {:.1} us, bare {:.1} us: capacity ratio {:.2}",
         median(&mut g_rates),
         median(&mut b_rates),
-        median(&mut ratios)
+        median(&mut ratios),
+        median(&mut g_cpu),
+        median(&mut b_cpu),
+        median(&mut cpu_ratios)
     );
     memory.shutdown().await;
     with_redis.shutdown().await;
