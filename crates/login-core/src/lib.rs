@@ -73,3 +73,8 @@ pub use retry::RetryPolicy;
 pub use runner::{Answer, Goal, Next, Question, RunPolicy, Runner, StopReason, Stopped};
 pub use session::Session;
 pub use token::TokenSet;
+
+// The crate README's example runs as a doc test, so it cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
