@@ -14,15 +14,19 @@ use crate::table::StepId;
 use crate::{Error, Request, Response};
 
 /// The start of an internet-banking login.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Start {
-    verifier: PkceVerifier,
-    state: String,
+    pub(crate) verifier: PkceVerifier,
+    pub(crate) state: String,
 }
 
 impl Start {
     /// Draws a PKCE verifier (32 bytes) and a `state` (16 bytes) from `entropy`.
+    ///
+    /// # Errors
+    /// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the randomness source
+    /// fails.
     pub fn new(entropy: &mut dyn Entropy) -> Result<Self, Error> {
         // The challenge is computed where it is sent (authorize), not here as well.
         let (verifier, state) = random_verifier_and_state(entropy)?;
