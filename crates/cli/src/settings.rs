@@ -108,14 +108,14 @@ pub fn with_overrides(
     mut profile: Profile,
     cli: &Cli,
 ) -> Result<(Endpoint, Profile), CliError> {
-    if let Some(api) = cli.api {
-        if api != profile.api() {
-            return Err(CliError::usage(format!(
-                "--api {} does not match the session's API ({})",
-                api_flag(api),
-                api_flag(profile.api())
-            )));
-        }
+    if let Some(api) = cli.api
+        && api != profile.api()
+    {
+        return Err(CliError::usage(format!(
+            "--api {} does not match the session's API ({})",
+            api_flag(api),
+            api_flag(profile.api())
+        )));
     }
     if let Some(url) = &cli.base_url {
         endpoint.base_url = url.clone();
