@@ -118,10 +118,10 @@ impl TokenSet {
         expected_state: Option<&str>,
     ) -> Result<Self, Error> {
         let body: TokenBody = parse_json(response)?;
-        if let (Some(expected), Some(echoed)) = (expected_state, body.state.as_ref()) {
-            if echoed.0.as_deref() != Some(expected) {
-                return Err(malformed(response, MalformedReason::StateMismatch));
-            }
+        if let (Some(expected), Some(echoed)) = (expected_state, body.state.as_ref())
+            && echoed.0.as_deref() != Some(expected)
+        {
+            return Err(malformed(response, MalformedReason::StateMismatch));
         }
         let access_token = body
             .access_token

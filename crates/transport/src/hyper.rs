@@ -472,11 +472,11 @@ async fn drive<F: Future>(
 ) -> Result<F::Output, tokio::time::error::Elapsed> {
     let mut fut = pin!(fut);
     let both = poll_fn(|cx: &mut Context<'_>| {
-        if let Some(d) = driver.as_mut() {
-            if d.as_mut().poll(cx).is_ready() {
-                // Dropping the ended connection fails whatever still waits on it.
-                *driver = None;
-            }
+        if let Some(d) = driver.as_mut()
+            && d.as_mut().poll(cx).is_ready()
+        {
+            // Dropping the ended connection fails whatever still waits on it.
+            *driver = None;
         }
         fut.as_mut().poll(cx)
     });

@@ -114,10 +114,10 @@ impl Slot {
         now: std::time::SystemTime,
         margin: Duration,
     ) -> Option<Result<AccessToken, KeeperError>> {
-        if self.attempts != seen {
-            if let Some(outcome) = &self.last {
-                return Some(outcome.clone());
-            }
+        if self.attempts != seen
+            && let Some(outcome) = &self.last
+        {
+            return Some(outcome.clone());
         }
         let Some(held) = &self.held else {
             return Some(Err(KeeperError::Ended));

@@ -110,13 +110,13 @@ impl Step for AuthorizeStep {
             Ok(b) => b,
             Err(e) => return Err(Failed::keep_unless_final(e, self.state)),
         };
-        if let Some(echoed) = &body.state {
-            if echoed.0.as_deref() != Some(self.state.state.as_str()) {
-                return Err(Failed::dead(malformed(
-                    response,
-                    MalformedReason::StateMismatch,
-                )));
-            }
+        if let Some(echoed) = &body.state
+            && echoed.0.as_deref() != Some(self.state.state.as_str())
+        {
+            return Err(Failed::dead(malformed(
+                response,
+                MalformedReason::StateMismatch,
+            )));
         }
         let (Some(login_challenge), Some(auth_token)) = (
             // The login challenge goes back out as the `checkIdentity` header.
