@@ -399,14 +399,14 @@ pub fn with_overrides(
     mut profile: Profile,
     s: &Settings,
 ) -> Result<(Endpoint, Profile), CliError> {
-    if let Some(api) = s.explicit_api() {
-        if api != profile.api() {
-            return Err(CliError::usage(format!(
-                "--api {} does not match the session's API ({})",
-                api_flag(api),
-                api_flag(profile.api())
-            )));
-        }
+    if let Some(api) = s.explicit_api()
+        && api != profile.api()
+    {
+        return Err(CliError::usage(format!(
+            "--api {} does not match the session's API ({})",
+            api_flag(api),
+            api_flag(profile.api())
+        )));
     }
     if let (true, Some(url)) = (s.given("--base-url"), &s.base_url) {
         endpoint.base_url = url.clone();

@@ -34,13 +34,20 @@ impl Entropy for OsEntropy {
     }
 }
 
-/// A deterministic generator for tests and reproducible examples: **not** secret, never use it
-/// for real logins. SplitMix64 from a seed.
+/// A deterministic generator for tests and benchmarks: **not** secret, never use it for real
+/// logins (every seal to one key would repeat its ephemeral key and GCM nonce). SplitMix64
+/// from a seed.
+///
+/// Compiled only with the `test-entropy` feature, which this workspace turns on for its own
+/// tests, benches and fuzz targets (as a dev-dependency feature), so an application cannot
+/// pick it up by accident.
+#[cfg(any(test, feature = "test-entropy"))]
 #[derive(Debug, Clone)]
 pub struct DeterministicEntropy {
     state: u64,
 }
 
+#[cfg(any(test, feature = "test-entropy"))]
 impl DeterministicEntropy {
     /// Starts from a seed.
     pub fn new(seed: u64) -> Self {
@@ -48,6 +55,7 @@ impl DeterministicEntropy {
     }
 }
 
+#[cfg(any(test, feature = "test-entropy"))]
 impl Entropy for DeterministicEntropy {
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), crate::Error> {
         for chunk in dest.chunks_mut(8) {

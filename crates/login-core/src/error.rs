@@ -530,6 +530,9 @@ pub enum SealError {
     /// The ECDH key agreement failed.
     #[error("the ECDH key agreement failed")]
     KeyAgreement,
+    /// The content key could not be derived (the one-step KDF refused its inputs).
+    #[error("deriving the content key failed")]
+    KeyDerivation,
     /// The derived content key was rejected.
     #[error("the content key was rejected")]
     ContentKey,

@@ -34,7 +34,7 @@ pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024;
 macro_rules! state_enum {
     ($(#[$doc:meta])* $name:ident, $module:ident, { $($variant:ident => $id:ident),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Serialize)]
         #[serde(tag = "state", content = "data")]
         pub enum $name {
             $(
@@ -113,7 +113,10 @@ pub mod forgot_state {
 
 /// Any flow of any API in any state: an enum whose variants own the typed states, so matching
 /// hands back a value with exactly the transitions legal from there.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// It serializes, but has no public `Deserialize`: [`Flow::from_snapshot`] is the only way in,
+/// so every flow read from outside has passed the format version and invariant checks.
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "api", content = "flow", rename_all = "snake_case")]
 pub enum Flow {
     /// The realm API.
@@ -138,7 +141,7 @@ struct VersionOnly {
 
 #[derive(Deserialize)]
 struct SnapshotIn {
-    #[serde(flatten)]
+    #[serde(flatten, with = "shadow::Flow")]
     flow: Flow,
 }
 
@@ -196,6 +199,12 @@ impl Flow {
     }
 
     /// Resumes a flow from snapshot bytes, which may be untrusted.
+    ///
+    /// # Errors
+    /// [`SnapshotError::TooLarge`] past [`MAX_SNAPSHOT_BYTES`];
+    /// [`SnapshotError::UnsupportedVersion`] for another format version;
+    /// [`SnapshotError::Corrupt`] for anything that is not a snapshot this engine could have
+    /// written (bad JSON, an unknown state, a field that breaks a state's invariants).
     pub fn from_snapshot(bytes: &[u8]) -> Result<Flow, SnapshotError> {
         if bytes.len() > MAX_SNAPSHOT_BYTES {
             return Err(SnapshotError::TooLarge(bytes.len()));
@@ -216,6 +225,210 @@ impl Flow {
         };
         checked.map_err(|what| SnapshotError::Corrupt(what.to_owned()))?;
         Ok(parsed.flow)
+    }
+}
+
+/// How snapshots are read. The states have no public `Deserialize` (it would skip the version
+/// and invariant checks of [`Flow::from_snapshot`]); these private shadows, serde's "remote"
+/// derives, read the exact shape the states' `Serialize` writes. The snapshot round-trip tests
+/// (`tests/snapshots.rs`, the property tests) fail if the two drift apart.
+mod shadow {
+    use std::marker::PhantomData;
+    use std::time::SystemTime;
+
+    use serde::Deserialize;
+
+    use crate::ciam::{Captcha, Channel};
+    use crate::secret::{AccessToken, RefreshToken};
+    use crate::secret::{FlowSecret, Password, PkceVerifier, ResetTicket};
+    use crate::token::unix_ms;
+    use crate::{ciam, forgot, realm};
+
+    #[derive(Deserialize)]
+    #[serde(
+        remote = "crate::Flow",
+        tag = "api",
+        content = "flow",
+        rename_all = "snake_case"
+    )]
+    pub(super) enum Flow {
+        #[serde(with = "RealmState")]
+        Realm(realm::State),
+        #[serde(with = "CiamState")]
+        Ciam(ciam::State),
+        #[serde(with = "ForgotState")]
+        ForgotPassword(forgot::State),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "realm::State", tag = "state", content = "data")]
+    enum RealmState {
+        #[serde(with = "RealmStart")]
+        Start(realm::Start),
+        #[serde(with = "LoginRequest")]
+        Challenged(realm::Challenged),
+        #[serde(with = "LoginRequest")]
+        MfaPending(realm::MfaPending),
+        #[serde(with = "Tokened")]
+        Tokened(realm::Tokened),
+        #[serde(with = "Revoked")]
+        Revoked(realm::Revoked),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "ciam::State", tag = "state", content = "data")]
+    enum CiamState {
+        #[serde(with = "CiamStart")]
+        Start(ciam::Start),
+        #[serde(with = "Authorized")]
+        Authorized(ciam::Authorized),
+        #[serde(with = "CaptchaShown")]
+        CaptchaShown(ciam::CaptchaShown),
+        #[serde(with = "CiamChallenged")]
+        Challenged(ciam::Challenged),
+        #[serde(with = "CiamMfaPending")]
+        MfaPending(ciam::MfaPending),
+        #[serde(with = "Tokened")]
+        Tokened(ciam::Tokened),
+        #[serde(with = "Revoked")]
+        Revoked(ciam::Revoked),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "forgot::State", tag = "state", content = "data")]
+    enum ForgotState {
+        #[serde(with = "ForgotStart")]
+        Start(forgot::Start),
+        #[serde(with = "OtpSent")]
+        OtpSent(forgot::OtpSent),
+        #[serde(with = "Verified")]
+        Verified(forgot::Verified),
+        #[serde(with = "PasswordReset")]
+        PasswordReset(forgot::PasswordReset),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "realm::Start")]
+    struct RealmStart {
+        username: String,
+        password: Password,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "realm::LoginRequest", rename_all = "camelCase")]
+    struct LoginRequest<M> {
+        req_id: FlowSecret,
+        #[serde(with = "unix_ms::option", default)]
+        expires_at: Option<SystemTime>,
+        #[serde(default)]
+        ref_id: Option<String>,
+        #[serde(skip)]
+        marker: PhantomData<fn() -> M>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "crate::tokened::Tokened")]
+    struct Tokened<A> {
+        #[serde(with = "TokenSet")]
+        tokens: crate::TokenSet,
+        #[serde(skip)]
+        api: PhantomData<fn() -> A>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "crate::TokenSet", rename_all = "camelCase")]
+    struct TokenSet {
+        access_token: AccessToken,
+        refresh_token: RefreshToken,
+        #[serde(with = "unix_ms::option", default)]
+        expires_at: Option<SystemTime>,
+        #[serde(with = "unix_ms::option", default)]
+        refresh_expires_at: Option<SystemTime>,
+        #[serde(default)]
+        scope: Option<String>,
+        #[serde(default)]
+        session_state: Option<String>,
+        #[serde(default)]
+        token_type: Option<String>,
+        #[serde(default)]
+        redirect_url: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "crate::revoked::Revoked", rename_all = "camelCase")]
+    struct Revoked {
+        sent_request: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "ciam::Start", rename_all = "camelCase")]
+    struct CiamStart {
+        verifier: PkceVerifier,
+        state: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "ciam::Authorized", rename_all = "camelCase")]
+    struct Authorized {
+        login_challenge: FlowSecret,
+        auth_token: FlowSecret,
+        verifier: PkceVerifier,
+        state: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "ciam::CaptchaShown", rename_all = "camelCase")]
+    struct CaptchaShown {
+        #[serde(with = "Authorized")]
+        authorized: ciam::Authorized,
+        captcha: Captcha,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "ciam::Challenged", rename_all = "camelCase")]
+    struct CiamChallenged {
+        code: FlowSecret,
+        token: FlowSecret,
+        verifier: PkceVerifier,
+        state: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "ciam::MfaPending", rename_all = "camelCase")]
+    struct CiamMfaPending {
+        mfa_challenge: FlowSecret,
+        channel: Channel,
+        #[serde(default)]
+        ref_id: Option<String>,
+        verifier: PkceVerifier,
+        state: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "forgot::Start")]
+    struct ForgotStart {
+        username: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "forgot::OtpSent", rename_all = "camelCase")]
+    struct OtpSent {
+        username: String,
+        req_id: FlowSecret,
+        ref_id: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "forgot::Verified")]
+    struct Verified {
+        username: String,
+        ticket: ResetTicket,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(remote = "forgot::PasswordReset")]
+    struct PasswordReset {
+        username: String,
     }
 }
 
@@ -288,3 +501,32 @@ flow_from!(
     forgot::Start => ForgotPassword, forgot::OtpSent => ForgotPassword, forgot::Verified => ForgotPassword,
     forgot::PasswordReset => ForgotPassword,
 );
+
+/// No public `Deserialize` reaches a flow or a state without [`Flow::from_snapshot`]'s checks:
+/// each of these fails to compile.
+///
+/// ```compile_fail
+/// let _: login_core::Flow = serde_json::from_str("{}").unwrap();
+/// ```
+/// ```compile_fail
+/// let _: login_core::realm::State = serde_json::from_str("{}").unwrap();
+/// ```
+/// ```compile_fail
+/// let _: login_core::realm::Tokened = serde_json::from_str("{}").unwrap();
+/// ```
+/// ```compile_fail
+/// let _: login_core::ciam::Tokened = serde_json::from_str("{}").unwrap();
+/// ```
+/// ```compile_fail
+/// let _: login_core::ciam::MfaPending = serde_json::from_str("{}").unwrap();
+/// ```
+/// ```compile_fail
+/// let _: login_core::TokenSet = serde_json::from_str("{}").unwrap();
+/// ```
+/// The same line for a type that keeps its `Deserialize` compiles, so the blocks above fail for
+/// the reason they name:
+/// ```
+/// let _: Result<login_core::realm::RealmProfile, _> = serde_json::from_str("{}");
+/// ```
+#[cfg(doctest)]
+struct NoPublicDeserialize;

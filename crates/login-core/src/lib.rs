@@ -33,12 +33,17 @@
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
 //! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
+
 pub mod action;
 pub mod ciam;
 pub mod entropy;
 pub mod error;
 pub mod flow;
 pub mod forgot;
+#[cfg(feature = "http")]
+pub mod interop;
 mod lenient;
 pub mod pending;
 pub mod pkce;
@@ -59,6 +64,8 @@ mod wire;
 pub use action::{Action, Bank, Begun, Env, PendingFlow, Profile};
 pub use error::{Error, ErrorKind, ServerError, TransportError, TransportErrorKind};
 pub use flow::{Flow, SnapshotError};
+#[cfg(feature = "http")]
+pub use interop::HttpConversionError;
 pub use pending::{Failed, Pending, Step, SuccessStatus};
 pub use request::{Header, Method, Request};
 pub use response::Response;
@@ -66,3 +73,8 @@ pub use retry::RetryPolicy;
 pub use runner::{Answer, Goal, Next, Question, RunPolicy, Runner, StopReason, Stopped};
 pub use session::Session;
 pub use token::TokenSet;
+
+// The crate README's example runs as a doc test, so it cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

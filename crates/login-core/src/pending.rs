@@ -152,6 +152,10 @@ impl<S: Step> Pending<S> {
 
     /// Feeds the response back. `now` is the instant the response was received; expiry times
     /// in the response are counted from it.
+    ///
+    /// # Errors
+    /// A [`Failed`] with the server's refusal, a rate limit, a redirect or a malformed answer
+    /// (see [`crate::Error`]); it holds the state to go on from unless the error ends the flow.
     pub fn receive(
         self,
         response: &Response,

@@ -3,10 +3,10 @@
 //! The `plain` method is never offered: it would send the verifier itself as the challenge.
 //!
 //! ```
-//! use login_core::entropy::DeterministicEntropy;
+//! use login_core::entropy::OsEntropy;
 //! use login_core::pkce::{Pkce, random_state};
 //!
-//! let mut entropy = DeterministicEntropy::new(7);
+//! let mut entropy = OsEntropy;
 //! let pkce = Pkce::generate(&mut entropy).unwrap();
 //! assert_eq!(pkce.verifier().expose().len(), 43);
 //! assert_eq!(pkce.challenge().len(), 43);

@@ -47,6 +47,11 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every header as received, in order (names as the server spelled them).
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// The body bytes.
     pub fn body(&self) -> &[u8] {
         self.body.expose()

@@ -1,12 +1,12 @@
 //! `Revoked`: terminal. No method leads anywhere from here.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A session that has ended. It holds no tokens.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Revoked {
-    sent_request: bool,
+    pub(crate) sent_request: bool,
 }
 
 impl Revoked {

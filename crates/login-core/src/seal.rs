@@ -8,12 +8,12 @@
 //! `{"alg":"ECDH-ES","enc":"A256GCM","kid":..,"epk":{"kty":"EC","crv":"P-256","x":..,"y":..}}`
 //! (`kid` only when the server key has one; no `apu`/`apv`), and its base64url form is the AAD.
 //!
-//! Every random input (the ephemeral key, the IV) comes from the [`Entropy`] handed in, so a
-//! deterministic source gives a reproducible envelope. aws-lc-rs does the arithmetic: one seal
+//! Every random input (the ephemeral key, the IV) comes from the [`Entropy`] handed in (tests
+//! use a seeded source, behind the `test-entropy` feature, for reproducible envelopes). aws-lc-rs does the arithmetic: one seal
 //! costs tens of microseconds, several times less than a pure-Rust P-256.
 //!
 //! ```
-//! use login_core::entropy::DeterministicEntropy;
+//! use login_core::entropy::OsEntropy;
 //! use login_core::seal::{CredentialSealer, JweSealer};
 //!
 //! // A P-256 public key (test value).
@@ -21,13 +21,13 @@
 //!   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
 //!   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
 //! let sealer = JweSealer::from_jwk(jwk).unwrap();
-//! let jwe = sealer.seal(br#"{"username":"u"}"#, &mut DeterministicEntropy::new(1)).unwrap();
+//! let jwe = sealer.seal(br#"{"username":"u"}"#, &mut OsEntropy).unwrap();
 //! assert_eq!(jwe.expose().split('.').count(), 5);
 //! assert_eq!(jwe.expose().split('.').nth(1), Some(""));
 //! ```
 
 use aws_lc_rs::agreement::{self, ECDH_P256, ParsedPublicKey, PrivateKey, UnparsedPublicKey};
-use aws_lc_rs::{aead, digest};
+use aws_lc_rs::{aead, kdf};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -204,7 +204,7 @@ impl CredentialSealer for JweSealer {
             &ephemeral,
             self.key.public.clone(),
             Error::from(SealError::KeyAgreement),
-            |z| Ok(concat_kdf(z, ENC.as_bytes(), b"", b"", 256)),
+            |z| concat_kdf(z, ENC.as_bytes(), b"", b"", 256),
         )?;
 
         let mut iv = [0u8; IV_LEN];
@@ -241,37 +241,41 @@ impl CredentialSealer for JweSealer {
 /// `len32 || algorithm_id || len32 || apu || len32 || apv || keydatalen_bits as u32 BE` (no
 /// SuppPrivInfo). Returns the first `keydatalen_bits / 8` bytes (rounded up).
 ///
+/// The rounds are aws-lc's one-step KDF (SP 800-56C rev. 2 §4, option 1, SHA-256), the same
+/// construction under its newer name; this function only lays out OtherInfo.
+///
 /// ```
 /// // RFC 7518 Appendix C.
 /// let z = [158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251,
 ///          49, 110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196];
-/// let key = login_core::seal::concat_kdf(&z, b"A128GCM", b"Alice", b"Bob", 128);
+/// let key = login_core::seal::concat_kdf(&z, b"A128GCM", b"Alice", b"Bob", 128)?;
 /// assert_eq!(key.as_slice(), [86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26]);
+/// # Ok::<(), login_core::Error>(())
 /// ```
+///
+/// # Errors
+/// [`SealError::KeyDerivation`] when `z` is empty, when `keydatalen_bits` is 0, or when an
+/// input is longer than aws-lc accepts (2^30 bytes).
 pub fn concat_kdf(
     z: &[u8],
     algorithm_id: &[u8],
     apu: &[u8],
     apv: &[u8],
     keydatalen_bits: u32,
-) -> Zeroizing<Vec<u8>> {
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     let key_len = keydatalen_bits.div_ceil(8) as usize;
-    let mut out = Zeroizing::new(Vec::with_capacity(key_len + digest::SHA256_OUTPUT_LEN));
-    let mut round: u32 = 1;
-    while out.len() < key_len {
-        let mut ctx = digest::Context::new(&digest::SHA256);
-        ctx.update(&round.to_be_bytes());
-        ctx.update(z);
-        for part in [algorithm_id, apu, apv] {
-            ctx.update(&len32(part));
-            ctx.update(part);
-        }
-        ctx.update(&keydatalen_bits.to_be_bytes());
-        out.extend_from_slice(ctx.finish().as_ref());
-        round = round.wrapping_add(1);
+    let mut other_info = Vec::with_capacity(3 * 4 + algorithm_id.len() + apu.len() + apv.len() + 4);
+    for part in [algorithm_id, apu, apv] {
+        other_info.extend_from_slice(&len32(part));
+        other_info.extend_from_slice(part);
     }
-    out.truncate(key_len);
-    out
+    other_info.extend_from_slice(&keydatalen_bits.to_be_bytes());
+    let mut out = Zeroizing::new(vec![0u8; key_len]);
+    let algorithm = kdf::get_sskdf_digest_algorithm(kdf::SskdfDigestAlgorithmId::Sha256)
+        .ok_or(SealError::KeyDerivation)?;
+    kdf::sskdf_digest(algorithm, z, &other_info, out.as_mut_slice())
+        .map_err(|_| SealError::KeyDerivation)?;
+    Ok(out)
 }
 
 /// The 32-bit big-endian length prefix of a Concat KDF field. JOSE fields are far below 4 GiB;
@@ -347,6 +351,7 @@ mod tests {
     use super::*;
     use crate::entropy::DeterministicEntropy;
     use crate::error::LocalError;
+    use aws_lc_rs::digest;
 
     // RFC 7518 Appendix C: Z from Alice's ephemeral and Bob's static key.
     const RFC7518_Z: [u8; 32] = [
@@ -381,7 +386,7 @@ mod tests {
 
     #[test]
     fn concat_kdf_matches_rfc7518_appendix_c() {
-        let key = concat_kdf(&RFC7518_Z, b"A128GCM", b"Alice", b"Bob", 128);
+        let key = concat_kdf(&RFC7518_Z, b"A128GCM", b"Alice", b"Bob", 128).unwrap();
         assert_eq!(
             URL_SAFE_NO_PAD.encode(key.as_slice()),
             "VqqN6vgjbSBcIijNcacQGg"
@@ -390,11 +395,11 @@ mod tests {
 
     #[test]
     fn concat_kdf_output_length_and_rounds() {
-        let k256 = concat_kdf(&RFC7518_Z, b"A256GCM", b"", b"", 256);
+        let k256 = concat_kdf(&RFC7518_Z, b"A256GCM", b"", b"", 256).unwrap();
         assert_eq!(k256.len(), 32);
         // Two rounds: the first 32 bytes are round 1 of the 512-bit derivation only if the
         // keydatalen were equal; it is part of OtherInfo, so they must differ.
-        let k512 = concat_kdf(&RFC7518_Z, b"A256GCM", b"", b"", 512);
+        let k512 = concat_kdf(&RFC7518_Z, b"A256GCM", b"", b"", 512).unwrap();
         assert_eq!(k512.len(), 64);
         assert_ne!(&k512[..32], k256.as_slice());
         assert_ne!(&k512[..32], &k512[32..]);
@@ -407,6 +412,25 @@ mod tests {
         input.extend_from_slice(&256u32.to_be_bytes());
         let expected = digest::digest(&digest::SHA256, &input);
         assert_eq!(k256.as_slice(), expected.as_ref());
+    }
+
+    #[test]
+    fn concat_kdf_refuses_what_it_cannot_derive() {
+        let refused = |r: Result<Zeroizing<Vec<u8>>, Error>| {
+            matches!(
+                r,
+                Err(Error::Local(LocalError::Seal(SealError::KeyDerivation)))
+            )
+        };
+        assert!(refused(concat_kdf(b"", b"A256GCM", b"", b"", 256)));
+        assert!(refused(concat_kdf(&RFC7518_Z, b"A256GCM", b"", b"", 0)));
+        // Not a multiple of 8: rounded up to whole bytes, as JWA's key sizes always are.
+        assert_eq!(
+            concat_kdf(&RFC7518_Z, b"A256GCM", b"", b"", 9)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

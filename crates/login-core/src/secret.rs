@@ -205,13 +205,16 @@ impl Zeroize for SecretBytes {
     }
 }
 
-/// Constant-time equality of two byte strings (the length is not hidden).
+/// Constant-time equality of two byte strings (the length is not hidden): aws-lc's
+/// `CRYPTO_memcmp`, which the compiler cannot turn into an early-exit comparison.
+///
+/// ```
+/// use login_core::secret::constant_time_eq;
+/// assert!(constant_time_eq(b"123456", b"123456"));
+/// assert!(!constant_time_eq(b"123456", b"123457"));
+/// ```
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
 #[cfg(test)]

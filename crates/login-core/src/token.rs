@@ -25,31 +25,31 @@ const MAX_LIFETIME_SECS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
 /// assert!(!t.needs_refresh(now, Duration::from_secs(60)));
 /// assert!(t.needs_refresh(now + Duration::from_secs(241), Duration::from_secs(60)));
 /// ```
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenSet {
-    access_token: AccessToken,
-    refresh_token: RefreshToken,
+    pub(crate) access_token: AccessToken,
+    pub(crate) refresh_token: RefreshToken,
     #[serde(
         with = "unix_ms::option",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    expires_at: Option<SystemTime>,
+    pub(crate) expires_at: Option<SystemTime>,
     #[serde(
         with = "unix_ms::option",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    refresh_expires_at: Option<SystemTime>,
+    pub(crate) refresh_expires_at: Option<SystemTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
+    pub(crate) scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    session_state: Option<String>,
+    pub(crate) session_state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    token_type: Option<String>,
+    pub(crate) token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    redirect_url: Option<String>,
+    pub(crate) redirect_url: Option<String>,
 }
 
 /// The wire shape, read tolerantly: only the two tokens are required; a field of an unexpected
@@ -102,6 +102,10 @@ pub(crate) fn lifetime_to_instant(
 
 impl TokenSet {
     /// Reads a token-set body. `now` is the receipt instant.
+    ///
+    /// # Errors
+    /// The server's refusal for a non-success status, or a malformed-response error when a
+    /// token is missing or not header-safe.
     pub fn from_response(response: &Response, now: SystemTime) -> Result<Self, Error> {
         Self::from_response_checking_state(response, now, None)
     }
@@ -114,10 +118,10 @@ impl TokenSet {
         expected_state: Option<&str>,
     ) -> Result<Self, Error> {
         let body: TokenBody = parse_json(response)?;
-        if let (Some(expected), Some(echoed)) = (expected_state, body.state.as_ref()) {
-            if echoed.0.as_deref() != Some(expected) {
-                return Err(malformed(response, MalformedReason::StateMismatch));
-            }
+        if let (Some(expected), Some(echoed)) = (expected_state, body.state.as_ref())
+            && echoed.0.as_deref() != Some(expected)
+        {
+            return Err(malformed(response, MalformedReason::StateMismatch));
         }
         let access_token = body
             .access_token

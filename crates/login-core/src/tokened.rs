@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::Response;
 use crate::pending::{Failed, Step, sealed};
@@ -20,11 +20,11 @@ pub trait TokenedApi: sealed::Sealed {
 
 /// A session with tokens of the API `A` (see [`crate::realm::Tokened`] and
 /// [`crate::ciam::Tokened`]).
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct Tokened<A> {
-    tokens: TokenSet,
+    pub(crate) tokens: TokenSet,
     #[serde(skip)]
-    api: PhantomData<fn() -> A>,
+    pub(crate) api: PhantomData<fn() -> A>,
 }
 
 impl<A> Tokened<A> {

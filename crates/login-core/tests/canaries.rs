@@ -22,14 +22,14 @@ fn wire_secrets(fx: &mut Fixture) -> Vec<String> {
     for (_, flow) in all_states(fx) {
         for (step, input) in flow.actions() {
             let action = action_for(step, input, &inputs);
-            if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action) {
-                if let Ok(seen) = check_request(&req, &fx.settings) {
-                    for field in ["codeVerifier", "authToken"] {
-                        if let Some(v) = seen.str(field) {
-                            if !v.contains(MARK) {
-                                out.push(v.to_owned());
-                            }
-                        }
+            if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action)
+                && let Ok(seen) = check_request(&req, &fx.settings)
+            {
+                for field in ["codeVerifier", "authToken"] {
+                    if let Some(v) = seen.str(field)
+                        && !v.contains(MARK)
+                    {
+                        out.push(v.to_owned());
                     }
                 }
             }

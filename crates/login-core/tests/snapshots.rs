@@ -431,11 +431,11 @@ fn resumed_states_must_hold_the_engines_own_invariants() {
             let mut fx = Fixture::new(Settings::default(), 1);
             for (step, input) in flow.actions() {
                 let action = action_for(step, input, &Inputs::default());
-                if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action) {
-                    if let Err(e) = check_request(&req, &fx.settings) {
-                        accepted.push(format!("{case} -> {e}"));
-                        continue;
-                    }
+                if let Ok(Begun::Send(req, _)) = fx.begin(flow.clone(), action)
+                    && let Err(e) = check_request(&req, &fx.settings)
+                {
+                    accepted.push(format!("{case} -> {e}"));
+                    continue;
                 }
                 accepted.push(format!("{case} accepted"));
             }

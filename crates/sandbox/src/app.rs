@@ -412,12 +412,13 @@ impl App {
             .update(&token.family, |slot| match slot.as_mut() {
                 None => Err(ApiError::invalid_token("this session has ended")),
                 Some(family) => {
-                    if let Some(scope) = scope {
-                        if !family.revoked && family.scope != scope {
-                            return Err(ApiError::invalid_request(
-                                "scope differs from the session's scope",
-                            ));
-                        }
+                    if let Some(scope) = scope
+                        && !family.revoked
+                        && family.scope != scope
+                    {
+                        return Err(ApiError::invalid_request(
+                            "scope differs from the session's scope",
+                        ));
                     }
                     match family.rotate(&key, life, now) {
                         Refresh::Rotated(pair) => Ok((family.clone(), pair)),

@@ -507,10 +507,10 @@ impl SandboxConfig {
             if name.is_empty() || user.password.expose().is_empty() {
                 return invalid("user names and passwords must not be empty");
             }
-            if let Some(p) = user.last_location {
-                if !crate::anomaly::is_valid(p) {
-                    return invalid("a user's `lastLocation` is out of range");
-                }
+            if let Some(p) = user.last_location
+                && !crate::anomaly::is_valid(p)
+            {
+                return invalid("a user's `lastLocation` is out of range");
             }
         }
         Ok(())

@@ -140,10 +140,10 @@ impl ServerKey {
         if header.get("zip").is_some() || header.get("crit").is_some() {
             return Err(JweError::Header("zip and crit are not supported"));
         }
-        if let Some(kid) = header.get("kid") {
-            if kid.as_str() != Some(self.kid.as_str()) {
-                return Err(JweError::KeyId);
-            }
+        if let Some(kid) = header.get("kid")
+            && kid.as_str() != Some(self.kid.as_str())
+        {
+            return Err(JweError::KeyId);
         }
         let epk: JwkEcKey =
             serde_json::from_value(header["epk"].clone()).map_err(|_| JweError::EphemeralKey)?;

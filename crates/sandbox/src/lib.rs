@@ -367,3 +367,8 @@ impl Drop for BlockingSandbox {
         }
     }
 }
+
+// The crate README's example compiles as a doc test, so it cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

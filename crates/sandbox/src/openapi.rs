@@ -251,15 +251,13 @@ async fn wrong_method(method: Method, uri: Uri) -> Response {
 
 /// 429 when the client address exceeds `throttle.requestsPerIp` (off by default).
 async fn throttle_by_address(State(app): State<Shared>, request: Request, next: Next) -> Response {
-    if app.config.throttle.requests_per_ip.is_some() {
-        if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            if let Err(e) = app
-                .throttle(ThrottleKind::Ip, &addr.ip().to_string(), Timestamp::now())
-                .await
-            {
-                return e.into_response();
-            }
-        }
+    if app.config.throttle.requests_per_ip.is_some()
+        && let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
+        && let Err(e) = app
+            .throttle(ThrottleKind::Ip, &addr.ip().to_string(), Timestamp::now())
+            .await
+    {
+        return e.into_response();
     }
     next.run(request).await
 }

@@ -1,5 +1,5 @@
 //! Drivers: run whole flows of either API over a transport, blocking ([`Driver`]) or async
-//! ([`AsyncDriver`]).
+//! (`AsyncDriver`, feature `tokio`).
 //!
 //! Every decision is login-core's [`Runner`]: which step comes next, when a throttled call
 //! (429) is repeated, when to ask for an OTP, a captcha answer or the credentials, when a
@@ -29,7 +29,9 @@ use login_core::table::{Api, StateId};
 use login_core::{Flow, Profile, Request, Response, RetryPolicy, Session, TransportError};
 use tracing::Instrument;
 
-use crate::{AsyncTransport, Transport};
+#[cfg(feature = "tokio")]
+use crate::AsyncTransport;
+use crate::Transport;
 
 pub use login_core::runner::{Prompt, StopReason, Stopped};
 
@@ -98,8 +100,10 @@ impl<T: Transport> Exchange for BlockingExchange<'_, T> {
     }
 }
 
+#[cfg(feature = "tokio")]
 struct AsyncExchange<'a, T>(&'a T);
 
+#[cfg(feature = "tokio")]
 impl<T: AsyncTransport> Exchange for AsyncExchange<'_, T> {
     fn send(
         &self,
@@ -371,8 +375,10 @@ driver!(
     Driver, Transport, BlockingExchange, dyn Interaction, ,
 );
 
+#[cfg(feature = "tokio")]
 driver!(
-    /// Runs flows over an [`AsyncTransport`]; every future is `Send`.
+    /// Runs flows over an [`AsyncTransport`]; every future is `Send`. Feature `tokio` (on with
+    /// `hyper`): 429 waits sleep on tokio's timer.
     ///
     /// ```no_run
     /// use login_core::realm::{RealmConfig, Start};
@@ -392,7 +398,7 @@ driver!(
     AsyncDriver, AsyncTransport, AsyncExchange, dyn Interaction + Send, async, .await
 );
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod tests {
     use super::*;
     use login_core::realm::{RealmConfig, Start};

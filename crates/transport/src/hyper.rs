@@ -37,6 +37,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::AsyncTransport;
 use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixed_addresses};
+use crate::tls::io_error_kind;
 
 /// An idle connection older than this is not reused: servers close idle connections on their
 /// own schedule, and a request written into a connection the server is closing is lost without
@@ -44,9 +45,10 @@ use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixe
 const MAX_IDLE: Duration = Duration::from_secs(15);
 
 /// The async transport's shared part: configuration, TLS setup and the shelf of idle
-/// connections. Cheap to clone. Each flow takes its own [`HyperSession`], which is the
-/// [`AsyncTransport`]. Connections belong to the tokio runtime that opened them, so use one
-/// transport per runtime.
+/// connections. Cheap to clone. It is an [`AsyncTransport`] itself (each call takes a
+/// shelved connection or dials), and each flow can take its own [`HyperSession`], which keeps
+/// one connection for all the flow's steps. Connections belong to the tokio runtime that
+/// opened them, so use one transport per runtime.
 ///
 /// ```no_run
 /// use login_transport::{AsyncTransport, HyperTransport, TransportConfig};
@@ -109,6 +111,10 @@ impl std::fmt::Debug for HyperTransport {
 
 impl HyperTransport {
     /// Prepares the TLS client (for `https://` base URLs) for `config`.
+    ///
+    /// # Errors
+    /// [`ConfigError::RootCertificate`] when a custom root is not a usable CA certificate;
+    /// [`ConfigError::Tls`] when rustls refuses the TLS configuration.
     pub fn new(config: TransportConfig) -> Result<Self, ConfigError> {
         let tls = match config.base.scheme {
             Scheme::Http => None,
@@ -152,7 +158,7 @@ fn tls_connector(config: &TransportConfig) -> Result<TlsConnector, ConfigError> 
                 .map_err(|e| ConfigError::RootCertificate(e.to_string()))?;
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::tls::provider();
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ConfigError::Tls(e.to_string()))?
@@ -389,6 +395,19 @@ impl HyperSession {
     }
 }
 
+/// Each call takes a session of its own (a shelved connection, or a new one) and gives the
+/// connection back to the shelf when it ends, so the transport can be shared by many tasks as
+/// it is. A flow that wants one connection for all its steps uses [`HyperTransport::session`].
+impl AsyncTransport for HyperTransport {
+    fn send(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+        let session = self.session();
+        async move { session.send_inner(request).await }
+    }
+}
+
 impl AsyncTransport for HyperSession {
     fn send(
         &self,
@@ -453,11 +472,11 @@ async fn drive<F: Future>(
 ) -> Result<F::Output, tokio::time::error::Elapsed> {
     let mut fut = pin!(fut);
     let both = poll_fn(|cx: &mut Context<'_>| {
-        if let Some(d) = driver.as_mut() {
-            if d.as_mut().poll(cx).is_ready() {
-                // Dropping the ended connection fails whatever still waits on it.
-                *driver = None;
-            }
+        if let Some(d) = driver.as_mut()
+            && d.as_mut().poll(cx).is_ready()
+        {
+            // Dropping the ended connection fails whatever still waits on it.
+            *driver = None;
         }
         fut.as_mut().poll(cx)
     });
@@ -574,26 +593,6 @@ fn io_connect_kind(e: &io::Error) -> TransportErrorKind {
     }
 }
 
-/// Classifies an I/O error (shared with the ureq transport).
-pub(crate) fn io_error_kind(e: &io::Error) -> TransportErrorKind {
-    use io::ErrorKind as K;
-    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-        return TransportErrorKind::Tls;
-    }
-    match e.kind() {
-        K::ConnectionRefused
-        | K::HostUnreachable
-        | K::NetworkUnreachable
-        | K::AddrNotAvailable
-        | K::NotConnected => TransportErrorKind::Connect,
-        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
-            TransportErrorKind::Reset
-        }
-        K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
-        _ => TransportErrorKind::Other,
-    }
-}
-
 /// A request body that zeroes its bytes on drop (it may hold a password).
 struct SecretBody(Option<SecretBuf>);
 
@@ -641,20 +640,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn io_errors_map_to_transport_kinds() {
+    fn a_connect_failure_stays_a_connect_failure() {
         use io::ErrorKind as K;
-        for (kind, expected) in [
-            (K::ConnectionRefused, TransportErrorKind::Connect),
-            (K::ConnectionReset, TransportErrorKind::Reset),
-            (K::BrokenPipe, TransportErrorKind::Reset),
-            (K::UnexpectedEof, TransportErrorKind::Reset),
-            (K::TimedOut, TransportErrorKind::Timeout),
-            (K::InvalidInput, TransportErrorKind::Other),
-        ] {
-            assert_eq!(io_error_kind(&io::Error::from(kind)), expected, "{kind:?}");
-        }
-        let tls = io::Error::new(K::InvalidData, rustls::Error::General("handshake".into()));
-        assert_eq!(io_error_kind(&tls), TransportErrorKind::Tls);
         // A connect failure that is not a refusal is still a connect failure.
         assert_eq!(
             io_connect_kind(&io::Error::from(K::ConnectionReset)),

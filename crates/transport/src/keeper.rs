@@ -17,9 +17,12 @@ use std::time::Duration;
 
 use login_core::secret::AccessToken;
 use login_core::{Error, Profile, Session, Stopped, TokenSet};
+#[cfg(feature = "tokio")]
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+#[cfg(feature = "tokio")]
 use crate::AsyncTransport;
+#[cfg(feature = "tokio")]
 use crate::driver::AsyncDriver;
 
 /// The default refresh margin: refresh when the access token expires within 60 s.
@@ -111,10 +114,10 @@ impl Slot {
         now: std::time::SystemTime,
         margin: Duration,
     ) -> Option<Result<AccessToken, KeeperError>> {
-        if self.attempts != seen {
-            if let Some(outcome) = &self.last {
-                return Some(outcome.clone());
-            }
+        if self.attempts != seen
+            && let Some(outcome) = &self.last
+        {
+            return Some(outcome.clone());
         }
         let Some(held) = &self.held else {
             return Some(Err(KeeperError::Ended));
@@ -178,6 +181,7 @@ impl Slot {
     }
 }
 
+#[cfg(feature = "tokio")]
 struct Shared<T> {
     driver: AsyncDriver<T>,
     profile: Profile,
@@ -186,6 +190,7 @@ struct Shared<T> {
     slot: Arc<Mutex<Slot>>,
 }
 
+#[cfg(feature = "tokio")]
 /// Holds a logged-in session (either API) and hands out fresh access tokens. Cheap to clone;
 /// clones share the session. Needs a tokio runtime.
 ///
@@ -206,6 +211,7 @@ pub struct TokenKeeper<T> {
     shared: Arc<Shared<T>>,
 }
 
+#[cfg(feature = "tokio")]
 impl<T> Clone for TokenKeeper<T> {
     fn clone(&self) -> Self {
         Self {
@@ -214,6 +220,7 @@ impl<T> Clone for TokenKeeper<T> {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl<T> std::fmt::Debug for TokenKeeper<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenKeeper")
@@ -226,6 +233,7 @@ impl<T> std::fmt::Debug for TokenKeeper<T> {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl<T: AsyncTransport + 'static> TokenKeeper<T> {
     /// Keeps `session`, refreshed with `profile` (its API's non-secret settings).
     pub fn new(
@@ -252,11 +260,23 @@ impl<T: AsyncTransport + 'static> TokenKeeper<T> {
 
     /// A fresh access token: the current one, or a new one after a refresh when the current one
     /// expires within the margin. Concurrent callers share one refresh and its outcome.
+    ///
+    /// # Errors
+    /// [`KeeperError::Refresh`] when the refresh failed (the next call tries again, unless the
+    /// error ended the session); [`KeeperError::Ended`] once the session has ended (log in
+    /// again and [`replace`](Self::replace) it); [`KeeperError::Interrupted`] when the refresh
+    /// stopped half-way (the runtime shut down).
     pub async fn access_token(&self) -> Result<AccessToken, KeeperError> {
         self.get(false).await
     }
 
     /// Refreshes now (sharing a refresh already under way) and returns the new access token.
+    ///
+    /// # Errors
+    /// [`KeeperError::Refresh`] when the refresh failed (the next call tries again, unless the
+    /// error ended the session); [`KeeperError::Ended`] once the session has ended (log in
+    /// again and [`replace`](Self::replace) it); [`KeeperError::Interrupted`] when the refresh
+    /// stopped half-way (the runtime shut down).
     pub async fn refresh(&self) -> Result<AccessToken, KeeperError> {
         self.get(true).await
     }
@@ -295,6 +315,7 @@ impl<T: AsyncTransport + 'static> TokenKeeper<T> {
     }
 }
 
+#[cfg(feature = "tokio")]
 /// Refreshes while owning the lock; records the outcome for every waiter.
 async fn refresh_locked<T: AsyncTransport>(
     shared: Arc<Shared<T>>,
@@ -384,11 +405,17 @@ impl<T: crate::Transport> BlockingTokenKeeper<T> {
     }
 
     /// A fresh access token (see [`TokenKeeper::access_token`]).
+    ///
+    /// # Errors
+    /// As [`TokenKeeper::access_token`]: [`KeeperError::Refresh`], [`KeeperError::Ended`].
     pub fn access_token(&self) -> Result<AccessToken, KeeperError> {
         self.get(false)
     }
 
     /// Refreshes now, sharing a refresh already under way.
+    ///
+    /// # Errors
+    /// As [`TokenKeeper::access_token`]: [`KeeperError::Refresh`], [`KeeperError::Ended`].
     pub fn refresh(&self) -> Result<AccessToken, KeeperError> {
         self.get(true)
     }

@@ -1,14 +1,29 @@
 //! login-transport: runs [`login_core`] request descriptions over HTTP.
 //!
 //! Two small traits are all the drivers need: [`Transport`] (blocking) and [`AsyncTransport`]
-//! (async, `Send` futures). Two implementations come with the crate:
+//! (async, `Send` futures). Two implementations come with the crate, each behind its feature:
 //!
-//! - [`UreqTransport`]: blocking, on ureq 3 with rustls; its agent pools keep-alive connections.
-//! - [`HyperTransport`]: async on tokio, hyper 1's HTTP/1 connection API over a tokio socket
-//!   (plus tokio-rustls). Each flow takes a [`HyperSession`], which holds **one** connection
-//!   for the whole flow and drives it inside the flow's own task: no spawned task, no thread.
-//!   A finished session leaves its idle connection to the next one, so flows one after another
-//!   do not dial again.
+//! - `UreqTransport` (feature `ureq`): blocking, on ureq 3 with rustls; its agent pools
+//!   keep-alive connections.
+//! - `HyperTransport` (feature `hyper`): async on tokio, hyper 1's HTTP/1 connection API over a
+//!   tokio socket (plus tokio-rustls). Each flow can take a `HyperSession`, which holds **one**
+//!   connection for the whole flow and drives it inside the flow's own task: no spawned task,
+//!   no thread. A finished session leaves its idle connection to the next one, so flows one
+//!   after another do not dial again. The transport itself is an [`AsyncTransport`] too (each
+//!   call takes a shelved connection or dials).
+//!
+//! # Features
+//!
+//! | feature | default | brings |
+//! |---|---|---|
+//! | `ureq` | yes | `UreqTransport` (ureq, rustls) |
+//! | `hyper` | yes | `HyperTransport`, `HyperSession` (hyper, tokio, tokio-rustls); implies `tokio` |
+//! | `tokio` | with `hyper` | `AsyncDriver` and `TokenKeeper` over any [`AsyncTransport`] |
+//!
+//! With `default-features = false` and one of them, only that stack is built: a blocking
+//! service builds neither tokio nor hyper, an async one no ureq, and a service with its own
+//! client (`tokio` alone, see below) neither. TLS in both transports runs on aws-lc-rs, the
+//! library login-core seals with, so a binary carries one crypto library.
 //!
 //! Both enforce the same [`TransportConfig`]: connect, header and whole-call timeouts, a response
 //! body cap checked while reading, HTTPS except to loopback hosts (unless allowed), optional
@@ -29,8 +44,38 @@
 //! # Plugging in your own client
 //!
 //! A transport turns a [`Request`] (method, path relative to the base URL, headers, body) into a
-//! [`Response`] or a [`TransportError`]. Here is one on a ureq agent of your own (say, one with a
-//! proxy); any blocking client works the same way:
+//! [`Response`] or a [`TransportError`]. login-core converts both to and from the `http`
+//! crate's types ([`Request::to_http`], `Response: From<http::Response<Vec<u8>>>`), so a client
+//! that speaks them plugs in with a few lines. reqwest, async (`examples/reqwest_transport.rs`
+//! runs a whole login with it):
+//!
+//! ```no_run
+//! use login_core::{Request, Response, TransportError, TransportErrorKind};
+//! use login_transport::AsyncTransport;
+//!
+//! struct Reqwest {
+//!     client: reqwest::Client, // built with redirect::Policy::none() and timeouts
+//!     base: String,            // e.g. "https://bank.example/internal-api/centaur"
+//! }
+//!
+//! impl AsyncTransport for Reqwest {
+//!     async fn send(&self, request: &Request) -> Result<Response, TransportError> {
+//!         let other = |e: &dyn std::fmt::Display| TransportError::new(TransportErrorKind::Other, e.to_string());
+//!         let outgoing = request.to_http(&self.base).map_err(|e| other(&e))?;
+//!         let outgoing = reqwest::Request::try_from(outgoing).map_err(|e| other(&e))?;
+//!         let answer = self.client.execute(outgoing).await.map_err(|e| other(&e))?;
+//!         let mut response = http::Response::builder().status(answer.status());
+//!         for (name, value) in answer.headers() {
+//!             response = response.header(name, value);
+//!         }
+//!         let body = answer.bytes().await.map_err(|e| other(&e))?; // cap it in real code
+//!         Ok(Response::from(response.body(body.to_vec()).map_err(|e| other(&e))?))
+//!     }
+//! }
+//! ```
+//!
+//! And blocking, on a ureq agent of your own (say, one with a proxy); any blocking client works
+//! the same way:
 //!
 //! ```no_run
 //! use login_core::{Request, Response, TransportError, TransportErrorKind};
@@ -77,11 +122,18 @@
 //! }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
+
 pub mod driver;
 pub mod keeper;
 pub mod policy;
 
+#[cfg(feature = "hyper")]
 mod hyper;
+#[cfg(any(feature = "ureq", feature = "hyper"))]
+mod tls;
+#[cfg(feature = "ureq")]
 mod ureq;
 
 use std::future::Future;
@@ -89,12 +141,18 @@ use std::sync::Arc;
 
 pub use login_core::{Request, Response, TransportError, TransportErrorKind};
 
+#[cfg(feature = "tokio")]
+pub use crate::driver::AsyncDriver;
 pub use crate::driver::{
-    AsyncDriver, Driver, Interaction, NoInteraction, Prompt, StateChange, StopReason, Stopped,
+    Driver, Interaction, NoInteraction, Prompt, StateChange, StopReason, Stopped,
 };
+#[cfg(feature = "hyper")]
 pub use crate::hyper::{HyperSession, HyperTransport};
-pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions, TokenKeeper};
+#[cfg(feature = "tokio")]
+pub use crate::keeper::TokenKeeper;
+pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
+#[cfg(feature = "ureq")]
 pub use crate::ureq::UreqTransport;
 
 /// A blocking HTTP client: sends one request description and returns the response as received.
@@ -104,6 +162,10 @@ pub use crate::ureq::UreqTransport;
 /// failures without putting request bodies or credentials into the error text.
 pub trait Transport {
     /// Sends `request` and returns the response, whatever its status.
+    ///
+    /// # Errors
+    /// A [`TransportError`] when no whole response came back: DNS, connect, TLS, a timeout, a
+    /// reset, a body over the cap, a refused plain-HTTP URL.
     fn send(&self, request: &Request) -> Result<Response, TransportError>;
 }
 
@@ -111,6 +173,9 @@ pub trait Transport {
 /// handlers. The same contract as [`Transport`].
 pub trait AsyncTransport: Send + Sync {
     /// Sends `request` and returns the response, whatever its status.
+    ///
+    /// # Errors
+    /// As [`Transport::send`].
     fn send(
         &self,
         request: &Request,
@@ -158,3 +223,8 @@ impl<T: AsyncTransport> AsyncTransport for Arc<T> {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeExamples;
+
+// And this crate's own README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeExamples;

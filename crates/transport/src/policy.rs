@@ -19,12 +19,12 @@
 //! # Ok::<(), login_transport::ConfigError>(())
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use login_core::{TransportError, TransportErrorKind};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// Default connect timeout (DNS excluded: the system resolver has its own).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -93,7 +93,7 @@ pub(crate) struct BaseUrl {
 impl BaseUrl {
     fn parse(input: &str) -> Result<Self, ConfigError> {
         let bad = |why: &str| ConfigError::BaseUrl(format!("{why} (got {input:?})"));
-        let uri: ::hyper::Uri = input.parse().map_err(|_| bad("not a URL"))?;
+        let uri: http::Uri = input.parse().map_err(|_| bad("not a URL"))?;
         let scheme = match uri.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
             Some(s) if s.eq_ignore_ascii_case("http") => Scheme::Http,
@@ -149,6 +149,7 @@ impl BaseUrl {
     }
 
     /// The origin-form request target: prefix plus `path`.
+    #[cfg(feature = "hyper")]
     pub(crate) fn target_for(&self, path: &str) -> String {
         concat_exact(&self.prefix, path)
     }
@@ -189,7 +190,9 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Addresses for hosts that need no DNS: IP literals, and `localhost` pinned to the loopback
 /// addresses (so a resolver that maps `localhost` elsewhere cannot send plain HTTP off the
 /// machine). `None` means "ask the system resolver".
+#[cfg(feature = "hyper")]
 pub(crate) fn fixed_addresses(host: &str) -> Option<Vec<IpAddr>> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
     if host.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case("localhost.") {
         return Some(vec![
             IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -251,6 +254,10 @@ impl TransportConfig {
     /// 5 s, response headers 10 s, whole call 20 s, body cap 1 MiB, plain HTTP only to loopback
     /// hosts, Mozilla's root certificates, one 429 retry waiting at most 10 s, up to 32 idle
     /// connections kept.
+    ///
+    /// # Errors
+    /// [`ConfigError::BaseUrl`] when `base_url` is not an absolute `http://` or `https://` URL
+    /// with a host, or carries user information, a query or a fragment.
     pub fn new(base_url: &str) -> Result<Self, ConfigError> {
         Ok(Self {
             base: BaseUrl::parse(base_url)?,
@@ -299,6 +306,9 @@ impl TransportConfig {
 
     /// Trusts the certificates in `pem` as roots. Custom roots **replace** the built-in Mozilla
     /// roots: a client given a private CA trusts only the CAs it was given.
+    ///
+    /// # Errors
+    /// [`ConfigError::RootCertificate`] when `pem` holds no `CERTIFICATE` block or a damaged one.
     pub fn add_root_ca_pem(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
         let mut found = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -382,6 +392,10 @@ impl TransportConfig {
 
     /// Whether the HTTPS rule lets a request go out: HTTPS, or plain HTTP to a loopback host, or
     /// plain HTTP explicitly allowed. Transports call this before resolving or connecting.
+    ///
+    /// # Errors
+    /// A [`TransportError`] of kind `InsecureUrl` for plain HTTP to a host that is not a
+    /// loopback host when plain HTTP is not allowed; its text says how to allow it.
     pub fn check_url(&self) -> Result<(), TransportError> {
         if self.base.scheme == Scheme::Https || self.allow_http || self.base.is_loopback() {
             return Ok(());

@@ -1,37 +1,30 @@
-//! The blocking transport, on ureq 3 with rustls.
+//! The blocking transport, on ureq 3 with rustls (aws-lc-rs). Only ureq's versioned API is
+//! used, so any ureq 3.x from 3.5 on builds it.
 //!
-//! Timeouts: `timeout_connect`, `timeout_recv_response` and the whole-call bound as
-//! `timeout_global`. ureq's default resolver starts a thread for every request whenever a
-//! resolve deadline applies (`timeout_global` makes one apply), which doubled client CPU per
-//! call here. So the agent gets [`InlineResolver`] instead: IP literals and `localhost` need no
-//! lookup at all (and `localhost` is pinned to loopback), other names go to the system resolver
-//! on the calling thread, bounded by the resolver's own timeout rather than ours. The whole-call
-//! deadline then holds exactly for connect, send, headers and body, with no thread per call.
+//! Timeouts are per phase: `timeout_connect`, `timeout_send_request`/`timeout_send_body` and
+//! `timeout_recv_response` (the header timeout), and `timeout_recv_body` (the call timeout),
+//! with the whole-call deadline checked again between body reads. No deadline is set on the
+//! resolve step (`timeout_global`, `timeout_per_call` and `timeout_resolve` stay unset): ureq's
+//! resolver starts a thread for every request whenever a resolve deadline applies, which
+//! doubled client CPU per call here (docs/transport.md). Without one it resolves on the calling
+//! thread, bounded by the system resolver's own timeout, as the hyper transport does.
 //!
-//! Socket timeouts: ureq arms each read and write with the time left before the nearest
-//! deadline, and re-arms the socket (a `setsockopt`) whenever that value changes, which with a
-//! whole-call deadline is before nearly every read and write: about 2.9 system calls per call,
-//! measurable beside a loopback round trip. [`SteadyTimeouts`] rounds the time left down to
-//! 10 ms when it is a second or more, so consecutive calls ask for the same value and the
-//! socket keeps it. A deadline can only fire up to 10 ms early, never late.
+//! `localhost` over plain HTTP is dialed as 127.0.0.1 (with `Host: localhost:PORT`), so a
+//! resolver that maps `localhost` elsewhere cannot carry plain HTTP off the machine; IP
+//! literals need no lookup at all.
 
 use std::io::Read;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::Instant;
 
 use ::ureq::http;
 use ::ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ::ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ::ureq::unversioned::transport::time::Duration as UreqDuration;
-use ::ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport as UreqIo,
-};
 use ::ureq::{Agent, Timeout};
 use login_core::secret::SecretBytes;
 use login_core::{Request, Response, TransportError, TransportErrorKind};
 
 use crate::Transport;
-use crate::policy::{ConfigError, MAX_HEADER_BYTES, TransportConfig, fixed_addresses};
+use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig};
 
 /// A blocking [`Transport`] on ureq 3 with rustls. Cheap to clone; clones share one agent and
 /// its keep-alive pool, so the steps of a flow reuse a connection.
@@ -49,11 +42,25 @@ use crate::policy::{ConfigError, MAX_HEADER_BYTES, TransportConfig, fixed_addres
 pub struct UreqTransport {
     agent: Agent,
     config: Arc<TransportConfig>,
+    /// What each request's URL starts with: the base URL, with plain-HTTP `localhost` pinned to
+    /// 127.0.0.1 (see the module docs).
+    origin_prefix: Arc<str>,
+    /// `Some(authority)` when the URL's host is not the one the base URL names: the `Host`
+    /// header then says the name.
+    host_header: Option<Arc<str>>,
 }
 
 impl UreqTransport {
     /// Builds the agent for `config`.
+    ///
+    /// TLS runs on rustls with aws-lc-rs. ureq takes rustls' process-wide default provider, so
+    /// when none is installed yet this installs aws-lc-rs's; an application that installed its
+    /// own keeps it.
+    ///
+    /// # Errors
+    /// None today: the result leaves room for configurations ureq may refuse.
     pub fn new(config: TransportConfig) -> Result<Self, ConfigError> {
+        crate::tls::install_default_provider();
         let timeouts = config.timeouts();
         let roots = if config.custom_roots.is_empty() {
             RootCerts::WebPki
@@ -70,9 +77,12 @@ impl UreqTransport {
             .max_redirects(0)
             // Environment proxies would bypass the HTTPS and loopback rules checked here.
             .proxy(None)
-            .timeout_global(Some(timeouts.call))
+            // Per phase only: a deadline on the resolve step would cost a thread per call.
             .timeout_connect(Some(timeouts.connect))
+            .timeout_send_request(Some(timeouts.headers))
+            .timeout_send_body(Some(timeouts.headers))
             .timeout_recv_response(Some(timeouts.headers))
+            .timeout_recv_body(Some(timeouts.call))
             .max_response_header_size(MAX_HEADER_BYTES)
             // One host only: the per-host bound is the bound. At least one, so the steps of a
             // flow share a connection.
@@ -81,14 +91,13 @@ impl UreqTransport {
             .user_agent(config.user_agent_header())
             .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build();
-        let agent = Agent::with_parts(
-            agent_config,
-            DefaultConnector::new().chain(SteadyTimeouts),
-            InlineResolver,
-        );
+        let agent = Agent::new_with_config(agent_config);
+        let (origin_prefix, host_header) = pinned_origin(&config);
         Ok(Self {
             agent,
             config: Arc::new(config),
+            origin_prefix: origin_prefix.into(),
+            host_header: host_header.map(Into::into),
         })
     }
 
@@ -102,11 +111,17 @@ impl UreqTransport {
         request: &Request,
         body: B,
     ) -> Result<Response, TransportError> {
-        let url = self.config.base.url_for(request.path());
+        let deadline = Instant::now() + self.config.timeouts().call;
+        let mut url = String::with_capacity(self.origin_prefix.len() + request.path().len());
+        url.push_str(&self.origin_prefix);
+        url.push_str(request.path());
         let mut builder = http::Request::builder()
             .method(request.method().as_str())
             .uri(url)
             .header(http::header::ACCEPT, "application/json");
+        if let Some(host) = &self.host_header {
+            builder = builder.header(http::header::HOST, host.as_ref());
+        }
         for header in request.headers() {
             let name = http::HeaderName::from_bytes(header.name().as_bytes())
                 .map_err(|_| invalid_header(header.name()))?;
@@ -124,7 +139,7 @@ impl UreqTransport {
         let mut answer = self.agent.run(http_request).map_err(map_error)?;
         let mut response = Response::new(
             answer.status().as_u16(),
-            read_body(&mut answer, self.config.max_body())?,
+            read_body(&mut answer, self.config.max_body(), deadline)?,
         );
         for (name, value) in answer.headers() {
             response =
@@ -144,11 +159,27 @@ impl Transport for UreqTransport {
     }
 }
 
+/// The URL prefix and, when it differs from the base URL's host, the `Host` value: plain HTTP
+/// to `localhost` goes to 127.0.0.1 (see the module docs).
+fn pinned_origin(config: &TransportConfig) -> (String, Option<String>) {
+    let base = &config.base;
+    let is_localhost =
+        base.host.eq_ignore_ascii_case("localhost") || base.host.eq_ignore_ascii_case("localhost.");
+    if base.scheme == Scheme::Http && is_localhost {
+        let origin = format!("http://127.0.0.1:{}{}", base.port, base.prefix);
+        (origin, Some(base.authority.clone()))
+    } else {
+        (base.url_for(""), None)
+    }
+}
+
 /// Reads at most `cap` bytes into a buffer sized once from `Content-Length`, so a body holding
-/// tokens is not reallocated (and left behind) while it grows.
+/// tokens is not reallocated (and left behind) while it grows. Stops at `deadline`, the end of
+/// the whole call, between reads (a single read is bounded by the body phase's timeout).
 fn read_body(
     answer: &mut http::Response<::ureq::Body>,
     cap: usize,
+    deadline: Instant,
 ) -> Result<SecretBytes, TransportError> {
     let declared = answer
         .headers()
@@ -160,11 +191,32 @@ fn read_body(
     }
     let hint = declared.map_or(8 * 1024, |len| len as usize);
     let mut buf = SecretBytes::new(Vec::with_capacity(hint.min(cap)));
-    let mut reader = answer.body_mut().with_config().limit(cap as u64).reader();
-    reader
-        .read_to_end(buf.expose_mut())
-        .map_err(|e| map_error(::ureq::Error::from(e)))?;
-    Ok(buf)
+    let mut reader = UntilDeadline {
+        inner: answer.body_mut().with_config().limit(cap as u64).reader(),
+        deadline,
+    };
+    match reader.read_to_end(buf.expose_mut()) {
+        Ok(_) => Ok(buf),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut && Instant::now() >= deadline => Err(
+            TransportError::new(TransportErrorKind::Timeout, "the whole call timed out"),
+        ),
+        Err(e) => Err(map_error(::ureq::Error::from(e))),
+    }
+}
+
+/// A reader that refuses to start a read once `deadline` has passed.
+struct UntilDeadline<R> {
+    inner: R,
+    deadline: Instant,
+}
+
+impl<R: Read> Read for UntilDeadline<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if Instant::now() >= self.deadline {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.inner.read(buf)
+    }
 }
 
 fn too_large(cap: usize) -> TransportError {
@@ -192,7 +244,7 @@ fn map_error(error: ::ureq::Error) -> TransportError {
         E::ConnectionFailed => TransportErrorKind::Connect,
         E::BodyExceedsLimit(_) => TransportErrorKind::BodyTooLarge,
         E::Tls(_) | E::Pem(_) | E::Rustls(_) => TransportErrorKind::Tls,
-        E::Io(io) => crate::hyper::io_error_kind(io),
+        E::Io(io) => crate::tls::io_error_kind(io),
         E::Protocol(_) => TransportErrorKind::Other,
         _ => TransportErrorKind::Other,
     };
@@ -212,117 +264,6 @@ fn phase_name(phase: Timeout) -> &'static str {
         Timeout::Global | Timeout::PerCall => "the whole call",
         Timeout::SendRequest | Timeout::SendBody => "sending the request",
         _ => "the call",
-    }
-}
-
-/// Wraps every connection in [`Steady`]: see the module docs.
-#[derive(Debug)]
-struct SteadyTimeouts;
-
-impl<In: UreqIo> Connector<In> for SteadyTimeouts {
-    type Out = Steady<In>;
-
-    fn connect(
-        &self,
-        _details: &ConnectionDetails,
-        chained: Option<In>,
-    ) -> Result<Option<Self::Out>, ::ureq::Error> {
-        Ok(chained.map(|inner| Steady { inner }))
-    }
-}
-
-/// A connection whose read and write timeouts are rounded by [`steady`].
-#[derive(Debug)]
-struct Steady<T> {
-    inner: T,
-}
-
-/// Timeouts of at least this much are rounded down to a multiple of [`STEP`].
-const ROUND_FROM: std::time::Duration = std::time::Duration::from_secs(1);
-/// The rounding step: how early a deadline may fire at most.
-const STEP: std::time::Duration = std::time::Duration::from_millis(10);
-
-/// `timeout` with its time left rounded down to [`STEP`] when it is at least [`ROUND_FROM`].
-/// Rounding down keeps every deadline: the socket gives up at most `STEP` early.
-fn steady(mut timeout: NextTimeout) -> NextTimeout {
-    if let UreqDuration::Exact(left) = timeout.after {
-        if left >= ROUND_FROM {
-            // The remainder is below one step, so it fits any integer type.
-            let excess = left.as_nanos() % STEP.as_nanos();
-            timeout.after =
-                UreqDuration::Exact(left - std::time::Duration::from_nanos(excess as u64));
-        }
-    }
-    timeout
-}
-
-impl<T: UreqIo> UreqIo for Steady<T> {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        self.inner.buffers()
-    }
-
-    fn transmit_output(
-        &mut self,
-        amount: usize,
-        timeout: NextTimeout,
-    ) -> Result<(), ::ureq::Error> {
-        self.inner.transmit_output(amount, steady(timeout))
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ::ureq::Error> {
-        self.inner.await_input(steady(timeout))
-    }
-
-    fn is_open(&mut self) -> bool {
-        self.inner.is_open()
-    }
-
-    fn is_tls(&self) -> bool {
-        self.inner.is_tls()
-    }
-}
-
-/// A resolver that never spawns a thread: see the module docs.
-#[derive(Debug)]
-struct InlineResolver;
-
-impl Resolver for InlineResolver {
-    fn resolve(
-        &self,
-        uri: &http::Uri,
-        _config: &::ureq::config::Config,
-        _timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ::ureq::Error> {
-        let host = uri.host().ok_or(::ureq::Error::HostNotFound)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = match uri.port_u16() {
-            Some(p) => p,
-            None if uri.scheme_str() == Some("https") => 443,
-            None => 80,
-        };
-        let mut out = self.empty();
-        match fixed_addresses(host) {
-            Some(ips) => {
-                for ip in ips {
-                    out.push(SocketAddr::new(ip, port));
-                }
-            }
-            None => {
-                let found = (host, port)
-                    .to_socket_addrs()
-                    .map_err(|_| ::ureq::Error::HostNotFound)?;
-                for addr in found {
-                    if out.try_push(addr).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        if out.is_empty() {
-            Err(::ureq::Error::HostNotFound)
-        } else {
-            Ok(out)
-        }
     }
 }
 
@@ -369,72 +310,54 @@ mod tests {
         );
     }
 
-    #[test]
-    fn steady_timeouts_round_down_long_waits_only() {
-        use std::time::Duration as D;
-        let after = |d: UreqDuration| {
-            steady(NextTimeout {
-                after: d,
-                ..NextTimeout::default()
-            })
-            .after
-        };
-        let exact = |d: D| UreqDuration::Exact(d);
-        // Two calls a few microseconds apart ask for the same socket timeout.
-        assert_eq!(
-            after(exact(D::from_nanos(19_999_987_654))),
-            exact(D::from_millis(19_990))
-        );
-        assert_eq!(
-            after(exact(D::from_nanos(19_999_912_345))),
-            exact(D::from_millis(19_990))
-        );
-        assert_eq!(after(exact(D::from_secs(1))), exact(D::from_secs(1)));
-        // Never later than asked, never more than one step earlier.
-        for nanos in [1_000_000_001u64, 5_555_555_555, 86_400_000_000_123] {
-            let UreqDuration::Exact(got) = after(exact(D::from_nanos(nanos))) else {
-                panic!("exact in, exact out");
-            };
-            assert!(got <= D::from_nanos(nanos) && D::from_nanos(nanos) - got < STEP);
-        }
-        // Short waits stay exact, so a tight deadline is not cut to nothing.
-        assert_eq!(
-            after(exact(D::from_nanos(999_999_999))),
-            exact(D::from_nanos(999_999_999))
-        );
-        assert_eq!(after(exact(D::ZERO)), exact(D::ZERO));
-        assert_eq!(
-            after(UreqDuration::NotHappening),
-            UreqDuration::NotHappening
-        );
+    fn config(url: &str) -> TransportConfig {
+        TransportConfig::new(url).expect("a valid URL")
     }
 
     #[test]
-    fn the_resolver_pins_localhost_and_reads_ip_literals_without_lookup() {
-        let resolve = |url: &str| {
-            let uri: http::Uri = url.parse().unwrap();
-            let config = ::ureq::config::Config::default();
-            InlineResolver
-                .resolve(&uri, &config, NextTimeout::default())
-                .unwrap()
-                .iter()
-                .copied()
-                .collect::<Vec<_>>()
-        };
+    fn no_deadline_reaches_the_resolve_step() {
+        // ureq resolves on a fresh thread per call whenever one of these is set.
+        let transport = UreqTransport::new(config("https://bank.example")).expect("agent");
+        let timeouts = transport.agent.config().timeouts();
+        assert_eq!(timeouts.global, None);
+        assert_eq!(timeouts.per_call, None);
+        assert_eq!(timeouts.resolve, None);
+        // The phases are bounded all the same.
+        let t = config("https://bank.example").timeouts();
+        assert_eq!(timeouts.connect, Some(t.connect));
+        assert_eq!(timeouts.recv_response, Some(t.headers));
+        assert_eq!(timeouts.recv_body, Some(t.call));
+    }
+
+    #[test]
+    fn plain_http_to_localhost_is_pinned_to_loopback() {
+        let pinned = |url: &str| pinned_origin(&config(url));
         assert_eq!(
-            resolve("http://localhost:8080/x"),
-            [
-                "127.0.0.1:8080".parse().unwrap(),
-                "[::1]:8080".parse().unwrap()
-            ]
+            pinned("http://localhost:8080/api/"),
+            (
+                "http://127.0.0.1:8080/api".to_owned(),
+                Some("localhost:8080".to_owned())
+            )
         );
         assert_eq!(
-            resolve("https://127.0.0.9/"),
-            ["127.0.0.9:443".parse::<SocketAddr>().unwrap()]
+            pinned("http://LOCALHOST"),
+            (
+                "http://127.0.0.1:80".to_owned(),
+                Some("localhost".to_owned())
+            )
+        );
+        // HTTPS names the host it verifies; IP literals and other names go as written.
+        assert_eq!(
+            pinned("https://localhost:8443"),
+            ("https://localhost:8443".to_owned(), None)
         );
         assert_eq!(
-            resolve("http://[::1]/"),
-            ["[::1]:80".parse::<SocketAddr>().unwrap()]
+            pinned("http://127.0.0.9:81"),
+            ("http://127.0.0.9:81".to_owned(), None)
+        );
+        assert_eq!(
+            pinned("https://bank.example/x"),
+            ("https://bank.example/x".to_owned(), None)
         );
     }
 }

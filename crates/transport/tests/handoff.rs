@@ -69,6 +69,30 @@ fn flows_one_after_another_share_one_connection() {
 }
 
 #[test]
+fn the_transport_itself_is_an_async_transport_that_reuses_shelved_connections() {
+    let server = realm_server();
+    let transport = transport(&server.server.url(), None);
+    runtime().block_on(async {
+        let cfg = RealmConfig::new("cap", "cap-mobile", ClientSecret::new("test-client-secret"));
+        // A whole login through the transport itself: each call takes a session, whose
+        // connection goes back on the shelf when the call ends.
+        let driver = AsyncDriver::new(transport.clone());
+        let start = realm::Start::new("alice", Password::new("test-password"));
+        driver
+            .login(Bank::Realm(&cfg), Runner::login(start), &mut NoInteraction)
+            .await
+            .expect("the login succeeds");
+        let (request, _) = realm::Start::new("bob", Password::new("pw")).request_login(&cfg);
+        let response = AsyncTransport::send(&transport, &request)
+            .await
+            .expect("a response");
+        assert_eq!(response.status(), 201);
+    });
+    assert_eq!(server.count("POST "), 3);
+    assert_eq!(server.server.accepted(), 1);
+}
+
+#[test]
 fn with_no_idle_connections_kept_every_flow_dials() {
     let server = realm_server();
     let transport = transport(&server.server.url(), Some(0));

@@ -62,7 +62,7 @@ fn ureq_resolver_threads() {
     let config = TransportConfig::new(&url).expect("loopback URL");
     let ours = UreqTransport::new(config.clone()).expect("ureq transport");
     run(
-        "UreqTransport (inline resolver, timeout_global)",
+        "UreqTransport (per-phase deadlines, none on the resolve step)",
         CALLS,
         || {
             let response = ours.send(&request).expect("a response");

@@ -87,13 +87,13 @@ impl Credentials {
 }
 
 /// Authorize succeeded.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Authorized {
-    login_challenge: FlowSecret,
-    auth_token: FlowSecret,
-    verifier: PkceVerifier,
-    state: String,
+    pub(crate) login_challenge: FlowSecret,
+    pub(crate) auth_token: FlowSecret,
+    pub(crate) verifier: PkceVerifier,
+    pub(crate) state: String,
 }
 
 impl Authorized {
@@ -137,6 +137,10 @@ impl Authorized {
 
     /// Seals the credentials to the server's key and `POST`s the login challenge. A sealing
     /// failure gives this state back at once.
+    ///
+    /// # Errors
+    /// A [`Failed`] holding this state when sealing fails (the randomness source failed, or the
+    /// credentials could not be encoded); nothing was sent.
     pub fn submit_credentials(
         self,
         cfg: &CiamConfig,

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::authorized::{Captcha, CaptchaStep, Credentials, LoginChallengeStep, Sealing};
 use super::{Authorized, CiamConfig, CiamProfile};
@@ -16,11 +16,11 @@ use crate::secret::CaptchaAnswer;
 
 /// `Authorized` with a captcha on screen. Its login challenge takes the answer, so a challenge
 /// without one cannot be sent from here; any answer, right or wrong, uses the captcha up.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CaptchaShown {
-    authorized: Authorized,
-    captcha: Captcha,
+    pub(crate) authorized: Authorized,
+    pub(crate) captcha: Captcha,
 }
 
 impl CaptchaShown {
@@ -49,6 +49,10 @@ impl CaptchaShown {
     /// Seals the credentials with the captcha's id and `answer` and `POST`s the login
     /// challenge. Whatever the outcome, the captcha is used up: a refusal (and a sealing
     /// failure) gives `Authorized` back.
+    ///
+    /// # Errors
+    /// A [`Failed`] holding `Authorized` (the captcha is used up) when sealing fails; nothing
+    /// was sent.
     pub fn submit(
         self,
         cfg: &CiamConfig,

@@ -13,13 +13,13 @@ use crate::token::TokenSet;
 use crate::{Error, Request, Response};
 
 /// `{code, token}` from the login challenge or pre-login verify.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Challenged {
-    code: FlowSecret,
-    token: FlowSecret,
-    verifier: PkceVerifier,
-    state: String,
+    pub(crate) code: FlowSecret,
+    pub(crate) token: FlowSecret,
+    pub(crate) verifier: PkceVerifier,
+    pub(crate) state: String,
 }
 
 #[derive(Deserialize)]

@@ -48,15 +48,15 @@ impl Channel {
 
 /// The login challenge answered with `{mfaChallenge, channel, refId}`. Services suspend here
 /// while the user reads the code (see [`crate::Flow`]).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MfaPending {
-    mfa_challenge: FlowSecret,
-    channel: Channel,
+    pub(crate) mfa_challenge: FlowSecret,
+    pub(crate) channel: Channel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    ref_id: Option<String>,
-    verifier: PkceVerifier,
-    state: String,
+    pub(crate) ref_id: Option<String>,
+    pub(crate) verifier: PkceVerifier,
+    pub(crate) state: String,
 }
 
 impl MfaPending {

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use std::time::SystemTime;
-//! use login_core::{ciam, entropy::DeterministicEntropy, secret::{DeviceToken, Password}, Response};
+//! use login_core::{ciam, entropy::OsEntropy, secret::{DeviceToken, Password}, Response};
 //! # struct Sealer; // stands in for `seal::JweSealer::from_jwk(server_jwk)?`
 //! # impl login_core::seal::CredentialSealer for Sealer {
 //! #     fn seal(&self, _: &[u8], _: &mut dyn login_core::entropy::Entropy)
@@ -23,7 +23,7 @@
 //! # let sealer = Sealer;
 //!
 //! let cfg = ciam::CiamConfig::new("ib-web", "https://app.example/cb", DeviceToken::new("dev-token"));
-//! let mut rng = DeterministicEntropy::new(7); // tests only: use OsEntropy for real logins
+//! let mut rng = OsEntropy; // the PKCE verifier, `state` and the seal's ephemeral key come from it
 //! let now = SystemTime::now();
 //!
 //! let (req, p) = ciam::Start::new(&mut rng).unwrap().authorize(&cfg);

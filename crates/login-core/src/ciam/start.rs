@@ -14,15 +14,19 @@ use crate::table::StepId;
 use crate::{Error, Request, Response};
 
 /// The start of an internet-banking login.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Start {
-    verifier: PkceVerifier,
-    state: String,
+    pub(crate) verifier: PkceVerifier,
+    pub(crate) state: String,
 }
 
 impl Start {
     /// Draws a PKCE verifier (32 bytes) and a `state` (16 bytes) from `entropy`.
+    ///
+    /// # Errors
+    /// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the randomness source
+    /// fails.
     pub fn new(entropy: &mut dyn Entropy) -> Result<Self, Error> {
         // The challenge is computed where it is sent (authorize), not here as well.
         let (verifier, state) = random_verifier_and_state(entropy)?;
@@ -106,13 +110,13 @@ impl Step for AuthorizeStep {
             Ok(b) => b,
             Err(e) => return Err(Failed::keep_unless_final(e, self.state)),
         };
-        if let Some(echoed) = &body.state {
-            if echoed.0.as_deref() != Some(self.state.state.as_str()) {
-                return Err(Failed::dead(malformed(
-                    response,
-                    MalformedReason::StateMismatch,
-                )));
-            }
+        if let Some(echoed) = &body.state
+            && echoed.0.as_deref() != Some(self.state.state.as_str())
+        {
+            return Err(Failed::dead(malformed(
+                response,
+                MalformedReason::StateMismatch,
+            )));
         }
         let (Some(login_challenge), Some(auth_token)) = (
             // The login challenge goes back out as the `checkIdentity` header.

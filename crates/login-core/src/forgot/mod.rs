@@ -34,31 +34,31 @@ use crate::table::StepId;
 use crate::{Error, Request, Response};
 
 /// Start of a password reset: the user name.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Start {
-    username: String,
+    pub(crate) username: String,
 }
 
 /// The reset OTP was sent.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OtpSent {
-    username: String,
-    req_id: FlowSecret,
-    ref_id: String,
+    pub(crate) username: String,
+    pub(crate) req_id: FlowSecret,
+    pub(crate) ref_id: String,
 }
 
 /// The OTP was verified: a one-time reset ticket is held.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Verified {
-    username: String,
-    ticket: ResetTicket,
+    pub(crate) username: String,
+    pub(crate) ticket: ResetTicket,
 }
 
 /// Terminal: the password was changed.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct PasswordReset {
-    username: String,
+    pub(crate) username: String,
 }
 
 impl Start {

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use std::marker::PhantomData;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{RealmProfile, Tokened};
 use crate::pending::{Failed, Pending, Step, sealed};
@@ -16,20 +16,20 @@ use crate::{Request, Response};
 /// A login request the server accepted (`reqId`, its expiry and `refId`): the data of both
 /// [`Challenged`] and [`MfaPending`](super::MfaPending), which differ only in whether the token
 /// call needs an OTP. The marker `M` says which; the state names are aliases.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest<M> {
-    req_id: FlowSecret,
+    pub(crate) req_id: FlowSecret,
     #[serde(
         with = "unix_ms::option",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    expires_at: Option<SystemTime>,
+    pub(crate) expires_at: Option<SystemTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    ref_id: Option<String>,
+    pub(crate) ref_id: Option<String>,
     #[serde(skip)]
-    marker: PhantomData<fn() -> M>,
+    pub(crate) marker: PhantomData<fn() -> M>,
 }
 
 /// Marker: request login answered `mfa: "none"`; the token call follows at once.

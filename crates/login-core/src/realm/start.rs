@@ -14,10 +14,10 @@ use crate::token::lifetime_to_instant;
 use crate::{Request, Response};
 
 /// The start of a realm login: the user's credentials.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Start {
-    username: String,
-    password: Password,
+    pub(crate) username: String,
+    pub(crate) password: Password,
 }
 
 impl Start {

@@ -49,10 +49,10 @@ impl Memory {
                 }
             }
             StepId::CiamAccessToken => {
-                if let Some(v) = seen.str("codeVerifier") {
-                    if !self.secrets.iter().any(|s| s == v) {
-                        self.secrets.push(v.to_owned());
-                    }
+                if let Some(v) = seen.str("codeVerifier")
+                    && !self.secrets.iter().any(|s| s == v)
+                {
+                    self.secrets.push(v.to_owned());
                 }
             }
             _ => {}
