@@ -90,9 +90,7 @@ pub fn run(raw: &[OsString]) -> ExitCode {
     if unused > 0 {
         // Not an error (a recorded run may have gone further than this one asked), but the
         // first thing to check when a replay and its recording disagree.
-        eprintln!(
-            "note: {unused} exchange(s) of the replayed cassette were not used by this run"
-        );
+        eprintln!("note: {unused} exchange(s) of the replayed cassette were not used by this run");
     }
     ExitCode::from(output::print_result(format, &result))
 }

@@ -36,7 +36,11 @@ pub enum Tape {
 impl Tape {
     /// Opens the cassette the settings name: creates the one to record (mode 0600), or reads
     /// the one to replay. `api` goes into a new cassette's header.
-    pub fn open(record: Option<&Path>, replay: Option<&Path>, api: Option<Api>) -> Result<Self, CliError> {
+    pub fn open(
+        record: Option<&Path>,
+        replay: Option<&Path>,
+        api: Option<Api>,
+    ) -> Result<Self, CliError> {
         match (record, replay) {
             (Some(_), Some(_)) => Err(CliError::usage(
                 "--record and --replay cannot be used together: record against a server, then \

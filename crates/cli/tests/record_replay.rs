@@ -358,11 +358,18 @@ fn every_demo_flow_replays_offline_with_the_same_exit_code_and_json() {
     // The demo's expectations held while recording.
     let codes: Vec<i32> = recorded.iter().map(|r| r.code).collect();
     assert_eq!(codes, [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1], "{:?}", {
-        recorded.iter().map(|r| r.json.to_string()).collect::<Vec<_>>()
+        recorded
+            .iter()
+            .map(|r| r.json.to_string())
+            .collect::<Vec<_>>()
     });
     assert_eq!(recorded[5].json["error"]["kind"], "invalid_credentials");
     assert_eq!(recorded[12].json["error"]["kind"], "invalid_token");
-    assert_eq!(recorded[3].json["sentRequest"], false, "{}", recorded[3].json);
+    assert_eq!(
+        recorded[3].json["sentRequest"], false,
+        "{}",
+        recorded[3].json
+    );
 
     let tokens: Vec<String> = [
         "bob-login.session",
@@ -370,9 +377,9 @@ fn every_demo_flow_replays_offline_with_the_same_exit_code_and_json() {
         "alice-login.session",
         "alice-kept.session",
     ]
-        .iter()
-        .flat_map(|f| session_tokens(&recording.path().join(f)))
-        .collect();
+    .iter()
+    .flat_map(|f| session_tokens(&recording.path().join(f)))
+    .collect();
     // The sandbox goes (its port closes); its key and device token files stay. Nothing may
     // dial it now.
     let Env { sandbox, dir, .. } = env;
@@ -382,7 +389,12 @@ fn every_demo_flow_replays_offline_with_the_same_exit_code_and_json() {
         let cassette = cassette_of(cassettes.path(), i);
         let rep = run(&flags, f, replaying.path(), "--replay", &cassette);
         assert_eq!(rep.code, rec.code, "{}: {}", f.name, rep.json);
-        assert!(!rep.stderr.contains("not used"), "{}: {}", f.name, rep.stderr);
+        assert!(
+            !rep.stderr.contains("not used"),
+            "{}: {}",
+            f.name,
+            rep.stderr
+        );
         assert_eq!(
             clockless(rep.json.clone()),
             clockless(rec.json.clone()),
@@ -407,11 +419,11 @@ fn every_demo_flow_replays_offline_with_the_same_exit_code_and_json() {
     for user in ["alice", "bob", "carol", "dave"] {
         secrets.push(password(user));
     }
-    for i in 0..flows.len() {
+    for (i, f) in flows.iter().enumerate() {
         let text = std::fs::read_to_string(cassette_of(cassettes.path(), i)).unwrap();
-        assert!(!text.contains("CANARY"), "{}: {text}", flows[i].name);
+        assert!(!text.contains("CANARY"), "{}: {text}", f.name);
         for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "{}: {secret}", flows[i].name);
+            assert!(!text.contains(secret.as_str()), "{}: {secret}", f.name);
         }
     }
     drop(dir);
@@ -424,10 +436,17 @@ fn a_replay_never_dials_whatever_the_base_url() {
     let dir = tempfile::tempdir().unwrap();
     let cassette = dir.path().join("alice.jsonl");
     let login = |cmd: &mut Command| {
-        cmd.args(["--output", "json", "login", "--username", "alice", "--password-stdin"])
-            .write_stdin(format!("{}\n", password("alice")))
-            .output()
-            .unwrap()
+        cmd.args([
+            "--output",
+            "json",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ])
+        .write_stdin(format!("{}\n", password("alice")))
+        .output()
+        .unwrap()
     };
     let recorded = login(flags.command(Api::Cap).arg("--record").arg(&cassette));
     assert!(recorded.status.success(), "{}", json_of(&recorded));
@@ -441,10 +460,7 @@ fn a_replay_never_dials_whatever_the_base_url() {
     assert_eq!(refused.status.code(), Some(2), "{}", json_of(&refused));
     let replayed = login(elsewhere.command(Api::Cap).arg("--replay").arg(&cassette));
     assert!(replayed.status.success(), "{}", json_of(&replayed));
-    assert_eq!(
-        clockless(json_of(&replayed)),
-        clockless(json_of(&recorded))
-    );
+    assert_eq!(clockless(json_of(&replayed)), clockless(json_of(&recorded)));
     // Another user is not what was recorded: exit 3, and a diff naming the field.
     let other = elsewhere
         .command(Api::Cap)
@@ -532,9 +548,16 @@ fn the_demo_records_every_flow_to_one_cassette_and_refuses_a_replay() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines[0]["cassette"], 1);
-    assert!(lines[0]["createdBy"].as_str().unwrap().starts_with("loginflow "));
-    let steps: std::collections::BTreeSet<&str> =
-        lines[1..].iter().map(|l| l["step"].as_str().unwrap()).collect();
+    assert!(
+        lines[0]["createdBy"]
+            .as_str()
+            .unwrap()
+            .starts_with("loginflow ")
+    );
+    let steps: std::collections::BTreeSet<&str> = lines[1..]
+        .iter()
+        .map(|l| l["step"].as_str().unwrap())
+        .collect();
     for step in [
         "realm.request_login",
         "realm.token",

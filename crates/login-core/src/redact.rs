@@ -294,7 +294,10 @@ pub const BODY_FIELDS: &[SecretField] = &[
     row("authToken", SecretKind::AuthToken),
     row("loginChallenge", SecretKind::LoginChallenge),
     row("loginVerifier", SecretKind::LoginVerifier),
-    row("additionalAuthentication", SecretKind::AdditionalAuthentication),
+    row(
+        "additionalAuthentication",
+        SecretKind::AdditionalAuthentication,
+    ),
     row("code", SecretKind::Code),
     row("token", SecretKind::FlowToken),
     row("mfaChallenge", SecretKind::MfaChallenge),
@@ -478,7 +481,12 @@ mod tests {
             (S::CiamAuthorize, R, "loginChallenge", K::LoginChallenge),
             (S::CiamAuthorize, R, "authToken", K::AuthToken),
             (S::CiamAuthorize, R, "state", K::State),
-            (S::CiamLoginChallenge, Q, "loginChallenge", K::LoginChallenge),
+            (
+                S::CiamLoginChallenge,
+                Q,
+                "loginChallenge",
+                K::LoginChallenge,
+            ),
             (S::CiamLoginChallenge, Q, "authToken", K::Envelope),
             (
                 S::CiamLoginChallenge,
@@ -520,7 +528,14 @@ mod tests {
             assert_eq!(header(Some(step), Q, name), Some(kind), "{step:?} {name}");
         }
         assert_eq!(header(None, R, "set-cookie"), Some(K::Cookie));
-        for clear in ["username", "clientId", "refId", "scope", "captchaId", "image"] {
+        for clear in [
+            "username",
+            "clientId",
+            "refId",
+            "scope",
+            "captchaId",
+            "image",
+        ] {
             assert_eq!(body_field(Some(S::RealmToken), Q, clear), None, "{clear}");
         }
         for clear in ["locLatitude", "eventId", "Content-Type"] {

@@ -79,15 +79,18 @@ impl Interaction for Canaries {
     fn state_changed(&mut self, _: &StateChange) {}
 }
 
+/// Every request a [`Spy`] passed on, with what came back.
+type Traffic = Arc<Mutex<Vec<(Request, Result<Response, TransportError>)>>>;
+
 /// A transport that keeps a copy of every request and response it passes on: what the test
 /// scans the cassettes for. It observes the real transport; it answers nothing itself.
 struct Spy<T> {
     inner: T,
-    seen: Arc<Mutex<Vec<(Request, Result<Response, TransportError>)>>>,
+    seen: Traffic,
 }
 
 impl<T> Spy<T> {
-    fn new(inner: T, seen: &Arc<Mutex<Vec<(Request, Result<Response, TransportError>)>>>) -> Self {
+    fn new(inner: T, seen: &Traffic) -> Self {
         Spy {
             inner,
             seen: seen.clone(),
@@ -177,7 +180,11 @@ fn realm_scenario<T: Transport>(driver: &Driver<T>, apis: &Apis) -> (Trace, Sess
     let mut trace = Trace::new();
     let start = realm::Start::new("bob", Password::new(password("bob")));
     let session = driver
-        .login(Bank::Realm(&apis.realm), Runner::login(start), &mut Canaries)
+        .login(
+            Bank::Realm(&apis.realm),
+            Runner::login(start),
+            &mut Canaries,
+        )
         .expect("bob logs in with the OTP");
     trace.push(tokened("login", &session));
     let refreshed = driver
@@ -256,7 +263,7 @@ struct Recorded {
     dir: tempfile::TempDir,
     traces: Vec<Trace>,
     jwk: String,
-    seen: Arc<Mutex<Vec<(Request, Result<Response, TransportError>)>>>,
+    seen: Traffic,
     /// A realm session the sandbox issued (real tokens), for a replay that sends them.
     real_session: Session,
 }
@@ -313,7 +320,11 @@ fn replay_all(recorded: &Recorded) -> Vec<Trace> {
     let ciam = replay("ciam").policy(captcha_first());
     let ciam_trace = ciam_scenario(&ciam, &apis);
     for (name, driver) in [("realm", &realm), ("forgot", &forgot), ("ciam", &ciam)] {
-        assert_eq!(driver.transport().remaining(), 0, "{name}: every exchange used");
+        assert_eq!(
+            driver.transport().remaining(),
+            0,
+            "{name}: every exchange used"
+        );
     }
     vec![realm_trace, forgot_trace, ciam_trace]
 }
@@ -389,18 +400,30 @@ fn a_cassette_links_each_value_sent_back_to_the_response_that_issued_it() {
         )
     );
     assert_eq!(token["request"]["body"]["state"], "<state#1>");
-    assert_eq!(token["request"]["body"]["codeVerifier"], "<pkce_verifier#1>");
+    assert_eq!(
+        token["request"]["body"]["codeVerifier"],
+        "<pkce_verifier#1>"
+    );
     assert_eq!(token["response"]["body"]["accessToken"], "<access_token#1>");
     let refreshes = step("refresh");
-    assert_eq!(refreshes[0]["request"]["body"]["refreshToken"], "<refresh_token#1>");
-    assert_eq!(refreshes[0]["response"]["body"]["accessToken"], "<access_token#2>");
+    assert_eq!(
+        refreshes[0]["request"]["body"]["refreshToken"],
+        "<refresh_token#1>"
+    );
+    assert_eq!(
+        refreshes[0]["response"]["body"]["accessToken"],
+        "<access_token#2>"
+    );
     let revoke = step("revoke")[0];
     assert_eq!(
         revoke["request"]["headers"][0][1], "Bearer <access_token#2>",
         "the revoke sends the refreshed token"
     );
     // The refresh after the revoke sends the rotated refresh token and is refused.
-    assert_eq!(refreshes[1]["request"]["body"]["refreshToken"], "<refresh_token#2>");
+    assert_eq!(
+        refreshes[1]["request"]["body"]["refreshToken"],
+        "<refresh_token#2>"
+    );
     assert_eq!(refreshes[1]["response"]["status"], 401);
     for line in &ciam[1..] {
         assert!(line["elapsedMs"].is_u64(), "{line}");
@@ -475,14 +498,20 @@ fn cassettes_hold_none_of_the_secrets_that_crossed_the_wire() {
     }
     // The run produced what the scan looks for: the PKCE verifier, an envelope, tokens.
     assert!(secrets.len() > 30, "{} secrets seen", secrets.len());
-    assert!(secrets.iter().any(|s| s.split('.').count() == 5), "an envelope");
+    assert!(
+        secrets.iter().any(|s| s.split('.').count() == 5),
+        "an envelope"
+    );
     let mut scanned = 0;
     for name in SCENARIOS {
         let path = recorded.cassette(name);
         let text = std::fs::read_to_string(&path).expect("read cassette");
         assert!(!text.contains("CANARY"), "{name}: a canary leaked:\n{text}");
         for secret in &secrets {
-            assert!(secret.len() >= 8, "a secret too short to scan for: {secret:?}");
+            assert!(
+                secret.len() >= 8,
+                "a secret too short to scan for: {secret:?}"
+            );
             assert!(!text.contains(secret.as_str()), "{name}: {secret} leaked");
         }
         #[cfg(unix)]
@@ -504,7 +533,11 @@ fn a_replay_that_sends_a_different_body_fails_with_a_diff_naming_the_field() {
     // Another user than the cassette's bob, with a password the diff must not show.
     let start = realm::Start::new("mallory", Password::new("CANARY-replay-password-42"));
     let stopped = replay
-        .login(Bank::Realm(&apis.realm), Runner::login(start), &mut Canaries)
+        .login(
+            Bank::Realm(&apis.realm),
+            Runner::login(start),
+            &mut Canaries,
+        )
         .expect_err("not what the cassette recorded");
     let Some(login_core::Error::Transport(e)) = stopped.error() else {
         panic!("a transport error: {stopped}")
@@ -518,19 +551,32 @@ fn a_replay_that_sends_a_different_body_fails_with_a_diff_naming_the_field() {
     );
     assert!(e.detail.contains("exchange 1 of 3"), "{}", e.detail);
     assert!(!e.detail.contains("CANARY"), "{}", e.detail);
-    assert_eq!(replay.transport().remaining(), 3, "a mismatch does not advance");
+    assert_eq!(
+        replay.transport().remaining(),
+        3,
+        "a mismatch does not advance"
+    );
 
     // A replayed login, then a refresh that sends the real (recorded run's) refresh token
     // rather than the one the replayed login handed out: named, and redacted.
     let start = realm::Start::new("bob", Password::new("any password"));
     let session = replay
-        .login(Bank::Realm(&apis.realm), Runner::login(start), &mut Canaries)
+        .login(
+            Bank::Realm(&apis.realm),
+            Runner::login(start),
+            &mut Canaries,
+        )
         .expect("the recorded login replays");
     assert_eq!(
         session.tokens().access_token().expose(),
         "replayed-access-token-1"
     );
-    let real = recorded.real_session.tokens().refresh_token().expose().to_owned();
+    let real = recorded
+        .real_session
+        .tokens()
+        .refresh_token()
+        .expose()
+        .to_owned();
     let stopped = replay
         .refresh(&apis.realm_profile, recorded.real_session.clone())
         .expect_err("another refresh token");
@@ -538,7 +584,8 @@ fn a_replay_that_sends_a_different_body_fails_with_a_diff_naming_the_field() {
         panic!("a transport error: {stopped}")
     };
     assert!(
-        e.detail.contains("body.refreshToken: expected \"<refresh_token#1>\""),
+        e.detail
+            .contains("body.refreshToken: expected \"<refresh_token#1>\""),
         "{}",
         e.detail
     );
@@ -565,7 +612,8 @@ fn running_past_the_end_of_a_cassette_is_a_clear_error() {
     assert_eq!(e.kind, TransportErrorKind::Cassette);
     assert!(
         e.detail.contains("holds 3 exchanges, all replayed")
-            && e.detail.contains("realm.refresh PATCH /auth/realm/cap/token"),
+            && e.detail
+                .contains("realm.refresh PATCH /auth/realm/cap/token"),
         "{}",
         e.detail
     );
@@ -607,19 +655,24 @@ fn async_recording_and_replay_reach_the_same_states() {
         .expect("runtime");
     let transport = HyperTransport::new(TransportConfig::new(&sandbox.base_url()).expect("URL"))
         .expect("hyper");
-    let cassette = CassetteWriter::create(&path, CassetteInfo::new().api(login_core::table::Api::Ciam))
-        .expect("cassette");
+    let cassette =
+        CassetteWriter::create(&path, CassetteInfo::new().api(login_core::table::Api::Ciam))
+            .expect("cassette");
     // Inside a spawned task: the recording's futures are Send.
     let recorded = {
         let driver = AsyncDriver::new(Recording::new(transport.session(), cassette.clone()))
             .policy(captcha_first());
         let apis = Apis::new(&sandbox.public_jwk_json());
-        rt.block_on(async move {
-            tokio::spawn(async move { ciam_async(driver, &apis).await }).await
-        })
+        rt.block_on(
+            async move { tokio::spawn(async move { ciam_async(driver, &apis).await }).await },
+        )
         .expect("task")
     };
-    assert_eq!(cassette.exchanges(), 7, "authorize, captcha, challenge, verify, token, refresh, revoke");
+    assert_eq!(
+        cassette.exchanges(),
+        7,
+        "authorize, captcha, challenge, verify, token, refresh, revoke"
+    );
     drop(sandbox);
     let replay = Arc::new(Replay::open(&path).expect("reads"));
     assert_eq!(replay.header().api.as_deref(), Some("ciam"));
@@ -654,7 +707,11 @@ fn concurrent_calls_append_whole_lines() {
                 tokio::spawn(async move {
                     let start = realm::Start::new("alice", Password::new(password("alice")));
                     AsyncDriver::new(transport)
-                        .login(Bank::Realm(&apis.realm), Runner::login(start), &mut Canaries)
+                        .login(
+                            Bank::Realm(&apis.realm),
+                            Runner::login(start),
+                            &mut Canaries,
+                        )
                         .await
                         .map(|_| ())
                         .map_err(|s| s.to_string())
@@ -666,7 +723,11 @@ fn concurrent_calls_append_whole_lines() {
         }
     });
     let all = lines(&path);
-    assert_eq!(all.len(), 1 + 2 * LOGINS, "a header and two whole lines per login");
+    assert_eq!(
+        all.len(),
+        1 + 2 * LOGINS,
+        "a header and two whole lines per login"
+    );
     let numbers: Vec<u64> = all[1..]
         .iter()
         .map(|l| l["exchange"].as_u64().expect("a number"))
@@ -695,20 +756,30 @@ fn transport_errors_are_recorded_and_replayed_as_errors() {
     drop(listener);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("refused.jsonl");
-    let apis = Apis::new(&spawn_blocking_sandbox(SandboxConfig::for_tests())
-        .expect("sandbox")
-        .public_jwk_json());
+    let apis = Apis::new(
+        &spawn_blocking_sandbox(SandboxConfig::for_tests())
+            .expect("sandbox")
+            .public_jwk_json(),
+    );
     let recording = Driver::new(Recording::new(
         UreqTransport::new(TransportConfig::new(&base).expect("URL")).expect("ureq"),
         CassetteWriter::create(&path, CassetteInfo::new()).expect("cassette"),
     ));
     let start = || realm::Start::new("bob", Password::new(password("bob")));
     let live = recording
-        .login(Bank::Realm(&apis.realm), Runner::login(start()), &mut Canaries)
+        .login(
+            Bank::Realm(&apis.realm),
+            Runner::login(start()),
+            &mut Canaries,
+        )
         .expect_err("nothing listens");
     let replay = Driver::new(Replay::open(&path).expect("reads"));
     let replayed = replay
-        .login(Bank::Realm(&apis.realm), Runner::login(start()), &mut Canaries)
+        .login(
+            Bank::Realm(&apis.realm),
+            Runner::login(start()),
+            &mut Canaries,
+        )
         .expect_err("the recorded failure");
     assert_eq!(
         live.kind(),
@@ -734,8 +805,11 @@ fn unreadable_cassettes_say_which_line_and_why() {
         "{err}"
     );
     let newer = dir.join("newer.jsonl");
-    std::fs::write(&newer, text.replacen("{\"cassette\":1", "{\"cassette\":2", 1))
-        .expect("write");
+    std::fs::write(
+        &newer,
+        text.replacen("{\"cassette\":1", "{\"cassette\":2", 1),
+    )
+    .expect("write");
     assert!(matches!(
         Replay::open(&newer),
         Err(CassetteError::Version { found: 2 })

@@ -52,9 +52,8 @@ pub enum ReplayError {
 }
 
 fn render_mismatch(exchange: usize, of: usize, step: &str, differences: &[Difference]) -> String {
-    let mut out = format!(
-        "the request differs from exchange {exchange} of {of} in the cassette ({step}):"
-    );
+    let mut out =
+        format!("the request differs from exchange {exchange} of {of} in the cassette ({step}):");
     for d in differences {
         out.push_str("\n  ");
         out.push_str(&d.to_string());

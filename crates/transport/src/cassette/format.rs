@@ -161,7 +161,11 @@ mod tests {
         let Outcome::Response(response) = &exchange.outcome else {
             panic!("a response")
         };
-        assert_eq!(response.body.body, Some(Value::Null), "a null body is a body");
+        assert_eq!(
+            response.body.body,
+            Some(Value::Null),
+            "a null body is a body"
+        );
         let again = serde_json::to_string(&exchange).expect("writes");
         assert_eq!(
             serde_json::from_str::<Exchange>(&again).expect("parses"),

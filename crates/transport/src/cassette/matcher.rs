@@ -183,14 +183,12 @@ impl Comparison<'_> {
                     let taken = match self.bindings.get(written) {
                         Some(bound) if rest.starts_with(bound.as_str()) => bound.len(),
                         Some(_) => {
-                            return Err(format!(
-                                "not the value {written} has in this run"
-                            ));
+                            return Err(format!("not the value {written} has in this run"));
                         }
                         None => match pieces.get(i + 1) {
-                            Some(Part::Text(t)) => rest
-                                .find(t)
-                                .ok_or_else(|| "different text".to_owned())?,
+                            Some(Part::Text(t)) => {
+                                rest.find(t).ok_or_else(|| "different text".to_owned())?
+                            }
                             Some(Part::Hole(..)) => {
                                 return Err("two placeholders side by side".to_owned());
                             }
@@ -334,15 +332,18 @@ impl Comparison<'_> {
 
     /// Compares JSON values at `at`; `key` is the field they sit under.
     fn json(&mut self, at: &str, expected: &Value, got: &Value, key: Option<&str>) {
-        let secret = key.is_some_and(|k| {
-            redact::body_field(Some(self.step), Side::Request, k).is_some()
-        });
+        let secret =
+            key.is_some_and(|k| redact::body_field(Some(self.step), Side::Request, k).is_some());
         match (expected, got) {
             (Value::String(e), Value::String(g)) => {
                 if let Err(why) = self.text(e, g) {
                     let hole = super::placeholder::has_holes(e);
                     let shown = self.show(g, secret || hole);
-                    let got = if hole { format!("{shown} ({why})") } else { shown };
+                    let got = if hole {
+                        format!("{shown} ({why})")
+                    } else {
+                        shown
+                    };
                     self.differ(at, quoted(e), got);
                 }
             }

@@ -121,7 +121,14 @@ mod tests {
                 Part::Text("c")
             ]
         );
-        for text in ["<b>bold</b>", "<username>", "<otp#>", "<otp#x>", "x < y > z", ""] {
+        for text in [
+            "<b>bold</b>",
+            "<username>",
+            "<otp#>",
+            "<otp#x>",
+            "x < y > z",
+            "",
+        ] {
             assert_eq!(parts(text), [Part::Text(text)], "{text}");
             assert!(!has_holes(text));
         }

@@ -116,10 +116,15 @@ impl Redactor {
         format!("{scheme}{}", self.placeholder(kind, credential))
     }
 
-    fn header(&mut self, step: StepId, side: Side, name: &str, value: &str, sensitive: bool) -> String {
-        match redact::header(Some(step), side, name)
-            .or(sensitive.then_some(SecretKind::Bearer))
-        {
+    fn header(
+        &mut self,
+        step: StepId,
+        side: Side,
+        name: &str,
+        value: &str,
+        sensitive: bool,
+    ) -> String {
+        match redact::header(Some(step), side, name).or(sensitive.then_some(SecretKind::Bearer)) {
             Some(kind) => self.header_secret(kind, value),
             None => self.scrub(value),
         }
@@ -205,8 +210,7 @@ impl Redactor {
             .headers()
             .iter()
             .map(|h| {
-                let value =
-                    self.header(step, Side::Request, h.name(), h.value(), h.is_sensitive());
+                let value = self.header(step, Side::Request, h.name(), h.value(), h.is_sensitive());
                 (h.name().to_owned(), value)
             })
             .collect();
@@ -272,13 +276,29 @@ mod tests {
     #[test]
     fn the_same_value_keeps_its_placeholder_and_numbers_count_per_kind() {
         let mut r = Redactor::default();
-        assert_eq!(r.placeholder(SecretKind::AccessToken, "tok-one-1234"), "<access_token#1>");
-        assert_eq!(r.placeholder(SecretKind::AccessToken, "tok-two-5678"), "<access_token#2>");
-        assert_eq!(r.placeholder(SecretKind::FlowToken, "tok-one-1234"), "<access_token#1>");
+        assert_eq!(
+            r.placeholder(SecretKind::AccessToken, "tok-one-1234"),
+            "<access_token#1>"
+        );
+        assert_eq!(
+            r.placeholder(SecretKind::AccessToken, "tok-two-5678"),
+            "<access_token#2>"
+        );
+        assert_eq!(
+            r.placeholder(SecretKind::FlowToken, "tok-one-1234"),
+            "<access_token#1>"
+        );
         assert_eq!(r.placeholder(SecretKind::Password, "pw"), "<password>");
         assert_eq!(r.placeholder(SecretKind::Password, "other"), "<password>");
-        assert_eq!(r.scrub("error: tok-two-5678 revoked"), "error: <access_token#2> revoked");
-        assert_eq!(r.scrub("pw"), "<password>", "a short secret as a whole value");
+        assert_eq!(
+            r.scrub("error: tok-two-5678 revoked"),
+            "error: <access_token#2> revoked"
+        );
+        assert_eq!(
+            r.scrub("pw"),
+            "<password>",
+            "a short secret as a whole value"
+        );
         assert_eq!(r.scrub("pwned"), "pwned", "but not inside other text");
     }
 

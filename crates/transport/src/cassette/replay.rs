@@ -222,11 +222,7 @@ impl Replay {
             let path = position.bindings.scrub(request.path());
             return Err(cassette_error(&ReplayError::PastTheEnd {
                 recorded: self.exchanges.len(),
-                request: format!(
-                    "{} {} {path}",
-                    step_name(request.step()),
-                    request.method()
-                ),
+                request: format!("{} {} {path}", step_name(request.step()), request.method()),
             }));
         };
         let bindings = match compare(&exchange.request, request, &position.bindings) {
