@@ -34,6 +34,7 @@ use crate::args::{GLOBAL_IDS, GlobalArgs, OutputFormat, RoutesArg, api_flag};
 use crate::error::CliError;
 use crate::secret_input;
 use crate::session::Endpoint;
+use crate::tape::Tape;
 
 /// The global settings of a run, resolved: flags over environment over profile file.
 #[derive(Debug, Clone)]
@@ -68,6 +69,12 @@ pub struct Settings {
     pub lon: Option<String>,
     /// Event id.
     pub event_id: Option<String>,
+    /// `--record FILE`.
+    pub record: Option<PathBuf>,
+    /// `--replay FILE`.
+    pub replay: Option<PathBuf>,
+    /// The cassette `--record` or `--replay` opened (see [`crate::tape`]).
+    pub tape: Tape,
     /// The flags given on the command line (`--base-url`, ...).
     explicit: BTreeSet<&'static str>,
 }
@@ -97,6 +104,7 @@ impl Settings {
             let file = ProfileFile::read(path)?;
             s.fill_from(file, &unset)?;
         }
+        s.tape = Tape::open(s.record.as_deref(), s.replay.as_deref(), s.api)?;
         Ok(s)
     }
 
@@ -127,6 +135,9 @@ impl Settings {
             lat: g.lat,
             lon: g.lon,
             event_id: g.event_id,
+            record: g.record,
+            replay: g.replay,
+            tape: Tape::Off,
             explicit,
         }
     }
@@ -195,6 +206,12 @@ impl Settings {
         if let (true, Some(v)) = (here("--event-id"), f.event_id) {
             self.event_id = Some(v);
         }
+        if let (true, Some(v)) = (here("--record"), f.record) {
+            self.record = Some(v);
+        }
+        if let (true, Some(v)) = (here("--replay"), f.replay) {
+            self.replay = Some(v);
+        }
         Ok(())
     }
 }
@@ -220,6 +237,8 @@ struct ProfileFile {
     lat: Option<Degrees>,
     lon: Option<Degrees>,
     event_id: Option<String>,
+    record: Option<PathBuf>,
+    replay: Option<PathBuf>,
 }
 
 /// A coordinate written as a number or a string, kept as the text sent.
@@ -294,6 +313,8 @@ impl ProfileFile {
             &mut file.client_secret_file,
             &mut file.device_token_file,
             &mut file.server_key,
+            &mut file.record,
+            &mut file.replay,
         ]
         .into_iter()
         .flatten()
@@ -676,6 +697,43 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.message().contains("bogus"), "{}", e.message());
+    }
+
+    /// `record` and `replay` come from a profile file too (relative to it), and never both.
+    #[test]
+    fn cassettes_come_from_the_profile_file_and_exclude_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("bob.jsonl"),
+            "{\"cassette\":1,\"createdBy\":\"test\"}\n",
+        )
+        .unwrap();
+        let profile = dir.path().join("bank.toml");
+        std::fs::write(&profile, "replay = \"bob.jsonl\"\n").unwrap();
+        let path = profile.display().to_string();
+        let s = resolved(&["loginflow", "--profile", &path, "diagram"]).unwrap();
+        assert_eq!(s.replay, Some(dir.path().join("bob.jsonl")));
+        assert!(matches!(s.tape, Tape::Replay(_)), "{:?}", s.tape);
+        let record = dir.path().join("new.jsonl").display().to_string();
+        let e = resolved(&[
+            "loginflow",
+            "--profile",
+            &path,
+            "--record",
+            &record,
+            "diagram",
+        ])
+        .unwrap_err();
+        assert!(
+            e.message().contains("cannot be used together"),
+            "{}",
+            e.message()
+        );
+        assert!(!dir.path().join("new.jsonl").exists(), "nothing created");
+        let s = resolved(&["loginflow", "--record", &record, "diagram"]).unwrap();
+        assert!(matches!(s.tape, Tape::Record(_)));
+        let header = std::fs::read_to_string(dir.path().join("new.jsonl")).unwrap();
+        assert!(header.starts_with("{\"cassette\":1,"), "{header}");
     }
 
     #[test]

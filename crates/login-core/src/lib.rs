@@ -31,7 +31,8 @@
 //!
 //! Modules: [`realm`], [`forgot`] and [`ciam`] hold each API's states; [`flow`] the enum of all
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
-//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types.
+//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`redact`] which values
+//! on the wire are secrets (for records of exchanges that can be shared).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
@@ -48,6 +49,7 @@ mod lenient;
 pub mod pending;
 pub mod pkce;
 pub mod realm;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod retry;

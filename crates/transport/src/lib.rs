@@ -38,6 +38,9 @@
 //!   [`RetryPolicy`], and stopping with a [`Stopped`] that keeps the state on any failure.
 //! - [`TokenKeeper`] (async) and [`BlockingTokenKeeper`] hold a session and hand out fresh
 //!   access tokens, with one refresh request however many tasks or threads ask at once.
+//! - [`cassette`]: [`Recording`](cassette::Recording) writes every exchange of any transport
+//!   to a cassette file with each secret replaced by a placeholder, and
+//!   [`Replay`](cassette::Replay) answers from one with no network.
 //!
 //! See `docs/transport.md` for the choices behind each part and the measurements.
 //!
@@ -125,6 +128,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
+pub mod cassette;
 pub mod driver;
 pub mod keeper;
 pub mod policy;
