@@ -32,7 +32,8 @@
 //! Modules: [`realm`], [`forgot`] and [`ciam`] hold each API's states; [`flow`] the enum of all
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
 //! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`redact`] which values
-//! on the wire are secrets (for records of exchanges that can be shared).
+//! on the wire are secrets (for records of exchanges that can be shared); [`readings`] the
+//! settings for the wire readings a bank may take the other way.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
@@ -48,6 +49,7 @@ pub mod interop;
 mod lenient;
 pub mod pending;
 pub mod pkce;
+pub mod readings;
 pub mod realm;
 pub mod redact;
 pub mod request;
