@@ -54,6 +54,10 @@ pub enum TransportErrorKind {
     BodyTooLarge,
     /// The URL was refused before sending (plain HTTP to a non-loopback host, bad base URL).
     InsecureUrl,
+    /// The HTTP proxy did not open a tunnel to the server: it refused `CONNECT` (407 for
+    /// missing or wrong proxy credentials, 403, 502, ...), or its answer was not HTTP. Nothing
+    /// reached the server.
+    Proxy,
     /// Anything else the HTTP client reported.
     Other,
 }
@@ -69,6 +73,7 @@ impl TransportErrorKind {
             Self::Tls => "tls",
             Self::BodyTooLarge => "body_too_large",
             Self::InsecureUrl => "insecure_url",
+            Self::Proxy => "proxy",
             Self::Other => "transport",
         }
     }
@@ -449,6 +454,15 @@ pub enum ConfigError {
     /// login-transport: the TLS client could not be configured.
     #[error("the TLS client could not be configured")]
     Tls,
+    /// login-transport: the client certificate chain or its key could not be used.
+    #[error("the client certificate or its key could not be used")]
+    ClientIdentity,
+    /// login-transport: the proxy URL is not one it accepts.
+    #[error("the proxy URL is not an http:// proxy URL the transport accepts")]
+    Proxy,
+    /// login-transport: the transport cannot take a setting, or two settings exclude each other.
+    #[error("the transport cannot take this combination of settings")]
+    Unsupported,
 }
 
 /// Why a server key (JWK or JWKS) was refused.
@@ -736,7 +750,10 @@ impl Error {
         matches!(self, Error::RateLimited { .. })
             || matches!(self, Error::Transport(t) if matches!(
                 t.kind,
-                TransportErrorKind::Dns | TransportErrorKind::Connect | TransportErrorKind::InsecureUrl
+                TransportErrorKind::Dns
+                    | TransportErrorKind::Connect
+                    | TransportErrorKind::Proxy
+                    | TransportErrorKind::InsecureUrl
             ))
     }
 
