@@ -45,8 +45,8 @@ use zeroize::Zeroizing;
 
 use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixed_addresses};
 use crate::proxy::host_port;
-use crate::{AsyncTransport, Proxy};
 use crate::tls::io_error_kind;
+use crate::{AsyncTransport, Proxy};
 
 /// An idle connection older than this is not reused: servers close idle connections on their
 /// own schedule, and a request written into a connection the server is closing is lost without

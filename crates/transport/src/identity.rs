@@ -70,6 +70,8 @@ pub struct ClientIdentity {
 
 struct Inner {
     chain: Vec<CertificateDer<'static>>,
+    // Read by the TLS backends only.
+    #[cfg_attr(not(any(feature = "ureq", feature = "hyper")), allow(dead_code))]
     key: Zeroizing<PrivateKeyDer<'static>>,
 }
 
@@ -145,13 +147,13 @@ impl ClientIdentity {
     }
 
     /// The chain, leaf first.
-    #[cfg(any(feature = "ureq", feature = "hyper"))]
+    #[cfg(feature = "ureq")]
     pub(crate) fn chain(&self) -> &[CertificateDer<'static>] {
         &self.inner.chain
     }
 
     /// The key, for handing to a TLS library (which takes its own copy).
-    #[cfg(any(feature = "ureq", feature = "hyper"))]
+    #[cfg(feature = "ureq")]
     pub(crate) fn key(&self) -> &PrivateKeyDer<'static> {
         &self.inner.key
     }

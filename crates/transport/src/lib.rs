@@ -158,10 +158,10 @@ pub use crate::driver::{
 };
 #[cfg(feature = "hyper")]
 pub use crate::hyper::{HyperSession, HyperTransport};
+pub use crate::identity::{ClientIdentity, IdentityProblem};
 #[cfg(feature = "tokio")]
 pub use crate::keeper::TokenKeeper;
 pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions};
-pub use crate::identity::{ClientIdentity, IdentityProblem};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
 pub use crate::proxy::Proxy;
 #[cfg(feature = "ureq")]

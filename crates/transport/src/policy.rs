@@ -801,7 +801,10 @@ mod tests {
             ("http://alice:pw@proxy:3128", "http://***@proxy:3128"),
             ("https://bank.example/x?k=v", "https://bank.example/x?***"),
             ("https://bank.example/x#frag", "https://bank.example/x?***"),
-            ("https://u:p/w?d#x@bank.example/a", "https://***@bank.example/a"),
+            (
+                "https://u:p/w?d#x@bank.example/a",
+                "https://***@bank.example/a",
+            ),
             ("user:pw@proxy:1", "***@proxy:1"),
             ("https://bank.example/api", "https://bank.example/api"),
             ("", ""),
@@ -834,11 +837,7 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
-        move |name| {
-            vars.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        }
+        move |name| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 
     fn proxy_for(cfg: &TransportConfig, vars: &[(&str, &str)]) -> Option<String> {
@@ -890,7 +889,12 @@ mod tests {
         let cfg = |url: &str| TransportConfig::new(url).unwrap().proxy_from_env(true);
         let proxied = ("HTTPS_PROXY", "proxy.corp:3128");
         let bank = cfg("https://api.bank.example:8443/x");
-        for list in ["bank.example", ".bank.example", "*", "other, api.bank.example:8443"] {
+        for list in [
+            "bank.example",
+            ".bank.example",
+            "*",
+            "other, api.bank.example:8443",
+        ] {
             assert_eq!(
                 proxy_for(&bank, &[proxied, ("NO_PROXY", list)]),
                 None,
@@ -916,7 +920,11 @@ mod tests {
             proxy_for(&by_ip, &[proxied, ("NO_PROXY", "10.0.0.0/8")]),
             None
         );
-        for loopback in ["https://127.0.0.1:8443", "https://localhost", "https://[::1]"] {
+        for loopback in [
+            "https://127.0.0.1:8443",
+            "https://localhost",
+            "https://[::1]",
+        ] {
             assert_eq!(proxy_for(&cfg(loopback), &[proxied]), None, "{loopback}");
         }
     }
@@ -929,11 +937,7 @@ mod tests {
             .proxy(explicit)
             .proxy_from_env(true);
         assert_eq!(
-            proxy_for(
-                &cfg,
-                &[("HTTPS_PROXY", "other:1"), ("NO_PROXY", "*")]
-            )
-            .as_deref(),
+            proxy_for(&cfg, &[("HTTPS_PROXY", "other:1"), ("NO_PROXY", "*")]).as_deref(),
             Some("http://127.0.0.1:3128")
         );
     }
@@ -951,7 +955,10 @@ mod tests {
             .expect_err("socks is refused");
         let text = err.to_string();
         assert!(text.contains("HTTPS_PROXY"), "{text}");
-        assert!(!text.contains("canary") && !text.contains("alice"), "{text}");
+        assert!(
+            !text.contains("canary") && !text.contains("alice"),
+            "{text}"
+        );
     }
 
     #[test]

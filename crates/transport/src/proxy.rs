@@ -41,7 +41,8 @@ struct ProxyInner {
     credentials: Option<Credentials>,
 }
 
-/// Percent-decoded user and password, zeroed on drop.
+/// Percent-decoded user and password, zeroed on drop. Read by the transports only.
+#[cfg_attr(not(any(feature = "ureq", feature = "hyper")), allow(dead_code))]
 struct Credentials {
     user: Zeroizing<String>,
     password: Zeroizing<String>,
@@ -92,9 +93,8 @@ impl Proxy {
             Some((userinfo, host_port)) => (Some(userinfo), host_port),
             None => (None, authority),
         };
-        let parsed: http::uri::Authority = host_port
-            .parse()
-            .map_err(|_| bad("not a host[:port]"))?;
+        let parsed: http::uri::Authority =
+            host_port.parse().map_err(|_| bad("not a host[:port]"))?;
         let host = parsed
             .host()
             .trim_start_matches('[')
@@ -347,7 +347,10 @@ mod tests {
         assert_eq!(bare.to_string(), "http://10.0.0.1:8080");
         assert!(!bare.has_credentials());
         let v6 = Proxy::new("http://[::1]:3128").unwrap();
-        assert_eq!((v6.host(), v6.to_string()), ("::1", "http://[::1]:3128".into()));
+        assert_eq!(
+            (v6.host(), v6.to_string()),
+            ("::1", "http://[::1]:3128".into())
+        );
         assert!(v6.is_loopback());
         assert_eq!(Proxy::new("http://proxy").unwrap().port(), 80);
         // A password with an unencoded '/' still ends at the last '@'.
@@ -397,7 +400,12 @@ mod tests {
             p.authorization().as_deref().map(String::as_str),
             Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
         );
-        assert!(Proxy::new("http://proxy:1").unwrap().authorization().is_none());
+        assert!(
+            Proxy::new("http://proxy:1")
+                .unwrap()
+                .authorization()
+                .is_none()
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::io;
 
 use login_core::TransportErrorKind;
 use rustls::crypto::CryptoProvider;
-use rustls_pki_types::CertificateDer;
 
 use crate::policy::ConfigError;
 #[cfg(feature = "hyper")]
@@ -29,7 +28,10 @@ pub(crate) fn install_default_provider() {
 }
 
 /// Refuses a given root that is not a usable trust anchor.
-pub(crate) fn check_roots(roots: &[CertificateDer<'static>]) -> Result<(), ConfigError> {
+#[cfg(feature = "ureq")]
+pub(crate) fn check_roots(
+    roots: &[rustls_pki_types::CertificateDer<'static>],
+) -> Result<(), ConfigError> {
     let mut store = rustls::RootCertStore::empty();
     for cert in roots {
         store

@@ -32,8 +32,8 @@ use ::ureq::{Agent, ProxyProtocol, Timeout};
 use login_core::secret::SecretBytes;
 use login_core::{Request, Response, TransportError, TransportErrorKind};
 
-use crate::Transport;
 use crate::Proxy;
+use crate::Transport;
 use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig};
 
 /// A blocking [`Transport`] on ureq 3 with rustls. Cheap to clone; clones share one agent and
@@ -248,9 +248,8 @@ fn key_pem(key: &rustls_pki_types::PrivateKeyDer<'_>) -> zeroize::Zeroizing<Stri
         rustls_pki_types::PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
         _ => "PRIVATE KEY",
     };
-    let encoded = zeroize::Zeroizing::new(
-        base64::engine::general_purpose::STANDARD.encode(key.secret_der()),
-    );
+    let encoded =
+        zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.secret_der()));
     let mut pem = zeroize::Zeroizing::new(String::with_capacity(encoded.len() * 65 / 64 + 80));
     pem.push_str("-----BEGIN ");
     pem.push_str(label);

@@ -74,8 +74,11 @@ mod cases {
 
     pub fn mutual_tls_with_the_identity_and_refused_without<C: Client>() {
         let bank = Bank::start();
-        let ok = C::call(bank.config().client_identity(bank.identity()), &login_request())
-            .unwrap_or_else(|e| panic!("{}: {e}", C::NAME));
+        let ok = C::call(
+            bank.config().client_identity(bank.identity()),
+            &login_request(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", C::NAME));
         assert_eq!((ok.status(), ok.body()), (201, BODY), "{}", C::NAME);
         assert_eq!(bank.front.with_client_cert(), 1, "{}", C::NAME);
 
@@ -96,10 +99,13 @@ mod cases {
         let ca = bank.pki.ca_pem.as_bytes();
         for (how, cfg) in [
             ("added", base.clone().add_roots_pem(ca).expect("PEM")),
-            ("replacing", base.clone().replace_roots_with_pem(ca).expect("PEM")),
+            (
+                "replacing",
+                base.clone().replace_roots_with_pem(ca).expect("PEM"),
+            ),
         ] {
-            let ok = C::call(cfg, &login_request())
-                .unwrap_or_else(|e| panic!("{} {how}: {e}", C::NAME));
+            let ok =
+                C::call(cfg, &login_request()).unwrap_or_else(|e| panic!("{} {how}: {e}", C::NAME));
             assert_eq!(ok.status(), 201, "{} {how}", C::NAME);
         }
         // The public roots alone do not trust it.
@@ -137,19 +143,22 @@ mod cases {
         let ok = C::call(cfg, &login_request()).unwrap_or_else(|e| panic!("{}: {e}", C::NAME));
         assert_eq!(ok.body(), BODY, "{}", C::NAME);
         assert_eq!(proxy.tunnels(), 1, "{}", C::NAME);
-        assert_eq!(proxy.targets(), [upstream.addr().to_string()], "{}", C::NAME);
+        assert_eq!(
+            proxy.targets(),
+            [upstream.addr().to_string()],
+            "{}",
+            C::NAME
+        );
     }
 
     pub fn proxy_credentials_are_sent_and_checked<C: Client>() {
         let bank = Bank::start_with(false);
         let creds = ("proxy-user", "pr0xy p@ss:word");
         let proxy = ConnectProxy::start(Some(creds));
-        let encoded = format!(
-            "http://proxy-user:pr0xy%20p%40ss%3Aword@{}",
-            proxy.addr()
-        );
+        let encoded = format!("http://proxy-user:pr0xy%20p%40ss%3Aword@{}", proxy.addr());
         let ok = C::call(
-            bank.config().proxy(Proxy::new(&encoded).expect("proxy URL")),
+            bank.config()
+                .proxy(Proxy::new(&encoded).expect("proxy URL")),
             &login_request(),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", C::NAME));
@@ -157,7 +166,10 @@ mod cases {
         assert_eq!((proxy.tunnels(), proxy.refused()), (1, 0), "{}", C::NAME);
 
         for (what, url) in [
-            ("wrong credentials", proxy.url(Some(("proxy-user", "wrong")))),
+            (
+                "wrong credentials",
+                proxy.url(Some(("proxy-user", "wrong"))),
+            ),
             ("no credentials", proxy.url(None)),
         ] {
             let err = C::call(
@@ -165,7 +177,12 @@ mod cases {
                 &login_request(),
             )
             .expect_err(what);
-            assert_eq!(err.kind, TransportErrorKind::Proxy, "{} {what}: {err}", C::NAME);
+            assert_eq!(
+                err.kind,
+                TransportErrorKind::Proxy,
+                "{} {what}: {err}",
+                C::NAME
+            );
             assert!(err.detail.contains("407"), "{} {what}: {err}", C::NAME);
             assert!(!err.detail.contains("wrong"), "{} {what}: {err}", C::NAME);
         }
@@ -207,7 +224,12 @@ mod cases {
             &login_request(),
         )
         .expect_err("plain HTTP to a remote host");
-        assert_eq!(err.kind, TransportErrorKind::InsecureUrl, "{}: {err}", C::NAME);
+        assert_eq!(
+            err.kind,
+            TransportErrorKind::InsecureUrl,
+            "{}: {err}",
+            C::NAME
+        );
         assert!(proxy.heads().is_empty(), "{}", C::NAME);
 
         // Plain HTTP to loopback, but through a proxy off the machine: refused before any
@@ -219,7 +241,12 @@ mod cases {
             &login_request(),
         )
         .expect_err("plain HTTP off the machine");
-        assert_eq!(err.kind, TransportErrorKind::InsecureUrl, "{}: {err}", C::NAME);
+        assert_eq!(
+            err.kind,
+            TransportErrorKind::InsecureUrl,
+            "{}: {err}",
+            C::NAME
+        );
     }
 
     pub fn the_body_cap_holds_through_a_proxy_and_mutual_tls<C: Client>() {
@@ -251,7 +278,12 @@ mod cases {
             .proxy(Proxy::new(&proxy.url(Some(("u", "p")))).expect("proxy URL"))
             .body_cap(16 * 1024);
         let err = C::call(cfg, &login_request()).expect_err("over the cap");
-        assert_eq!(err.kind, TransportErrorKind::BodyTooLarge, "{}: {err}", C::NAME);
+        assert_eq!(
+            err.kind,
+            TransportErrorKind::BodyTooLarge,
+            "{}: {err}",
+            C::NAME
+        );
         assert_eq!(
             (proxy.tunnels(), front.with_client_cert()),
             (1, 1),
@@ -427,7 +459,9 @@ fn hyper_refuses_a_whole_client_config_beside_roots_or_an_identity() {
         (with_roots, "add_roots_pem"),
     ] {
         match HyperTransport::new(cfg) {
-            Err(ConfigError::Conflict { setting: s, with, .. }) => {
+            Err(ConfigError::Conflict {
+                setting: s, with, ..
+            }) => {
                 assert_eq!((s, with), (setting, "rustls_client_config"));
             }
             other => panic!("{setting}: {other:?}"),

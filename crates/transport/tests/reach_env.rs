@@ -25,7 +25,13 @@ fn the_environment_proxy_is_used_only_when_asked() {
     let proxy = ConnectProxy::start_with(Some(creds), ProxyMode::Tunnel, Some(front.addr()));
     let exe = std::env::current_exe().expect("this test binary");
     let out = Command::new(exe)
-        .args(["--exact", CHILD, "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            CHILD,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("LOGINFLOW_TEST_CHILD", "1")
         .env("LOGINFLOW_TEST_CA", &pki.ca_pem)
         .env("HTTPS_PROXY", proxy.url(Some(creds)))

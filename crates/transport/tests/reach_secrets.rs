@@ -69,7 +69,10 @@ fn canaries(key_pem: &str) -> Vec<String> {
 
 fn assert_clean(what: &str, text: &str, canaries: &[String]) {
     for canary in canaries {
-        assert!(!text.contains(canary.as_str()), "{what} shows {canary}:\n{text}");
+        assert!(
+            !text.contains(canary.as_str()),
+            "{what} shows {canary}:\n{text}"
+        );
     }
 }
 
@@ -122,8 +125,9 @@ fn proxy_credentials_and_the_client_key_never_show() {
     // Failing calls: a proxy that wants other credentials, and a bank that refuses the key.
     let refused = config(&wrong_proxy);
     let stranger = Pki::new("another CA").client("stranger");
-    let stranger = ClientIdentity::from_pem(stranger.cert_pem.as_bytes(), stranger.key_pem.as_bytes())
-        .expect("identity");
+    let stranger =
+        ClientIdentity::from_pem(stranger.cert_pem.as_bytes(), stranger.key_pem.as_bytes())
+            .expect("identity");
     let untrusted = config(&proxy).client_identity(stranger);
     for cfg in [refused, untrusted] {
         for result in [
@@ -180,7 +184,10 @@ fn proxy_credentials_and_the_client_key_never_show() {
     let log = String::from_utf8(log.0.lock().expect("not poisoned").clone()).expect("UTF-8");
     // The capture works: ureq's and rustls' own records, and the driver's, are in it.
     for expected in ["ureq", "rustls", "login_step", "proxy"] {
-        assert!(log.contains(expected), "{expected} missing from the log:\n{log}");
+        assert!(
+            log.contains(expected),
+            "{expected} missing from the log:\n{log}"
+        );
     }
     assert_clean("the log", &log, &canaries);
 }

@@ -285,7 +285,9 @@ impl ConnectProxy {
                     let mut parts = request.split_whitespace();
                     let (Some("CONNECT"), Some(target)) = (parts.next(), parts.next()) else {
                         let _ = client
-                            .write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n")
+                            .write_all(
+                                b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n",
+                            )
                             .await;
                         return;
                     };
