@@ -144,11 +144,14 @@ pub struct GlobalArgs {
     /// Event id sent as `eventId` (`ciam` API).
     #[arg(long, global = true, env = "LOGINFLOW_EVENT_ID", value_name = "ID", help_heading = CIAM)]
     pub event_id: Option<String>,
+    /// Client certificate, roots and proxy.
+    #[command(flatten)]
+    pub reach: crate::reach::ReachArgs,
 }
 
 /// Each global setting: its clap id (the field name) and its flag, in help order. The
 /// settings module asks clap where each value came from by these ids.
-pub const GLOBAL_IDS: [(&str, &str); 15] = [
+pub const GLOBAL_IDS: [(&str, &str); 21] = [
     ("api", "--api"),
     ("base_url", "--base-url"),
     ("output", "--output"),
@@ -164,6 +167,12 @@ pub const GLOBAL_IDS: [(&str, &str); 15] = [
     ("lat", "--lat"),
     ("lon", "--lon"),
     ("event_id", "--event-id"),
+    ("client_cert", "--client-cert"),
+    ("client_key", "--client-key"),
+    ("ca_file", "--ca-file"),
+    ("ca_only", "--ca-only"),
+    ("proxy", "--proxy"),
+    ("proxy_from_env", "--proxy-from-env"),
 ];
 
 /// The subcommands.

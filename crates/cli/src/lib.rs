@@ -17,6 +17,7 @@ mod interact;
 mod output;
 mod pending;
 mod progress;
+mod reach;
 mod redact;
 mod secret_input;
 pub mod session;
