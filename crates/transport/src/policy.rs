@@ -61,7 +61,7 @@ pub enum ConfigError {
     Tls(String),
     /// The client certificate chain or its key could not be used.
     #[error("client identity: {0}")]
-    ClientIdentity(#[from] IdentityProblem),
+    ClientIdentity(IdentityProblem),
     /// The proxy URL (from [`Proxy::new`] or a proxy variable) is not one this crate accepts.
     #[error("invalid proxy: {0}")]
     Proxy(String),
