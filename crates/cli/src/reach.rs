@@ -265,6 +265,10 @@ mod tests {
         TransportConfig::new("https://bank.example").expect("URL")
     }
 
+    fn arg(url: &str) -> ProxyArg {
+        ProxyArg(Zeroizing::new(url.to_owned()))
+    }
+
     #[test]
     fn partners_are_required() {
         let only_cert = Reach {
@@ -284,10 +288,7 @@ mod tests {
     #[test]
     fn a_bad_proxy_is_reported_without_its_credentials() {
         let bad = Reach {
-            proxy: Some(
-                parse_proxy_arg("socks5://canary-user:canary-pass@proxy:1080")
-                    .unwrap_or_else(|e| match e {}),
-            ),
+            proxy: Some(arg("socks5://canary-user:canary-pass@proxy:1080")),
             ..reach()
         };
         let e = bad.configure(tc()).expect_err("socks");
@@ -299,9 +300,7 @@ mod tests {
     #[test]
     fn the_proxy_and_the_environment_opt_in_reach_the_transport() {
         let set = Reach {
-            proxy: Some(
-                parse_proxy_arg("http://u:pw@proxy.corp:3128").unwrap_or_else(|e| match e {}),
-            ),
+            proxy: Some(arg("http://u:pw@proxy.corp:3128")),
             proxy_from_env: true,
             ..reach()
         };
@@ -315,7 +314,6 @@ mod tests {
 
     #[test]
     fn profile_files_may_not_hold_proxy_credentials() {
-        let arg = |s: &str| parse_proxy_arg(s).unwrap_or_else(|e| match e {});
         let file = Path::new("/etc/p.toml");
         let e = ReachFile::refuse_secrets(Some(&arg("http://u:canary@proxy:1")), file)
             .expect_err("credentials");
