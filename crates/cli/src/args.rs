@@ -160,11 +160,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "LOGINFLOW_REPLAY", value_name = "FILE",
           help_heading = CONNECTION)]
     pub replay: Option<PathBuf>,
+    /// Client certificate, roots and proxy.
+    #[command(flatten)]
+    pub reach: crate::reach::ReachArgs,
 }
 
 /// Each global setting: its clap id (the field name) and its flag, in help order. The
 /// settings module asks clap where each value came from by these ids.
-pub const GLOBAL_IDS: [(&str, &str); 17] = [
+pub const GLOBAL_IDS: [(&str, &str); 23] = [
     ("api", "--api"),
     ("base_url", "--base-url"),
     ("output", "--output"),
@@ -182,6 +185,12 @@ pub const GLOBAL_IDS: [(&str, &str); 17] = [
     ("event_id", "--event-id"),
     ("record", "--record"),
     ("replay", "--replay"),
+    ("client_cert", "--client-cert"),
+    ("client_key", "--client-key"),
+    ("ca_file", "--ca-file"),
+    ("ca_only", "--ca-only"),
+    ("proxy", "--proxy"),
+    ("proxy_from_env", "--proxy-from-env"),
 ];
 
 /// The subcommands.

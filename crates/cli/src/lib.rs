@@ -17,6 +17,7 @@ mod interact;
 mod output;
 mod pending;
 mod progress;
+mod reach;
 mod readings;
 mod redact;
 mod secret_input;

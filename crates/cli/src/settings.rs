@@ -12,6 +12,9 @@
 //!   session's refresh token to another server;
 //! - a setting of the other API is an error only when given as a flag; from the environment or
 //!   a profile file it is ignored (one environment may serve both APIs).
+//!
+//! How to reach the server (client certificate, roots, proxy: [`crate::reach`]) is not saved in
+//! those files and comes from this run's flags, environment and profile file for every command.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,6 +35,7 @@ use serde::Deserialize;
 
 use crate::args::{GLOBAL_IDS, GlobalArgs, OutputFormat, RoutesArg, api_flag};
 use crate::error::CliError;
+use crate::reach::{ProxyArg, Reach, ReachFile};
 use crate::readings::ProfileReadings;
 use crate::secret_input;
 use crate::session::Endpoint;
@@ -78,6 +82,8 @@ pub struct Settings {
     pub tape: Tape,
     /// The reading settings (profile file only: they have no flags).
     pub readings: ProfileReadings,
+    /// Client certificate, roots and proxy.
+    pub reach: Reach,
     /// The flags given on the command line (`--base-url`, ...).
     explicit: BTreeSet<&'static str>,
 }
@@ -142,6 +148,7 @@ impl Settings {
             replay: g.replay,
             tape: Tape::Off,
             readings: ProfileReadings::default(),
+            reach: g.reach.into(),
             explicit,
         }
     }
@@ -217,6 +224,17 @@ impl Settings {
             self.replay = Some(v);
         }
         self.readings = f.readings;
+        self.reach.fill_from(
+            ReachFile {
+                client_cert: f.client_cert,
+                client_key: f.client_key,
+                ca_file: f.ca_file,
+                ca_only: f.ca_only,
+                proxy: f.proxy,
+                proxy_from_env: f.proxy_from_env,
+            },
+            &here,
+        );
         Ok(())
     }
 }
@@ -250,6 +268,12 @@ struct ProfileFile {
     /// Keys neither of the above take (serde refuses none itself once a struct flattens).
     #[serde(flatten)]
     unknown: BTreeMap<String, serde::de::IgnoredAny>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    ca_only: Option<bool>,
+    proxy: Option<ProxyArg>,
+    proxy_from_env: Option<bool>,
 }
 
 /// A coordinate written as a number or a string, kept as the text sent.
@@ -336,6 +360,9 @@ impl ProfileFile {
             &mut file.server_key,
             &mut file.record,
             &mut file.replay,
+            &mut file.client_cert,
+            &mut file.client_key,
+            &mut file.ca_file,
         ]
         .into_iter()
         .flatten()
@@ -344,6 +371,7 @@ impl ProfileFile {
                 *p = dir.join(&*p);
             }
         }
+        ReachFile::refuse_secrets(file.proxy.as_ref(), path)?;
         Ok(file)
     }
 }
@@ -471,8 +499,8 @@ pub fn with_overrides(
     Ok((endpoint, profile))
 }
 
-/// The blocking transport for an endpoint.
-pub fn transport(endpoint: &Endpoint) -> Result<UreqTransport, CliError> {
+/// The blocking transport for an endpoint, reached as `reach` says.
+pub fn transport(endpoint: &Endpoint, reach: &Reach) -> Result<UreqTransport, CliError> {
     let mut tc = TransportConfig::new(&endpoint.base_url)
         .map_err(|e| CliError::usage(format!("--base-url: {e}")))?
         .allow_http(endpoint.allow_http);
@@ -484,6 +512,7 @@ pub fn transport(endpoint: &Endpoint) -> Result<UreqTransport, CliError> {
             .ok_or_else(|| CliError::config(format!("the timeout {secs} s is not usable")))?;
         tc = tc.call_timeout(timeout);
     }
+    let tc = reach.configure(tc)?;
     // Refused before any call when plain HTTP goes to a non-loopback host without
     // --allow-http: a configuration error, reported as such, in the CLI's words (the
     // transport's own message names its library call).
@@ -760,6 +789,51 @@ mod tests {
         assert!(header.starts_with("{\"cassette\":1,"), "{header}");
     }
 
+    /// The reach settings come from a profile file too, under the flags; a proxy with
+    /// credentials may not be in one.
+    #[test]
+    fn reach_settings_in_a_profile_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("net.toml");
+        std::fs::write(
+            &toml,
+            "client-cert = \"certs/c.pem\"\nclient-key = \"k.pem\"\nca-file = \"ca.pem\"\n\
+             ca-only = true\nproxy = \"http://proxy.corp:3128\"\nproxy-from-env = true\n",
+        )
+        .unwrap();
+        let path = toml.display().to_string();
+        let s = resolved(&[
+            "loginflow",
+            "--profile",
+            &path,
+            "--ca-file",
+            "/flag/ca.pem",
+            "diagram",
+        ])
+        .unwrap();
+        assert_eq!(s.reach.client_cert, Some(dir.path().join("certs/c.pem")));
+        assert_eq!(s.reach.client_key, Some(dir.path().join("k.pem")));
+        assert_eq!(
+            s.reach.ca_file,
+            Some(PathBuf::from("/flag/ca.pem")),
+            "the flag wins"
+        );
+        assert!(s.reach.ca_only && s.reach.proxy_from_env);
+        assert!(s.reach.proxy.is_some());
+
+        let json = dir.path().join("net.json");
+        std::fs::write(&json, r#"{"proxy":"http://u:canary-pw@proxy.corp:3128"}"#).unwrap();
+        let e = resolved(&[
+            "loginflow",
+            "--profile",
+            &json.display().to_string(),
+            "diagram",
+        ])
+        .unwrap_err();
+        assert!(e.message().contains("LOGINFLOW_PROXY"), "{}", e.message());
+        assert!(!e.message().contains("canary"), "{}", e.message());
+    }
+
     #[test]
     fn urls_are_shown_without_user_info_or_query() {
         assert_eq!(
@@ -780,7 +854,7 @@ mod tests {
             allow_http: false,
             timeout_secs: None,
         };
-        let Err(e) = transport(&endpoint) else {
+        let Err(e) = transport(&endpoint, &Reach::default()) else {
             panic!("refused")
         };
         let m = e.message();

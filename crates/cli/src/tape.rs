@@ -141,6 +141,6 @@ pub fn wire(s: &Settings, endpoint: &Endpoint) -> Result<Wire, CliError> {
                 .map(|c| c.retry_policy())
                 .unwrap_or_default(),
         }),
-        Tape::Off | Tape::Record(_) => Ok(s.tape.wrap(settings::transport(endpoint)?)),
+        Tape::Off | Tape::Record(_) => Ok(s.tape.wrap(settings::transport(endpoint, &s.reach)?)),
     }
 }

@@ -89,7 +89,7 @@ impl Env {
 }
 
 /// Every environment variable the CLI reads for its settings, its logging or the tests.
-pub const CLI_ENV: [&str; 24] = [
+pub const CLI_ENV: [&str; 37] = [
     "LOGINFLOW_CLIENT_SECRET",
     "LOGINFLOW_API",
     "LOGINFLOW_BASE_URL",
@@ -109,6 +109,19 @@ pub const CLI_ENV: [&str; 24] = [
     "LOGINFLOW_EVENT_ID",
     "LOGINFLOW_RECORD",
     "LOGINFLOW_REPLAY",
+    "LOGINFLOW_CLIENT_CERT",
+    "LOGINFLOW_CLIENT_KEY",
+    "LOGINFLOW_CA_FILE",
+    "LOGINFLOW_CA_ONLY",
+    "LOGINFLOW_PROXY",
+    "LOGINFLOW_PROXY_FROM_ENV",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "ALL_PROXY",
     "LOGINFLOW_USERNAME",
     "LOGINFLOW_SESSION",
     "LOGINFLOW_LOG",
