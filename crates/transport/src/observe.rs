@@ -1,0 +1,323 @@
+//! Observability: what the drivers and keepers report through `tracing` and the `metrics`
+//! facade, with the names in one place.
+//!
+//! # Spans
+//!
+//! Every run of a driver ([`Driver`](crate::Driver), `AsyncDriver`) is one span, `login_flow`,
+//! and every HTTP call inside it is a child span, `login_step`. Field names follow
+//! OpenTelemetry's semantic conventions where one exists (HTTP client spans, `error.type`), and
+//! `loginflow.*` otherwise; a `tracing-opentelemetry` layer exports them as they are.
+//!
+//! | span | field | value |
+//! |---|---|---|
+//! | `login_flow` | `loginflow.api` | `realm` or `ciam` |
+//! | | `loginflow.flow` | `login`, `forgot_password`, `resume`, `refresh`, `revoke` ([`FLOW_KINDS`]) |
+//! | | `loginflow.outcome` | at the end: `tokened`, `revoked`, `password_reset`, `paused`, `failed` ([`OUTCOMES`]) |
+//! | | `error.type` | a failed run's [`ErrorKind`](login_core::ErrorKind) (`invalid_credentials`, `timeout`, ...) |
+//! | | `otel.status_code` | `error` when the run failed (unset otherwise) |
+//! | `login_step` | `otel.name` | the method (`POST`): the span name the HTTP conventions ask for |
+//! | | `otel.kind` | `client` |
+//! | | `loginflow.api`, `loginflow.step` | the API and login-core's step name (`request_login`, `token`, ...) |
+//! | | `http.request.method` | `GET`, `POST`, `PATCH`, `DELETE` |
+//! | | `url.path` | the request's path relative to the base URL, no query (`/auth/realm/cap/token`) |
+//! | | `url.scheme`, `server.address`, `server.port` | the base URL's, recorded by the crate's own transports |
+//! | | `http.request.resend_count` | the 429 repeats before this call, when there were any |
+//! | | `http.response.status_code` | the status received |
+//! | | `error.type` | the status (`401`) for a 4xx or 5xx, the transport failure (`timeout`, `reset`, ...) when no response came |
+//! | | `otel.status_code` | `error` with `error.type` |
+//!
+//! The tracing name of the HTTP span stays `login_step` (constant names are what `tracing`
+//! filters and formatters key on); `otel.name` gives exporters the conventional name. No field
+//! holds a header, a body, a token, an OTP or a user name: a path holds only the realm id,
+//! which is configuration, not a secret.
+//!
+//! # Metrics
+//!
+//! Recorded through the [`metrics`] facade, so they go to whatever recorder the application
+//! installed (Prometheus, OpenTelemetry, statsd, ...) and cost next to nothing when none is:
+//! every label value is a `&'static str` from a small fixed set.
+//!
+//! | metric | type | labels | unit |
+//! |---|---|---|---|
+//! | [`FLOWS_STARTED`] | counter | `api`, `flow` | runs |
+//! | [`FLOWS_FINISHED`] | counter | `api`, `flow`, `outcome`, `error` (`none` unless failed) | runs |
+//! | [`STEP_DURATION`] | histogram | `api`, `step`, `status_class` (`2xx` ... `5xx`, `error` for no response) | seconds, send to whole response |
+//! | [`RETRIES`] | counter | `api`, `step` | 429 repeats |
+//! | [`REFRESHES`] | counter | `api`, `outcome` (`refreshed`, `failed`, `ended`, `interrupted`) | keeper refresh attempts |
+//! | [`KEEPER_COALESCED`] | counter | `api` | keeper callers that took another caller's refresh outcome |
+//!
+//! [`describe`] registers their descriptions and units with the current recorder.
+//!
+//! ```
+//! // Any recorder; metrics-util's debugging recorder here.
+//! let recorder = metrics_util::debugging::DebuggingRecorder::new();
+//! metrics::with_local_recorder(&recorder, login_transport::observe::describe);
+//! ```
+
+use std::time::Duration;
+
+use login_core::runner::{Goal, Runner};
+use login_core::table::StateId;
+use login_core::{Flow, Request, Response, StopReason, Stopped, TransportError};
+use tracing::Span;
+use tracing::field::Empty;
+
+/// Counter: runs started, by `api` and `flow`.
+pub const FLOWS_STARTED: &str = "loginflow_flows_started_total";
+/// Counter: runs finished, by `api`, `flow`, `outcome` and `error`.
+pub const FLOWS_FINISHED: &str = "loginflow_flows_finished_total";
+/// Histogram: seconds from sending a request to holding its whole response (or the failure),
+/// by `api`, `step` and `status_class`.
+pub const STEP_DURATION: &str = "loginflow_step_duration_seconds";
+/// Counter: calls repeated after a 429, by `api` and `step`.
+pub const RETRIES: &str = "loginflow_retries_total";
+/// Counter: token keeper refresh attempts, by `api` and `outcome`.
+pub const REFRESHES: &str = "loginflow_refreshes_total";
+/// Counter: token keeper callers that shared a refresh another caller made, by `api`.
+pub const KEEPER_COALESCED: &str = "loginflow_keeper_coalesced_total";
+
+/// Every value of the `flow` label and the `loginflow.flow` field.
+pub const FLOW_KINDS: [&str; 5] = ["login", "forgot_password", "resume", "refresh", "revoke"];
+/// Every value of the `outcome` label of [`FLOWS_FINISHED`] and the `loginflow.outcome` field.
+pub const OUTCOMES: [&str; 5] = ["tokened", "revoked", "password_reset", "paused", "failed"];
+
+/// The `error` label of a run that did not fail.
+const NO_ERROR: &str = "none";
+
+/// Registers the metrics' descriptions and units with the current recorder (call it once,
+/// after installing one; recorders that render help text show them).
+pub fn describe() {
+    use metrics::Unit;
+    metrics::describe_counter!(
+        FLOWS_STARTED,
+        Unit::Count,
+        "Driver runs started (login, forgot_password, resume, refresh, revoke)."
+    );
+    metrics::describe_counter!(
+        FLOWS_FINISHED,
+        Unit::Count,
+        "Driver runs finished, by outcome and error kind (none unless failed)."
+    );
+    metrics::describe_histogram!(
+        STEP_DURATION,
+        Unit::Seconds,
+        "One HTTP call of a flow, from send to the whole response or the failure."
+    );
+    metrics::describe_counter!(
+        RETRIES,
+        Unit::Count,
+        "Calls repeated after a 429 within the retry policy."
+    );
+    metrics::describe_counter!(
+        REFRESHES,
+        Unit::Count,
+        "Token keeper refresh attempts, by outcome."
+    );
+    metrics::describe_counter!(
+        KEEPER_COALESCED,
+        Unit::Count,
+        "Token keeper callers that took the outcome of a refresh another caller made."
+    );
+}
+
+/// What a run does, read from the runner before its first poll.
+pub(crate) fn flow_kind(runner: &Runner) -> &'static str {
+    match runner.goal() {
+        Goal::Refresh => "refresh",
+        Goal::Revoke => "revoke",
+        Goal::Finish => match runner.state_id() {
+            // An internet-banking login draws its start at the first poll.
+            None | Some(StateId::Start) => "login",
+            Some(StateId::ResetStart) => "forgot_password",
+            Some(_) => "resume",
+        },
+    }
+}
+
+/// The span of one whole run; its outcome is recorded by [`flow_finished`].
+pub(crate) fn flow_span(api: &'static str, flow: &'static str) -> Span {
+    tracing::info_span!(
+        "login_flow",
+        "loginflow.api" = api,
+        "loginflow.flow" = flow,
+        "loginflow.outcome" = Empty,
+        "error.type" = Empty,
+        "otel.status_code" = Empty,
+    )
+}
+
+pub(crate) fn flow_started(api: &'static str, flow: &'static str) {
+    metrics::counter!(FLOWS_STARTED, "api" => api, "flow" => flow).increment(1);
+}
+
+/// Records how a run ended on its span and in [`FLOWS_FINISHED`].
+pub(crate) fn flow_finished(
+    span: &Span,
+    api: &'static str,
+    flow: &'static str,
+    result: &Result<Flow, Stopped>,
+) {
+    let (outcome, error) = match result {
+        Ok(flow) => (
+            match flow.state_id() {
+                StateId::Revoked => "revoked",
+                StateId::PasswordReset => "password_reset",
+                // A login's, a refresh's and a resume's goal.
+                _ => "tokened",
+            },
+            NO_ERROR,
+        ),
+        Err(Stopped {
+            reason: StopReason::NoAnswer(_),
+            ..
+        }) => ("paused", NO_ERROR),
+        Err(Stopped {
+            reason: StopReason::Failed(e),
+            ..
+        }) => ("failed", e.kind().as_str()),
+    };
+    span.record("loginflow.outcome", outcome);
+    if error != NO_ERROR {
+        span.record("error.type", error);
+        span.record("otel.status_code", "error");
+    }
+    metrics::counter!(
+        FLOWS_FINISHED,
+        "api" => api,
+        "flow" => flow,
+        "outcome" => outcome,
+        "error" => error
+    )
+    .increment(1);
+}
+
+/// The span of one HTTP call (see the module docs for its fields).
+pub(crate) fn step_span(api: &'static str, request: &Request, retries: u32) -> Span {
+    let method = request.method().as_str();
+    let path = request.path();
+    // Paths carry no query today; if a configured route ever does, it stays out.
+    let path = path.split_once('?').map_or(path, |(path, _)| path);
+    let span = tracing::info_span!(
+        "login_step",
+        "otel.name" = method,
+        "otel.kind" = "client",
+        "otel.status_code" = Empty,
+        "loginflow.api" = api,
+        "loginflow.step" = request.step().as_str(),
+        "http.request.method" = method,
+        "url.path" = path,
+        "url.scheme" = Empty,
+        "server.address" = Empty,
+        "server.port" = Empty,
+        "http.request.resend_count" = Empty,
+        "http.response.status_code" = Empty,
+        "error.type" = Empty,
+    );
+    if retries > 0 {
+        span.record("http.request.resend_count", retries);
+    }
+    span
+}
+
+/// A call goes out again after a 429.
+pub(crate) fn step_repeated(api: &'static str, request: &Request) {
+    metrics::counter!(RETRIES, "api" => api, "step" => request.step().as_str()).increment(1);
+}
+
+/// Records the server a built-in transport sends to on the current HTTP span (a no-op outside
+/// one, or when no subscriber listens).
+#[cfg(any(feature = "ureq", feature = "hyper"))]
+pub(crate) fn record_server(base: &crate::policy::BaseUrl) {
+    let span = Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    let scheme = match base.scheme {
+        crate::policy::Scheme::Http => "http",
+        crate::policy::Scheme::Https => "https",
+    };
+    span.record("url.scheme", scheme);
+    span.record("server.address", base.host.as_str());
+    span.record("server.port", base.port);
+}
+
+/// Records a finished HTTP call on its span and in [`STEP_DURATION`].
+pub(crate) fn step_finished(
+    span: &Span,
+    api: &'static str,
+    request: &Request,
+    outcome: &Result<Response, TransportError>,
+    elapsed: Duration,
+) {
+    let status_class = match outcome {
+        Ok(response) => status_class(response.status()),
+        Err(_) => "error",
+    };
+    metrics::histogram!(
+        STEP_DURATION,
+        "api" => api,
+        "step" => request.step().as_str(),
+        "status_class" => status_class
+    )
+    .record(elapsed.as_secs_f64());
+    if span.is_disabled() {
+        return;
+    }
+    match outcome {
+        Ok(response) => {
+            let status = response.status();
+            span.record("http.response.status_code", status);
+            // The HTTP conventions: a 4xx or 5xx is an error of a client span, named by its status.
+            if status >= 400 {
+                if let Ok(code) = http::StatusCode::from_u16(status) {
+                    span.record("error.type", code.as_str());
+                }
+                span.record("otel.status_code", "error");
+            }
+        }
+        Err(e) => {
+            span.record("error.type", e.kind.as_str());
+            span.record("otel.status_code", "error");
+        }
+    }
+}
+
+/// `2xx` and its siblings; `other` for a status outside 100–599.
+fn status_class(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        5 => "5xx",
+        _ => "other",
+    }
+}
+
+/// A keeper refresh attempt ended: `refreshed`, `failed` (the session is kept for the next
+/// try), `ended` (the server ended the session) or `interrupted`.
+pub(crate) fn refresh_finished(api: &'static str, outcome: &'static str) {
+    metrics::counter!(REFRESHES, "api" => api, "outcome" => outcome).increment(1);
+}
+
+/// A keeper caller took the outcome of a refresh another caller made.
+pub(crate) fn refresh_shared(api: &'static str) {
+    metrics::counter!(KEEPER_COALESCED, "api" => api).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes() {
+        let classes: Vec<_> = [100, 204, 302, 429, 503, 600, 42]
+            .into_iter()
+            .map(status_class)
+            .collect();
+        assert_eq!(
+            classes,
+            ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "other"]
+        );
+    }
+}
