@@ -159,8 +159,8 @@ impl Settings {
         runner: Runner,
         interaction: &mut I,
     ) -> Result<Flow, Stopped> {
-        let api = bank.api().as_str();
-        let flow = observe::flow_kind(&runner);
+        let api = bank.api();
+        let flow = observe::FlowKind::of(&runner);
         let span = observe::flow_span(api, flow);
         observe::flow_started(api, flow);
         // Instrumented, so the span is entered on every poll and left at every await: the
@@ -180,7 +180,7 @@ impl Settings {
         bank: Bank<'_>,
         runner: Runner,
         interaction: &mut I,
-        api: &'static str,
+        api: Api,
     ) -> Result<Flow, Stopped> {
         let mut runner = runner.policy(self.policy);
         // The runner's own `Env` holds the bank, fresh randomness and the time of each poll.
@@ -237,7 +237,7 @@ async fn call<E: Exchange>(
     exchange: &E,
     request: &Request,
     retries: u32,
-    api: &'static str,
+    api: Api,
 ) -> Result<Response, TransportError> {
     let span = observe::step_span(api, request, retries);
     if retries > 0 {
@@ -248,7 +248,7 @@ async fn call<E: Exchange>(
         let outcome = exchange.send(request).await;
         let elapsed = started.elapsed();
         let span = tracing::Span::current();
-        observe::step_finished(&span, api, request, &outcome, elapsed);
+        observe::step_finished(&span, request, &outcome, elapsed);
         match &outcome {
             Ok(response) => tracing::debug!(
                 http.response.status_code = response.status(),

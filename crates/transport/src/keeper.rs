@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use login_core::secret::AccessToken;
+use login_core::table::Api;
 use login_core::{Error, Profile, Session, Stopped, TokenSet};
 #[cfg(feature = "tokio")]
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -93,7 +94,7 @@ impl KeeperOptions {
 struct Slot {
     held: Option<Session>,
     /// The session's API, the label of the keeper's metrics.
-    api: &'static str,
+    api: Api,
     attempts: u64,
     last: Option<Result<AccessToken, KeeperError>>,
 }
@@ -101,7 +102,7 @@ struct Slot {
 impl Slot {
     fn new(held: Session) -> Self {
         Slot {
-            api: held.api().as_str(),
+            api: held.api(),
             held: Some(held),
             attempts: 0,
             last: None,

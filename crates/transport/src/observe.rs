@@ -56,9 +56,12 @@
 
 use std::time::Duration;
 
+use std::sync::OnceLock;
+
 use login_core::runner::{Goal, Runner};
-use login_core::table::StateId;
+use login_core::table::{Api, StateId, StepId};
 use login_core::{Flow, Request, Response, StopReason, Stopped, TransportError};
+use metrics::{Key, Label, Metadata};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -80,9 +83,6 @@ pub const KEEPER_COALESCED: &str = "loginflow_keeper_coalesced_total";
 pub const FLOW_KINDS: [&str; 5] = ["login", "forgot_password", "resume", "refresh", "revoke"];
 /// Every value of the `outcome` label of [`FLOWS_FINISHED`] and the `loginflow.outcome` field.
 pub const OUTCOMES: [&str; 5] = ["tokened", "revoked", "password_reset", "paused", "failed"];
-
-/// The `error` label of a run that did not fail.
-const NO_ERROR: &str = "none";
 
 /// Registers the metrics' descriptions and units with the current recorder (call it once,
 /// after installing one; recorders that render help text show them).
@@ -120,79 +120,226 @@ pub fn describe() {
     );
 }
 
-/// What a run does, read from the runner before its first poll.
-pub(crate) fn flow_kind(runner: &Runner) -> &'static str {
-    match runner.goal() {
-        Goal::Refresh => "refresh",
-        Goal::Revoke => "revoke",
-        Goal::Finish => match runner.state_id() {
-            // An internet-banking login draws its start at the first poll.
-            None | Some(StateId::Start) => "login",
-            Some(StateId::ResetStart) => "forgot_password",
-            Some(_) => "resume",
-        },
+/// The `error` label of a run that did not fail.
+const NO_ERROR: &str = "none";
+
+/// What a run does (the `flow` label), read from the runner before its first poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlowKind {
+    Login,
+    ForgotPassword,
+    Resume,
+    Refresh,
+    Revoke,
+}
+
+impl FlowKind {
+    pub(crate) fn of(runner: &Runner) -> Self {
+        match runner.goal() {
+            Goal::Refresh => Self::Refresh,
+            Goal::Revoke => Self::Revoke,
+            Goal::Finish => match runner.state_id() {
+                // An internet-banking login draws its start at the first poll.
+                None | Some(StateId::Start) => Self::Login,
+                Some(StateId::ResetStart) => Self::ForgotPassword,
+                Some(_) => Self::Resume,
+            },
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        FLOW_KINDS[self as usize]
     }
 }
 
+/// How a run ended (the `outcome` label); `Failed` is last: the others carry no error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Tokened,
+    Revoked,
+    PasswordReset,
+    Paused,
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        OUTCOMES[self as usize]
+    }
+}
+
+/// The `api` label: a forgot-password run belongs to the realm API.
+fn api_label(api: Api) -> &'static str {
+    match api {
+        Api::Ciam => "ciam",
+        Api::Realm | Api::ForgotPassword => "realm",
+    }
+}
+
+/// The `status_class` values; `other` for a status outside 100–599, `error` for no response.
+const STATUS_CLASSES: [&str; 7] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "error"];
+
+fn status_class(outcome: &Result<Response, TransportError>) -> usize {
+    match outcome {
+        Ok(response) => match response.status() / 100 {
+            c @ 1..=5 => usize::from(c - 1),
+            _ => 5,
+        },
+        Err(_) => 6,
+    }
+}
+
+/// The keys of the driver's per-run and per-call series, built once. `metrics::counter!` with
+/// label values from variables builds a key (a vector of labels) on every call, recorder or
+/// not; a borrowed prepared key costs nothing when no recorder is installed and spares a real
+/// recorder the hashing. Failures, 429 repeats and keeper refreshes are rare: they use the
+/// macros.
+struct Keys {
+    /// By api and flow kind.
+    started: Vec<Key>,
+    /// By api, flow kind and outcome other than `failed` (error `none`).
+    finished: Vec<Key>,
+    /// By step (its API is the step's) and status class.
+    steps: Vec<Key>,
+}
+
+const APIS: [Api; 2] = [Api::Realm, Api::Ciam];
+
+impl Keys {
+    fn get() -> &'static Keys {
+        static KEYS: OnceLock<Keys> = OnceLock::new();
+        KEYS.get_or_init(Self::build)
+    }
+
+    fn build() -> Keys {
+        let label = |k: &'static str, v: &'static str| Label::from_static_parts(k, v);
+        let mut started = Vec::new();
+        let mut finished = Vec::new();
+        for api in APIS {
+            for flow in FLOW_KINDS {
+                let labels = vec![label("api", api_label(api)), label("flow", flow)];
+                started.push(Key::from_parts(FLOWS_STARTED, labels));
+                for outcome in &OUTCOMES[..Outcome::Failed as usize] {
+                    let labels = vec![
+                        label("api", api_label(api)),
+                        label("flow", flow),
+                        label("outcome", outcome),
+                        label("error", NO_ERROR),
+                    ];
+                    finished.push(Key::from_parts(FLOWS_FINISHED, labels));
+                }
+            }
+        }
+        let mut steps = Vec::new();
+        for step in StepId::ALL {
+            for class in STATUS_CLASSES {
+                let labels = vec![
+                    label("api", api_label(step.api())),
+                    label("step", step.as_str()),
+                    label("status_class", class),
+                ];
+                steps.push(Key::from_parts(STEP_DURATION, labels));
+            }
+        }
+        Keys {
+            started,
+            finished,
+            steps,
+        }
+    }
+
+    fn api_index(api: Api) -> usize {
+        usize::from(api == Api::Ciam)
+    }
+
+    fn started(&self, api: Api, flow: FlowKind) -> Option<&Key> {
+        self.started
+            .get(Self::api_index(api) * FLOW_KINDS.len() + flow as usize)
+    }
+
+    fn finished(&self, api: Api, flow: FlowKind, outcome: Outcome) -> Option<&Key> {
+        let ok = Outcome::Failed as usize;
+        self.finished
+            .get((Self::api_index(api) * FLOW_KINDS.len() + flow as usize) * ok + outcome as usize)
+    }
+
+    fn step(&self, step: StepId, class: usize) -> Option<&Key> {
+        let at = StepId::ALL.iter().position(|s| *s == step)?;
+        self.steps.get(at * STATUS_CLASSES.len() + class)
+    }
+}
+
+/// What the facade's macros pass along with each key.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+fn increment(key: &Key) {
+    metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1));
+}
+
 /// The span of one whole run; its outcome is recorded by [`flow_finished`].
-pub(crate) fn flow_span(api: &'static str, flow: &'static str) -> Span {
+pub(crate) fn flow_span(api: Api, flow: FlowKind) -> Span {
     tracing::info_span!(
         "login_flow",
-        "loginflow.api" = api,
-        "loginflow.flow" = flow,
+        "loginflow.api" = api_label(api),
+        "loginflow.flow" = flow.as_str(),
         "loginflow.outcome" = Empty,
         "error.type" = Empty,
         "otel.status_code" = Empty,
     )
 }
 
-pub(crate) fn flow_started(api: &'static str, flow: &'static str) {
-    metrics::counter!(FLOWS_STARTED, "api" => api, "flow" => flow).increment(1);
+pub(crate) fn flow_started(api: Api, flow: FlowKind) {
+    if let Some(key) = Keys::get().started(api, flow) {
+        increment(key);
+    }
 }
 
 /// Records how a run ended on its span and in [`FLOWS_FINISHED`].
 pub(crate) fn flow_finished(
     span: &Span,
-    api: &'static str,
-    flow: &'static str,
+    api: Api,
+    flow: FlowKind,
     result: &Result<Flow, Stopped>,
 ) {
-    let (outcome, error) = match result {
-        Ok(flow) => (
-            match flow.state_id() {
-                StateId::Revoked => "revoked",
-                StateId::PasswordReset => "password_reset",
-                // A login's, a refresh's and a resume's goal.
-                _ => "tokened",
-            },
-            NO_ERROR,
-        ),
+    let outcome = match result {
+        Ok(flow) => match flow.state_id() {
+            StateId::Revoked => Outcome::Revoked,
+            StateId::PasswordReset => Outcome::PasswordReset,
+            // A login's, a refresh's and a resume's goal.
+            _ => Outcome::Tokened,
+        },
         Err(Stopped {
             reason: StopReason::NoAnswer(_),
             ..
-        }) => ("paused", NO_ERROR),
+        }) => Outcome::Paused,
         Err(Stopped {
             reason: StopReason::Failed(e),
             ..
-        }) => ("failed", e.kind().as_str()),
+        }) => {
+            let error = e.kind().as_str();
+            span.record("loginflow.outcome", Outcome::Failed.as_str());
+            span.record("error.type", error);
+            span.record("otel.status_code", "error");
+            metrics::counter!(
+                FLOWS_FINISHED,
+                "api" => api_label(api),
+                "flow" => flow.as_str(),
+                "outcome" => Outcome::Failed.as_str(),
+                "error" => error
+            )
+            .increment(1);
+            return;
+        }
     };
-    span.record("loginflow.outcome", outcome);
-    if error != NO_ERROR {
-        span.record("error.type", error);
-        span.record("otel.status_code", "error");
+    span.record("loginflow.outcome", outcome.as_str());
+    if let Some(key) = Keys::get().finished(api, flow, outcome) {
+        increment(key);
     }
-    metrics::counter!(
-        FLOWS_FINISHED,
-        "api" => api,
-        "flow" => flow,
-        "outcome" => outcome,
-        "error" => error
-    )
-    .increment(1);
 }
 
 /// The span of one HTTP call (see the module docs for its fields).
-pub(crate) fn step_span(api: &'static str, request: &Request, retries: u32) -> Span {
+pub(crate) fn step_span(api: Api, request: &Request, retries: u32) -> Span {
     let method = request.method().as_str();
     let path = request.path();
     // Paths carry no query today; if a configured route ever does, it stays out.
@@ -202,7 +349,7 @@ pub(crate) fn step_span(api: &'static str, request: &Request, retries: u32) -> S
         "otel.name" = method,
         "otel.kind" = "client",
         "otel.status_code" = Empty,
-        "loginflow.api" = api,
+        "loginflow.api" = api_label(api),
         "loginflow.step" = request.step().as_str(),
         "http.request.method" = method,
         "url.path" = path,
@@ -220,8 +367,9 @@ pub(crate) fn step_span(api: &'static str, request: &Request, retries: u32) -> S
 }
 
 /// A call goes out again after a 429.
-pub(crate) fn step_repeated(api: &'static str, request: &Request) {
-    metrics::counter!(RETRIES, "api" => api, "step" => request.step().as_str()).increment(1);
+pub(crate) fn step_repeated(api: Api, request: &Request) {
+    metrics::counter!(RETRIES, "api" => api_label(api), "step" => request.step().as_str())
+        .increment(1);
 }
 
 /// Records the server a built-in transport sends to on the current HTTP span (a no-op outside
@@ -244,22 +392,14 @@ pub(crate) fn record_server(base: &crate::policy::BaseUrl) {
 /// Records a finished HTTP call on its span and in [`STEP_DURATION`].
 pub(crate) fn step_finished(
     span: &Span,
-    api: &'static str,
     request: &Request,
     outcome: &Result<Response, TransportError>,
     elapsed: Duration,
 ) {
-    let status_class = match outcome {
-        Ok(response) => status_class(response.status()),
-        Err(_) => "error",
-    };
-    metrics::histogram!(
-        STEP_DURATION,
-        "api" => api,
-        "step" => request.step().as_str(),
-        "status_class" => status_class
-    )
-    .record(elapsed.as_secs_f64());
+    if let Some(key) = Keys::get().step(request.step(), status_class(outcome)) {
+        let seconds = elapsed.as_secs_f64();
+        metrics::with_recorder(|r| r.register_histogram(key, &METADATA).record(seconds));
+    }
     if span.is_disabled() {
         return;
     }
@@ -282,27 +422,15 @@ pub(crate) fn step_finished(
     }
 }
 
-/// `2xx` and its siblings; `other` for a status outside 100–599.
-fn status_class(status: u16) -> &'static str {
-    match status / 100 {
-        1 => "1xx",
-        2 => "2xx",
-        3 => "3xx",
-        4 => "4xx",
-        5 => "5xx",
-        _ => "other",
-    }
-}
-
 /// A keeper refresh attempt ended: `refreshed`, `failed` (the session is kept for the next
 /// try), `ended` (the server ended the session) or `interrupted`.
-pub(crate) fn refresh_finished(api: &'static str, outcome: &'static str) {
-    metrics::counter!(REFRESHES, "api" => api, "outcome" => outcome).increment(1);
+pub(crate) fn refresh_finished(api: Api, outcome: &'static str) {
+    metrics::counter!(REFRESHES, "api" => api_label(api), "outcome" => outcome).increment(1);
 }
 
 /// A keeper caller took the outcome of a refresh another caller made.
-pub(crate) fn refresh_shared(api: &'static str) {
-    metrics::counter!(KEEPER_COALESCED, "api" => api).increment(1);
+pub(crate) fn refresh_shared(api: Api) {
+    metrics::counter!(KEEPER_COALESCED, "api" => api_label(api)).increment(1);
 }
 
 #[cfg(test)]
@@ -311,13 +439,84 @@ mod tests {
 
     #[test]
     fn status_classes() {
-        let classes: Vec<_> = [100, 204, 302, 429, 503, 600, 42]
+        let classes: Vec<&str> = [100, 204, 302, 429, 503, 600, 42]
             .into_iter()
-            .map(status_class)
+            .map(|status| STATUS_CLASSES[status_class(&Ok(Response::new(status, Vec::new())))])
             .collect();
         assert_eq!(
             classes,
             ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "other"]
         );
+        let failed = Err(TransportError::new(
+            login_core::TransportErrorKind::Timeout,
+            "slow",
+        ));
+        assert_eq!(STATUS_CLASSES[status_class(&failed)], "error");
+    }
+
+    /// Every prepared key carries the labels its index stands for.
+    #[test]
+    fn prepared_keys_match_their_labels() {
+        let keys = Keys::get();
+        let labels = |key: Option<&Key>| -> Vec<(String, String)> {
+            key.expect("a key")
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect()
+        };
+        let pairs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let flows = [
+            FlowKind::Login,
+            FlowKind::ForgotPassword,
+            FlowKind::Resume,
+            FlowKind::Refresh,
+            FlowKind::Revoke,
+        ];
+        let outcomes = [
+            Outcome::Tokened,
+            Outcome::Revoked,
+            Outcome::PasswordReset,
+            Outcome::Paused,
+        ];
+        for api in [Api::Realm, Api::Ciam, Api::ForgotPassword] {
+            for flow in flows {
+                assert_eq!(
+                    labels(keys.started(api, flow)),
+                    pairs(&[("api", api_label(api)), ("flow", flow.as_str())])
+                );
+                for outcome in outcomes {
+                    let key = keys.finished(api, flow, outcome);
+                    assert_eq!(key.map(Key::name), Some(FLOWS_FINISHED));
+                    assert_eq!(
+                        labels(key),
+                        pairs(&[
+                            ("api", api_label(api)),
+                            ("flow", flow.as_str()),
+                            ("outcome", outcome.as_str()),
+                            ("error", "none"),
+                        ])
+                    );
+                }
+            }
+        }
+        for step in StepId::ALL {
+            for (class, name) in STATUS_CLASSES.iter().enumerate() {
+                let key = keys.step(step, class);
+                assert_eq!(key.map(Key::name), Some(STEP_DURATION));
+                assert_eq!(
+                    labels(key),
+                    pairs(&[
+                        ("api", api_label(step.api())),
+                        ("step", step.as_str()),
+                        ("status_class", name),
+                    ])
+                );
+            }
+        }
     }
 }
