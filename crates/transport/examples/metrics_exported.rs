@@ -55,8 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // only this crate's: the sandbox bank logs its own requests too).
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,login_transport=info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,login_transport=info")
+            }),
         )
         .with_span_events(FmtSpan::CLOSE)
         .with_writer(std::io::stderr)

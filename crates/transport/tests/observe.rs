@@ -397,7 +397,10 @@ fn blocking_realm_flows_are_counted_and_timed() {
         observe::STEP_DURATION,
         &[("api", "realm"), ("step", "token"), ("status_class", "2xx")],
     );
-    assert!(all.iter().all(|s| *s > 0.0 && *s < 60.0), "seconds: {all:?}");
+    assert!(
+        all.iter().all(|s| *s > 0.0 && *s < 60.0),
+        "seconds: {all:?}"
+    );
     assert_eq!(
         counter(
             &metrics,
@@ -562,7 +565,10 @@ fn async_ciam_login_and_keeper_refreshes_are_counted() {
             let refreshed = keeper.tokens().await.expect("the keeper's session");
             let ended = keeper.refresh().await;
             assert!(matches!(ended, Err(KeeperError::Refresh(_))), "{ended:?}");
-            assert!(matches!(keeper.access_token().await, Err(KeeperError::Ended)));
+            assert!(matches!(
+                keeper.access_token().await,
+                Err(KeeperError::Ended)
+            ));
             (session, refreshed)
         })
     });
@@ -592,7 +598,11 @@ fn async_ciam_login_and_keeper_refreshes_are_counted() {
         2,
         "the reuse and the keeper's last try"
     );
-    let refresh_4xx = [("api", "ciam"), ("step", "refresh"), ("status_class", "4xx")];
+    let refresh_4xx = [
+        ("api", "ciam"),
+        ("step", "refresh"),
+        ("status_class", "4xx"),
+    ];
     assert_eq!(
         samples(&metrics, observe::STEP_DURATION, &refresh_4xx).len(),
         2
