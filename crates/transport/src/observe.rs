@@ -42,7 +42,7 @@
 //! |---|---|---|---|
 //! | [`FLOWS_STARTED`] | counter | `api`, `flow` | runs |
 //! | [`FLOWS_FINISHED`] | counter | `api`, `flow`, `outcome`, `error` (`none` unless failed) | runs |
-//! | [`STEP_DURATION`] | histogram | `api`, `step`, `status_class` (`2xx` ... `5xx`, `error` for no response) | seconds, send to whole response |
+//! | [`STEP_DURATION`] | histogram | `api`, `step`, `status_class` (`1xx` ... `5xx`, `other`, `error` for no response) | seconds, send to whole response |
 //! | [`RETRIES`] | counter | `api`, `step` | 429 repeats |
 //! | [`REFRESHES`] | counter | `api`, `outcome` (`refreshed`, `failed`, `ended`, `interrupted`) | keeper refresh attempts |
 //! | [`KEEPER_COALESCED`] | counter | `api` | keeper callers that took another caller's refresh outcome |
@@ -55,9 +55,8 @@
 //! metrics::with_local_recorder(&recorder, login_transport::observe::describe);
 //! ```
 
-use std::time::Duration;
-
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use login_core::runner::{Goal, Runner};
 use login_core::table::{Api, StateId, StepId};
@@ -87,6 +86,16 @@ pub const OUTCOMES: [&str; 5] = ["tokened", "revoked", "password_reset", "paused
 
 /// Registers the metrics' descriptions and units with the current recorder (call it once,
 /// after installing one; recorders that render help text show them).
+///
+/// ```
+/// let recorder = metrics_util::debugging::DebuggingRecorder::new();
+/// let snapshotter = recorder.snapshotter();
+/// metrics::with_local_recorder(&recorder, || {
+///     login_transport::observe::describe();
+///     // A driver run here would record its series under these descriptions.
+/// });
+/// # let _ = snapshotter;
+/// ```
 pub fn describe() {
     use metrics::Unit;
     metrics::describe_counter!(
