@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 /// Environment variable with a tracing filter (e.g. `info`, `login_transport=debug`): the
-/// driver's per-step spans (api, step, method, path, status, duration, retries; never a header,
-/// body or token) go to stderr.
+/// driver's flow and per-step spans (api, flow, outcome, step, method, path, status, retries;
+/// never a header, body or token; docs/transport.md, "Observability") go to stderr.
 const LOG_ENV: &str = "LOGINFLOW_LOG";
 /// The ecosystem's variable, honoured when `LOGINFLOW_LOG` is not set.
 const RUST_LOG_ENV: &str = "RUST_LOG";

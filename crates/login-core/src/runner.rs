@@ -413,6 +413,19 @@ impl Runner {
         }
     }
 
+    /// Where the run ends: a finished login (or reset), one refresh, or a revoke. Read it
+    /// before the first poll: once its refresh has succeeded, a refresh run's goal is `Finish`.
+    ///
+    /// ```
+    /// use login_core::runner::{Goal, Runner};
+    /// use login_core::realm::Start;
+    /// use login_core::secret::Password;
+    /// assert_eq!(Runner::login(Start::new("alice", Password::new("pw"))).goal(), Goal::Finish);
+    /// ```
+    pub fn goal(&self) -> Goal {
+        self.goal
+    }
+
     /// The 429 repeats of the call on the wire so far.
     pub fn retries(&self) -> u32 {
         match &self.stage {

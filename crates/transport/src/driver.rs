@@ -10,8 +10,10 @@
 //! trivial executor whose futures are always ready (its transport blocks inside `send`), so
 //! there is no runtime and no thread behind it.
 //!
-//! Each call runs in a `tracing` span `login_step` with `api`, `step`, `method`, `path`,
-//! `status`, `duration_ms` and `retries` (no header, body or token ever goes into a field).
+//! Each run is a `tracing` span `login_flow` (API, flow kind, outcome, error kind) and each
+//! HTTP call inside it a child span `login_step` with OpenTelemetry's HTTP client field names;
+//! each run and call is also counted in the `metrics` facade. [`crate::observe`] lists the
+//! names. No header, body or token ever goes into a field or a label.
 //!
 //! Step-wise use, for a service that waits for a person: when the interaction answers `None`,
 //! the run stops with [`StopReason::NoAnswer`] and the flow, which the service snapshots
@@ -28,6 +30,8 @@ use login_core::runner::{Answer, Next, Question, RunPolicy, Runner};
 use login_core::table::{Api, StateId};
 use login_core::{Flow, Profile, Request, Response, RetryPolicy, Session, TransportError};
 use tracing::Instrument;
+
+use crate::observe;
 
 #[cfg(feature = "tokio")]
 use crate::AsyncTransport;
@@ -147,13 +151,36 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The one driver loop: does what the runner says until it is done or stops.
+    /// One run in its `login_flow` span, counted when it starts and when it ends.
     async fn run<E: Exchange, I: Interaction + ?Sized>(
         &self,
         exchange: E,
         bank: Bank<'_>,
         runner: Runner,
         interaction: &mut I,
+    ) -> Result<Flow, Stopped> {
+        let api = bank.api();
+        let flow = observe::FlowKind::of(&runner);
+        let span = observe::flow_span(api, flow);
+        observe::flow_started(api, flow);
+        // Instrumented, so the span is entered on every poll and left at every await: the
+        // HTTP spans are its children on any runtime, and it never leaks onto another task.
+        let result = self
+            .drive(exchange, bank, runner, interaction, api)
+            .instrument(span.clone())
+            .await;
+        observe::flow_finished(&span, api, flow, &result);
+        result
+    }
+
+    /// The one driver loop: does what the runner says until it is done or stops.
+    async fn drive<E: Exchange, I: Interaction + ?Sized>(
+        &self,
+        exchange: E,
+        bank: Bank<'_>,
+        runner: Runner,
+        interaction: &mut I,
+        api: Api,
     ) -> Result<Flow, Stopped> {
         let mut runner = runner.policy(self.policy);
         // The runner's own `Env` holds the bank, fresh randomness and the time of each poll.
@@ -166,7 +193,7 @@ impl Settings {
             let next = runner.poll(&mut Env::new(bank, &mut entropy, now));
             match next {
                 Next::Send(request) => {
-                    let sent = call(&exchange, request, retries).await;
+                    let sent = call(&exchange, request, retries, api).await;
                     match sent {
                         Ok(response) => runner.handle_response(&response, (self.clock)()),
                         Err(e) => runner.handle_transport_error(e),
@@ -205,34 +232,29 @@ fn runner_api(bank: Bank<'_>, state: StateId) -> Api {
     }
 }
 
-/// One HTTP call in its `login_step` span.
+/// One HTTP call in its `login_step` span, timed for the step histogram.
 async fn call<E: Exchange>(
     exchange: &E,
     request: &Request,
     retries: u32,
+    api: Api,
 ) -> Result<Response, TransportError> {
-    let step = request.step();
-    let span = tracing::info_span!(
-        "login_step",
-        api = step.api().as_str(),
-        step = step.as_str(),
-        method = request.method().as_str(),
-        path = request.path(),
-        status = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
-        retries,
-    );
+    let span = observe::step_span(api, request, retries);
+    if retries > 0 {
+        observe::step_repeated(api, request);
+    }
     async {
         let started = Instant::now();
         let outcome = exchange.send(request).await;
+        let elapsed = started.elapsed();
         let span = tracing::Span::current();
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        observe::step_finished(&span, request, &outcome, elapsed);
         match &outcome {
-            Ok(response) => {
-                span.record("status", response.status());
-                tracing::debug!(status = response.status(), "step answered");
-            }
-            Err(e) => tracing::debug!(error = e.kind.as_str(), "step failed in transport"),
+            Ok(response) => tracing::debug!(
+                http.response.status_code = response.status(),
+                "step answered"
+            ),
+            Err(e) => tracing::debug!("error.type" = e.kind.as_str(), "step failed in transport"),
         }
         outcome
     }

@@ -302,6 +302,7 @@ impl HyperSession {
 
     async fn send_inner(&self, request: &Request) -> Result<Response, TransportError> {
         let config = &self.shared.config;
+        crate::observe::record_server(&config.base);
         config.check_url()?;
         let timeouts = config.timeouts();
         let deadline = Instant::now() + timeouts.call;

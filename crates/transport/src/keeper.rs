@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use login_core::secret::AccessToken;
+use login_core::table::Api;
 use login_core::{Error, Profile, Session, Stopped, TokenSet};
 #[cfg(feature = "tokio")]
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -92,6 +93,8 @@ impl KeeperOptions {
 /// outcome of the last refresh attempt for the callers that waited on it.
 struct Slot {
     held: Option<Session>,
+    /// The session's API, the label of the keeper's metrics.
+    api: Api,
     attempts: u64,
     last: Option<Result<AccessToken, KeeperError>>,
 }
@@ -99,6 +102,7 @@ struct Slot {
 impl Slot {
     fn new(held: Session) -> Self {
         Slot {
+            api: held.api(),
             held: Some(held),
             attempts: 0,
             last: None,
@@ -117,6 +121,7 @@ impl Slot {
         if self.attempts != seen
             && let Some(outcome) = &self.last
         {
+            crate::observe::refresh_shared(self.api);
             return Some(outcome.clone());
         }
         let Some(held) = &self.held else {
@@ -152,28 +157,33 @@ impl Slot {
             let error = stopped.error().cloned();
             (error, stopped.into_session())
         });
-        let result = match outcome {
+        let (result, label) = match outcome {
             Ok(held) => {
                 if let Some(callback) = &options.on_new_tokens {
                     callback(held.tokens());
                 }
                 let token = held.tokens().access_token().clone();
                 self.held = Some(held);
-                Ok(token)
+                (Ok(token), "refreshed")
             }
             Err((error, state)) => {
                 // A refused refresh token ends the session (no state survives); anything else
                 // keeps it for the next try.
+                let label = if state.is_some() { "failed" } else { "ended" };
                 self.held = state;
                 match error {
                     Some(error) => {
-                        tracing::warn!(error = error.kind().as_str(), "token refresh failed");
-                        Err(KeeperError::Refresh(error))
+                        tracing::warn!(
+                            "error.type" = error.kind().as_str(),
+                            "token refresh failed"
+                        );
+                        (Err(KeeperError::Refresh(error)), label)
                     }
-                    None => Err(KeeperError::Interrupted),
+                    None => (Err(KeeperError::Interrupted), "interrupted"),
                 }
             }
         };
+        crate::observe::refresh_finished(self.api, label);
         self.last = Some(result.clone());
         self.attempts += 1;
         attempts.store(self.attempts, Ordering::Release);

@@ -20,6 +20,9 @@
 //! | `hyper` | yes | `HyperTransport`, `HyperSession` (hyper, tokio, tokio-rustls); implies `tokio` |
 //! | `tokio` | with `hyper` | `AsyncDriver` and `TokenKeeper` over any [`AsyncTransport`] |
 //!
+//! `tracing` and `metrics` are not features: both are facades, always built, that cost next to
+//! nothing until the application installs a subscriber or a recorder ([`observe`]).
+//!
 //! With `default-features = false` and one of them, only that stack is built: a blocking
 //! service builds neither tokio nor hyper, an async one no ureq, and a service with its own
 //! client (`tokio` alone, see below) neither. TLS in both transports runs on aws-lc-rs, the
@@ -49,6 +52,9 @@
 //! - [`cassette`]: [`Recording`](cassette::Recording) writes every exchange of any transport
 //!   to a cassette file with each secret replaced by a placeholder, and
 //!   [`Replay`](cassette::Replay) answers from one with no network.
+//! - [`observe`]: each run is a `tracing` span with its HTTP calls inside it (OpenTelemetry's
+//!   HTTP field names), and runs, calls, retries and refreshes are counted and timed through the
+//!   [`metrics`] facade.
 //!
 //! See `docs/transport.md` for the choices behind each part and the measurements.
 //!
@@ -140,6 +146,7 @@ pub mod cassette;
 pub mod driver;
 pub mod identity;
 pub mod keeper;
+pub mod observe;
 pub mod policy;
 pub mod proxy;
 

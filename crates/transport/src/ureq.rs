@@ -206,6 +206,7 @@ impl UreqTransport {
 
 impl Transport for UreqTransport {
     fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        crate::observe::record_server(&self.config.base);
         self.config.check_url()?;
         match request.body() {
             Some(body) => self.run(request, body),
