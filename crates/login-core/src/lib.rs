@@ -31,13 +31,15 @@
 //!
 //! Modules: [`realm`], [`forgot`] and [`ciam`] hold each API's states; [`flow`] the enum of all
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
-//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types.
+//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`contract`] the wire
+//! contract as data (what the tests and `loginflow probe` measure against).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
 pub mod action;
 pub mod ciam;
+pub mod contract;
 pub mod entropy;
 pub mod error;
 pub mod flow;
