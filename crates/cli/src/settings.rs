@@ -68,6 +68,9 @@ pub struct Settings {
     pub lon: Option<String>,
     /// Event id.
     pub event_id: Option<String>,
+    /// The profile file's `readings`: login-core profile keys (`scopeForm`, `expiry`, ...)
+    /// laid over the profile the flags make (what `loginflow probe --suggest-profile` writes).
+    pub readings: Option<serde_json::Map<String, serde_json::Value>>,
     /// The flags given on the command line (`--base-url`, ...).
     explicit: BTreeSet<&'static str>,
 }
@@ -127,6 +130,7 @@ impl Settings {
             lat: g.lat,
             lon: g.lon,
             event_id: g.event_id,
+            readings: None,
             explicit,
         }
     }
@@ -195,6 +199,21 @@ impl Settings {
         if let (true, Some(v)) = (here("--event-id"), f.event_id) {
             self.event_id = Some(v);
         }
+        if let Some(readings) = f.readings {
+            if let Some(key) = readings
+                .keys()
+                .find(|k| !crate::probe::READING_KEYS.contains(&k.as_str()))
+            {
+                return Err(bad(
+                    "readings",
+                    format!(
+                        "unknown key {key:?} (known: {})",
+                        crate::probe::READING_KEYS.join(", ")
+                    ),
+                ));
+            }
+            self.readings = Some(readings);
+        }
         Ok(())
     }
 }
@@ -220,6 +239,8 @@ struct ProfileFile {
     lat: Option<Degrees>,
     lon: Option<Degrees>,
     event_id: Option<String>,
+    /// login-core profile keys laid over the profile (see [`Settings::readings`]).
+    readings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A coordinate written as a number or a string, kept as the text sent.
@@ -386,6 +407,11 @@ pub fn from_flags(
             }
             Profile::from(RealmProfile::new(realm, client_id).scope(scope))
         }
+    };
+    let profile = match &s.readings {
+        Some(readings) => crate::probe::apply_map(&profile, readings)
+            .map_err(|e| CliError::config(format!("profile file: readings: {e}")))?,
+        None => profile,
     };
     Ok((endpoint, profile))
 }

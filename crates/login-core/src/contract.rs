@@ -548,6 +548,8 @@ pub enum Reading {
     JsonBodies,
     /// Each step's success body is the one the contract's table gives.
     SuccessBody,
+    /// Each step sends its row's method, path, fields and headers (and no others).
+    RequestRow,
     /// The tolerant reader: unknown fields ignored; numbers may be integers, floats or numeric
     /// strings; a scope may arrive as an array.
     TolerantReader,
@@ -580,6 +582,7 @@ impl Reading {
             Reading::SuccessStatus => "success-status",
             Reading::JsonBodies => "json-bodies",
             Reading::SuccessBody => "success-body",
+            Reading::RequestRow => "request-row",
             Reading::TolerantReader => "tolerant-reader",
             Reading::ErrorBody => "error-body",
             Reading::RetryAfter => "retry-after",
@@ -603,6 +606,9 @@ impl Reading {
             Reading::JsonBodies => "JSON bodies, Content-Type: application/json, UTF-8",
             Reading::SuccessBody => {
                 "Each step's success body has the fields the contract's table gives, with their types"
+            }
+            Reading::RequestRow => {
+                "Each step sends its row's method, path, body fields and contract headers, and no others"
             }
             Reading::TolerantReader => {
                 "Tolerant reader: unknown fields ignored; numbers may be integers, floats or \

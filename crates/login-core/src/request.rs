@@ -389,10 +389,7 @@ impl Request {
         self.header(if sensitive {
             Header::sensitive(name, value)
         } else {
-            Header {
-                name,
-                value: Value::SharedPlain(Arc::from(value)),
-            }
+            Header::shared(name, &Arc::from(value))
         })
     }
 

@@ -1,0 +1,288 @@
+//! A profile setting the probe names: a key of login-core's profile (`scopeForm`, `expiry`,
+//! `routes`, `envelope`, ...) and its JSON value, applied by merging it into the profile's
+//! serialized form, which is also how a profile file's `readings` section is applied (see
+//! `crate::settings`). The probe's alternatives for a refused step come from here.
+
+use login_core::Profile;
+use login_core::contract::Reading;
+use login_core::table::StepId;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// The login-core profile keys a profile file's `readings` may set (both APIs'; a key of the
+/// other API is ignored by the profile it is laid over).
+pub const READING_KEYS: [&str; 8] = [
+    "success",
+    "scopeForm",
+    "expiry",
+    "refreshFields",
+    "ticketSource",
+    "captchaHeader",
+    "envelope",
+    "routes",
+];
+
+/// A profile key and the value that accepts what the server did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Setting {
+    /// The profile key (camelCase, as login-core's profiles serialize).
+    pub key: String,
+    /// Its value; an object is merged into the key's object (`routes`, `envelope`).
+    pub value: Value,
+}
+
+impl Setting {
+    /// `key` = `value`.
+    pub fn new(key: &str, value: Value) -> Self {
+        Self {
+            key: key.to_owned(),
+            value,
+        }
+    }
+
+    /// `key: value`, for text output.
+    pub fn shown(&self) -> String {
+        format!("{}: {}", self.key, self.value)
+    }
+}
+
+/// Merges `patch` into `target`: objects key by key, anything else replaced.
+pub fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// `profile` with `readings` (a profile file's `readings` object, or the probe's settings)
+/// merged into its serialized form.
+///
+/// # Errors
+/// The merged form is not a profile of its API (a value of the wrong kind).
+pub fn apply_map(profile: &Profile, readings: &Map<String, Value>) -> Result<Profile, String> {
+    let patch = Value::Object(readings.clone());
+    let apply = |mut v: Value| {
+        merge(&mut v, &patch);
+        v
+    };
+    let bad = |e: serde_json::Error| e.to_string();
+    Ok(match profile {
+        Profile::Realm(p) => Profile::Realm(
+            serde_json::from_value(apply(serde_json::to_value(p).map_err(bad)?)).map_err(bad)?,
+        ),
+        Profile::Ciam(p) => Profile::Ciam(
+            serde_json::from_value(apply(serde_json::to_value(p).map_err(bad)?)).map_err(bad)?,
+        ),
+    })
+}
+
+/// `profile` with `settings` applied.
+///
+/// # Errors
+/// As [`apply_map`].
+pub fn apply(profile: &Profile, settings: &[Setting]) -> Result<Profile, String> {
+    let mut map = Map::new();
+    for s in settings {
+        merge(map.entry(s.key.clone()).or_insert(Value::Null), &s.value);
+    }
+    apply_map(profile, &map)
+}
+
+/// Whether `profile` already holds `setting`.
+pub fn holds(profile: &Profile, setting: &Setting) -> bool {
+    apply(profile, std::slice::from_ref(setting)).is_ok_and(|p| &p == profile)
+}
+
+/// The profile's serialized value at `key` (`None` when left out: the default).
+pub fn value_of(profile: &Profile, key: &str) -> Option<Value> {
+    let v = match profile {
+        Profile::Realm(p) => serde_json::to_value(p).ok()?,
+        Profile::Ciam(p) => serde_json::to_value(p).ok()?,
+    };
+    v.get(key).cloned()
+}
+
+/// The route key of an internet-banking step in a profile's `routes`.
+pub fn route_key(step: StepId) -> Option<&'static str> {
+    Some(match step {
+        StepId::CiamAuthorize => "authorize",
+        StepId::CiamCaptcha => "captcha",
+        StepId::CiamLoginChallenge => "loginChallenge",
+        StepId::CiamPreLoginVerify => "preLoginVerify",
+        StepId::CiamAccessToken => "accessToken",
+        StepId::CiamRevoke => "revoke",
+        StepId::CiamRefresh => "refresh",
+        _ => return None,
+    })
+}
+
+/// The setting that sends `step` where a redirect pointed (`location`), when the API has
+/// configurable routes and the target is on the base URL's origin under its path (`prefix`,
+/// the base URL's path without a trailing slash).
+pub fn route_setting(step: StepId, location: &str, origin: &str, prefix: &str) -> Option<Setting> {
+    let key = route_key(step)?;
+    let path = match location.strip_prefix(origin) {
+        Some(rest) if rest.starts_with('/') => rest,
+        Some(_) => return None,
+        None if location.starts_with('/') && !location.starts_with("//") => location,
+        None => return None,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let relative = path.strip_prefix(prefix).filter(|p| p.starts_with('/'))?;
+    Some(Setting::new("routes", json!({ key: relative })))
+}
+
+/// Names a refusal's message quotes (`` `x` ``, `'x'`, `"x"`) that could be a field or
+/// header name: what a server says it expected instead.
+pub fn quoted_names(message: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for quote in ['`', '\'', '"'] {
+        let parts: Vec<&str> = message.split(quote).collect();
+        // Odd parts are inside a pair of quotes (the last part has no closing quote).
+        for inside in parts
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .take(parts.len().saturating_sub(1) / 2)
+        {
+            let ok = !inside.is_empty()
+                && inside.len() <= 64
+                && inside
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if ok && !out.iter().any(|o| o == inside) {
+                out.push((*inside).to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The settings worth one more try of `step` after it was refused with 400 `invalid_request`
+/// (its `message` read for names), each with the reading it departs from: the request-side
+/// readings that apply to the step, the message's hints first. At most three.
+pub fn alternatives(step: StepId, profile: &Profile, message: &str) -> Vec<(Setting, Reading)> {
+    let names = quoted_names(message);
+    let lower = message.to_ascii_lowercase();
+    let mut out: Vec<(Setting, Reading)> = Vec::new();
+    let flip_scope = |profile: &Profile| -> Option<(Setting, Reading)> {
+        let (other, reading) = match (profile, value_of(profile, "scopeForm")) {
+            (Profile::Realm(_), Some(v)) if v == "string" => ("array", Reading::RealmScope),
+            (Profile::Realm(_), _) => ("string", Reading::RealmScope),
+            (Profile::Ciam(_), Some(v)) if v == "array" => ("string", Reading::CiamScope),
+            (Profile::Ciam(_), _) => ("array", Reading::CiamScope),
+        };
+        Some((Setting::new("scopeForm", json!(other)), reading))
+    };
+    match step {
+        StepId::RealmToken
+        | StepId::CiamAuthorize
+        | StepId::CiamAccessToken
+        | StepId::CiamRefresh => out.extend(flip_scope(profile)),
+        _ => {}
+    }
+    match step {
+        StepId::RealmRefresh => {
+            out.push((
+                Setting::new("refreshFields", json!("tokenOnly")),
+                Reading::RealmRefreshFields,
+            ));
+        }
+        StepId::CiamCaptcha => {
+            for name in names.iter().filter(|n| *n != "checkIdentity") {
+                out.push((
+                    Setting::new("captchaHeader", json!(name)),
+                    Reading::CaptchaHeader,
+                ));
+            }
+        }
+        StepId::CiamLoginChallenge => {
+            let enc_hint = lower.contains("a128gcm") || lower.contains("enc");
+            let enc = (
+                Setting::new("envelope", json!({"enc": "A128GCM"})),
+                Reading::CredentialEnvelope,
+            );
+            if enc_hint {
+                out.push(enc.clone());
+            }
+            for name in names.iter().filter(|n| {
+                !matches!(
+                    n.as_str(),
+                    "authToken" | "loginChallenge" | "A128GCM" | "A256GCM"
+                )
+            }) {
+                out.push((
+                    Setting::new("envelope", json!({"field": name})),
+                    Reading::CredentialEnvelope,
+                ));
+            }
+            if !enc_hint {
+                out.push(enc);
+            }
+        }
+        _ => {}
+    }
+    // A message that names the scope puts the scope first.
+    if lower.contains("scope") {
+        out.sort_by_key(|(s, _)| s.key != "scopeForm");
+    }
+    out.retain(|(s, _)| !holds(profile, s));
+    out.truncate(3);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use login_core::ciam::CiamProfile;
+
+    #[test]
+    fn quoted_names_are_found_in_any_quotes() {
+        assert_eq!(
+            quoted_names("send the envelope in `credentials`, not 'authToken' (\"x y\")"),
+            ["credentials", "authToken"]
+        );
+        assert!(quoted_names("no quotes at all").is_empty());
+    }
+
+    #[test]
+    fn a_route_setting_is_relative_to_the_base_url() {
+        let s = route_setting(
+            StepId::CiamAuthorize,
+            "http://h:1/base/v2/authorize?x=1",
+            "http://h:1",
+            "/base",
+        );
+        assert_eq!(
+            s.map(|s| s.value),
+            Some(json!({"authorize": "/v2/authorize"}))
+        );
+        assert!(
+            route_setting(StepId::CiamAuthorize, "https://other/x", "http://h:1", "").is_none()
+        );
+        assert!(route_setting(StepId::RealmToken, "/x", "http://h:1", "").is_none());
+    }
+
+    #[test]
+    fn routes_merge_into_the_profile() {
+        let p = Profile::from(CiamProfile::new("ib", "https://app.example/cb"));
+        let s = Setting::new("routes", json!({"authorize": "/v2/authorize"}));
+        let Profile::Ciam(changed) = apply(&p, std::slice::from_ref(&s)).unwrap() else {
+            panic!("ciam")
+        };
+        assert_eq!(
+            changed.route_set().path(StepId::CiamAuthorize),
+            "/v2/authorize"
+        );
+        assert_eq!(
+            changed.route_set().path(StepId::CiamRefresh),
+            "/api/v1/refresh-token"
+        );
+        assert!(!holds(&p, &s));
+        assert!(holds(&Profile::Ciam(changed), &s));
+    }
+}
