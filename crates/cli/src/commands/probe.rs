@@ -107,9 +107,17 @@ fn suggested_profile(s: &Settings, report: &Report) -> Value {
 }
 
 fn write_profile(path: &Path, profile: &Value) -> Result<(), CliError> {
-    let mut text = serde_json::to_string_pretty(profile)
-        .map_err(|e| CliError::config(format!("the suggested profile: {e}")))?;
-    text.push('\n');
+    // The format `--profile` reads it in: TOML for a `.toml` name, JSON otherwise.
+    let toml = path.extension().is_some_and(|e| e == "toml");
+    let mut text = if toml {
+        toml::to_string(profile).map_err(|e| e.to_string())
+    } else {
+        serde_json::to_string_pretty(profile).map_err(|e| e.to_string())
+    }
+    .map_err(|e| CliError::config(format!("the suggested profile: {e}")))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
     crate::files::write_private_atomically(path, ".loginflow-profile-", text.as_bytes()).map_err(
         |f| {
             CliError::config(format!(

@@ -243,9 +243,9 @@ const UNIX_TIME_FLOOR: f64 = 1.0e9;
 fn success(ex: &Exchange, r: &Response, row: &StepContract, engine_ok: bool, out: &mut Compared) {
     let status = r.status();
     if status != row.success_status {
-        let any = Setting::new("success", json!("any2xx"));
-        let accepted = value_of(&ex.profile, "success")
-            .is_none_or(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("any2xx")));
+        let any2xx = serde_json::to_value(login_core::SuccessStatus::Any2xx).unwrap_or_default();
+        let accepted = value_of(&ex.profile, "success").is_none_or(|v| v == any2xx);
+        let any = Setting::new("success", any2xx);
         out.deviations.push(Deviation {
             what: format!(
                 "status {status}, the contract documents {}",

@@ -606,7 +606,10 @@ fn json_request(step: StepId, method: Method, path: String, body: &Value) -> Req
 fn malformed(probe: &str, step: StepId, path: &str) -> Request {
     let request = Request::custom(step, Method::Post, path);
     if probe == "empty body" {
-        request.with_header("Content-Type", "application/json", false)
+        // Declared empty (`Content-Length: 0`), not a chunked body with no chunk.
+        request
+            .with_header("Content-Type", "application/json", false)
+            .with_body(Vec::new())
     } else {
         // A body that names no credential, so a server that ignores the content type still
         // refuses it as incomplete rather than judging a password.
