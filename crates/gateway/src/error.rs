@@ -134,7 +134,9 @@ impl ApiError {
         };
         let mut e = Self::new(status, kind.as_str(), error.to_string());
         if let Some(after) = error.retry_after() {
-            e.retry_after = Some(after.as_secs().max(1));
+            // The bank may give an HTTP date; what the client gets is seconds from now.
+            let wait = after.delay_from(std::time::SystemTime::now());
+            e.retry_after = Some(wait.as_secs().max(1));
         }
         e
     }

@@ -4,9 +4,8 @@
 //! something unusable ([`Malformed`]), or nothing was sent ([`LocalError`]) or received
 //! ([`TransportError`]).
 
-use std::time::Duration;
-
 use crate::Response;
+use crate::response::RetryAfter;
 pub use crate::wire::MAX_SERVER_TEXT;
 use crate::wire::{bound, json_from_bytes};
 
@@ -115,10 +114,10 @@ pub enum Error {
     #[error("{0}")]
     Refused(Refusal),
     /// 429 after the transport's bounded retries.
-    #[error("rate limited ({detail}); retry after {retry_after:?}")]
+    #[error("rate limited ({detail}); retry after {}", describe_retry(retry_after.as_ref()))]
     RateLimited {
-        /// The server's `Retry-After`, when given in seconds.
-        retry_after: Option<Duration>,
+        /// The server's `Retry-After`, in seconds or as an HTTP date.
+        retry_after: Option<RetryAfter>,
         /// What the server said.
         detail: ServerError,
     },
@@ -306,6 +305,14 @@ pub enum MalformedReason {
     SuccessFalse,
     /// The server echoed an OAuth `state` that differs from the one sent.
     StateMismatch,
+    /// An expiry read as an absolute time ([`ExpiryForm::UnixTime`]) is already past at
+    /// receipt: the `expiry` setting is wrong for this server, or its clock is far off.
+    ///
+    /// [`ExpiryForm::UnixTime`]: crate::readings::ExpiryForm::UnixTime
+    PastExpiry {
+        /// The field, as the contract spells it.
+        field: &'static str,
+    },
 }
 
 impl MalformedReason {
@@ -339,6 +346,11 @@ impl std::fmt::Display for MalformedReason {
             } => write!(f, "{problem} at line {line} column {column}"),
             Self::Missing { field } => write!(f, "{field} is missing"),
             Self::Invalid { field } => write!(f, "{field} holds a value the client cannot use"),
+            Self::PastExpiry { field } => write!(
+                f,
+                "{field}, read as a Unix time, is already past at receipt; check the profile's \
+                 `expiry` setting (`lifetime` or `unixTime`) and the clocks"
+            ),
             Self::SuccessFalse => f.write_str("the server answered success: false"),
             Self::StateMismatch => f.write_str(
                 "the server echoed a different `state`: possible cross-site request forgery",
@@ -440,6 +452,9 @@ pub enum ConfigError {
     /// The server's credential-encryption key (JWK or JWKS) is not usable.
     #[error("{0}")]
     ServerKey(KeyProblem),
+    /// A reading setting of a profile is unusable (see [`crate::readings`]).
+    #[error("{0}")]
+    Reading(#[from] crate::readings::ReadingError),
     /// login-transport: the base URL is not one it accepts.
     #[error("the base URL is not an absolute http:// or https:// URL the transport accepts")]
     BaseUrl,
@@ -537,8 +552,15 @@ pub enum SealError {
     #[error("the content key was rejected")]
     ContentKey,
     /// The authenticated encryption failed.
-    #[error("AES-256-GCM encryption failed")]
+    #[error("AES-GCM encryption failed")]
     Encrypt,
+    /// The sealer cannot make the content encryption the profile's `envelope.enc` asks for
+    /// (a custom sealer that only knows its own).
+    #[error("this credential sealer cannot seal with enc {enc}")]
+    UnsupportedEnc {
+        /// The JWE `enc` asked for.
+        enc: &'static str,
+    },
 }
 
 impl From<ConfigError> for Error {
@@ -722,8 +744,8 @@ impl Error {
         }
     }
 
-    /// `Retry-After` of a 429.
-    pub fn retry_after(&self) -> Option<Duration> {
+    /// `Retry-After` of a 429 (a delay, or an HTTP date: see [`RetryAfter::delay_from`]).
+    pub fn retry_after(&self) -> Option<RetryAfter> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
@@ -777,6 +799,10 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(response: &Response) ->
     })
 }
 
+fn describe_retry(retry_after: Option<&RetryAfter>) -> String {
+    retry_after.map_or_else(|| "None".to_owned(), ToString::to_string)
+}
+
 /// The error for an unusable success answer.
 pub(crate) fn malformed(response: &Response, reason: MalformedReason) -> Error {
     Error::Malformed(Malformed {
@@ -789,6 +815,7 @@ pub(crate) fn malformed(response: &Response, reason: MalformedReason) -> Error {
 mod tests {
     use super::*;
     use crate::TokenSet;
+    use std::time::Duration;
     use std::time::SystemTime;
 
     fn classify(status: u16, body: &str) -> Error {
@@ -1103,6 +1130,7 @@ mod tests {
             TokenSet::from_response_checking_state(
                 &Response::new(200, body.as_bytes().to_vec()),
                 SystemTime::UNIX_EPOCH,
+                crate::readings::ExpiryForm::Lifetime,
                 state,
             )
             .map(|_| ())
@@ -1206,8 +1234,22 @@ mod tests {
     fn rate_limited_keeps_retry_after() {
         let r = Response::new(429, Vec::new()).with_header("Retry-After", "7");
         let e = Error::from_response(&r);
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(
+            e.retry_after(),
+            Some(RetryAfter::Delay(Duration::from_secs(7)))
+        );
         assert!(e.is_safe_to_retry());
         assert!(e.is_transient());
+        // RFC 9110 allows an HTTP date too; the tolerant reader keeps it for the runner.
+        let r = Response::new(429, Vec::new())
+            .with_header("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT");
+        let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let e = Error::from_response(&r);
+        assert_eq!(e.retry_after(), Some(RetryAfter::At(at)));
+        assert!(
+            e.to_string()
+                .ends_with("retry after Sun, 06 Nov 1994 08:49:37 GMT"),
+            "{e}"
+        );
     }
 }

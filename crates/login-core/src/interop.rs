@@ -196,7 +196,9 @@ mod tests {
         assert_eq!(response.status(), 429);
         assert_eq!(
             response.retry_after(),
-            Some(std::time::Duration::from_secs(3))
+            Some(crate::response::RetryAfter::Delay(
+                std::time::Duration::from_secs(3)
+            ))
         );
         assert_eq!(response.header("x-odd"), Some("\u{FFFD}a"));
         assert_eq!(response.body(), b"{}");

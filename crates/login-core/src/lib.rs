@@ -31,7 +31,8 @@
 //!
 //! Modules: [`realm`], [`forgot`] and [`ciam`] hold each API's states; [`flow`] the enum of all
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
-//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`contract`] the wire
+//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`readings`] the
+//! settings for the wire readings a bank may take the other way; [`contract`] the wire
 //! contract as data (what the tests and `loginflow probe` measure against).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -49,6 +50,7 @@ pub mod interop;
 mod lenient;
 pub mod pending;
 pub mod pkce;
+pub mod readings;
 pub mod realm;
 pub mod request;
 pub mod response;

@@ -5,26 +5,8 @@ use std::time::SystemTime;
 
 use crate::{Error, Response, TransportError, table::StepId};
 
-/// Which success statuses a step accepts. The contract says any 2xx is success; a stricter
-/// deployment can demand the exact documented code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub enum SuccessStatus {
-    /// Any 2xx (the contract's reading; the default).
-    #[default]
-    Any2xx,
-    /// Only the status the seed documents for the step (201 or 200).
-    Documented,
-}
-
-impl SuccessStatus {
-    fn accepts(self, status: u16, documented: u16) -> bool {
-        match self {
-            SuccessStatus::Any2xx => (200..300).contains(&status),
-            SuccessStatus::Documented => status == documented,
-        }
-    }
-}
+pub use crate::readings::SuccessStatus;
+use crate::readings::{ExpiryForm, ReceiveReadings};
 
 /// A failed step: the error, and the state the flow can go on from when there is one.
 ///
@@ -108,12 +90,13 @@ pub trait Step: sealed::Sealed + Sized {
     const ID: StepId;
     /// The status the seed documents for success.
     const DOCUMENTED_STATUS: u16;
-    /// Reads a success response.
+    /// Reads a success response; `expiry` says what its expiry numbers count.
     #[doc(hidden)]
     fn on_success(
         self,
         response: &Response,
         now: SystemTime,
+        expiry: ExpiryForm,
     ) -> Result<Self::Next, Failed<Self::State>>;
     /// The state a failure gives back (unless the error ends the flow).
     #[doc(hidden)]
@@ -137,12 +120,12 @@ pub trait Step: sealed::Sealed + Sized {
 #[must_use = "a pending step does nothing until it receives the response"]
 pub struct Pending<S: Step> {
     step: S,
-    accept: SuccessStatus,
+    readings: ReceiveReadings,
 }
 
 impl<S: Step> Pending<S> {
-    pub(crate) fn new(step: S, accept: SuccessStatus) -> Self {
-        Self { step, accept }
+    pub(crate) fn new(step: S, readings: ReceiveReadings) -> Self {
+        Self { step, readings }
     }
 
     /// Which step awaits its response.
@@ -161,8 +144,12 @@ impl<S: Step> Pending<S> {
         response: &Response,
         now: SystemTime,
     ) -> Result<S::Next, Failed<S::State>> {
-        if self.accept.accepts(response.status(), S::DOCUMENTED_STATUS) {
-            self.step.on_success(response, now)
+        if self
+            .readings
+            .success
+            .accepts(response.status(), S::DOCUMENTED_STATUS)
+        {
+            self.step.on_success(response, now, self.readings.expiry)
         } else {
             Err(Failed::keep_unless_final(
                 Error::from_response(response),

@@ -38,8 +38,16 @@ impl std::fmt::Display for Method {
 /// marked sensitive: redacted in `Debug` and zeroed on drop.
 #[derive(Clone)]
 pub struct Header {
-    name: &'static str,
+    name: Name,
     value: Value,
+}
+
+/// A header name: the contract's spelling, or one a profile configures (the captcha header),
+/// shared with the profile by reference count.
+#[derive(Clone)]
+enum Name {
+    Static(&'static str),
+    Shared(Arc<str>),
 }
 
 /// A header value: a constant needs no allocation (and holds nothing to zero). Whether it is
@@ -63,7 +71,7 @@ impl Header {
     /// A header whose value is a constant.
     pub(crate) const fn fixed(name: &'static str, value: &'static str) -> Self {
         Self {
-            name,
+            name: Name::Static(name),
             value: Value::Static(value),
         }
     }
@@ -71,7 +79,7 @@ impl Header {
     /// A header whose value is shared with the configuration that holds it.
     pub(crate) fn shared(name: &'static str, value: &Arc<str>) -> Self {
         Self {
-            name,
+            name: Name::Static(name),
             value: Value::SharedPlain(Arc::clone(value)),
         }
     }
@@ -80,14 +88,23 @@ impl Header {
     /// carries it: each copy is a reference count, not an allocation.
     pub(crate) fn shared_sensitive(name: &'static str, value: String) -> Self {
         Self {
-            name,
+            name: Name::Static(name),
             value: Value::SharedSensitive(Arc::new(WipedString(value))),
         }
     }
 
     pub(crate) fn sensitive(name: &'static str, value: impl Into<String>) -> Self {
         Self {
-            name,
+            name: Name::Static(name),
+            value: Value::Sensitive(WipedString(value.into())),
+        }
+    }
+
+    /// A sensitive header under a configured name (a profile's `captchaHeader`, checked to be
+    /// an HTTP token when it was made).
+    pub(crate) fn sensitive_named(name: &Arc<str>, value: impl Into<String>) -> Self {
+        Self {
+            name: Name::Shared(Arc::clone(name)),
             value: Value::Sensitive(WipedString(value.into())),
         }
     }
@@ -103,9 +120,13 @@ impl Header {
         Self::shared_sensitive("Authorization", bearer_value(token))
     }
 
-    /// The header name exactly as the contract spells it (HTTP treats it case-insensitively).
-    pub fn name(&self) -> &'static str {
-        self.name
+    /// The header name exactly as the contract (or the profile, for a configured one) spells
+    /// it; HTTP treats it case-insensitively.
+    pub fn name(&self) -> &str {
+        match &self.name {
+            Name::Static(n) => n,
+            Name::Shared(n) => n,
+        }
     }
 
     /// The header value. For sensitive headers this exposes a credential.
@@ -127,9 +148,9 @@ impl Header {
 impl std::fmt::Debug for Header {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.is_sensitive() {
-            write!(f, "{}: <redacted>", self.name)
+            write!(f, "{}: <redacted>", self.name())
         } else {
-            write!(f, "{}: {:?}", self.name, self.value())
+            write!(f, "{}: {:?}", self.name(), self.value())
         }
     }
 }

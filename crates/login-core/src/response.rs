@@ -1,5 +1,7 @@
 //! The response a transport feeds back: status, headers and body bytes.
 
+use std::time::{Duration, SystemTime};
+
 use crate::secret::SecretBytes;
 
 /// An HTTP response as received. The body may hold tokens: it is redacted in `Debug` and zeroed
@@ -57,11 +59,62 @@ impl Response {
         self.body.expose()
     }
 
-    /// `Retry-After` as whole seconds, when present and given as seconds (HTTP dates are not
-    /// honoured: the contract says seconds).
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
+    /// `Retry-After`, in either form RFC 9110 §10.2.3 allows: whole seconds (the contract's)
+    /// or an HTTP date (a tolerant reader takes both). `None` when absent or neither.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use login_core::{Response, response::RetryAfter};
+    /// let r = Response::new(429, Vec::new()).with_header("Retry-After", "3");
+    /// assert_eq!(r.retry_after(), Some(RetryAfter::Delay(Duration::from_secs(3))));
+    /// let r = Response::new(429, Vec::new()).with_header("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT");
+    /// let at = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+    /// assert_eq!(r.retry_after(), Some(RetryAfter::At(at)));
+    /// ```
+    pub fn retry_after(&self) -> Option<RetryAfter> {
         let v = self.header("retry-after")?.trim();
-        let secs: u64 = v.parse().ok()?;
-        Some(std::time::Duration::from_secs(secs))
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(RetryAfter::Delay(Duration::from_secs(secs)));
+        }
+        httpdate::parse_http_date(v).ok().map(RetryAfter::At)
+    }
+}
+
+/// A `Retry-After` value: a delay, or the HTTP date to wait until. The engine is pure, so the
+/// wait of a date is computed by whoever holds the clock (the runner, from the receipt instant).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use login_core::response::RetryAfter;
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+/// assert_eq!(RetryAfter::Delay(Duration::from_secs(3)).delay_from(now), Duration::from_secs(3));
+/// assert_eq!(RetryAfter::At(now + Duration::from_secs(5)).delay_from(now), Duration::from_secs(5));
+/// assert_eq!(RetryAfter::At(now - Duration::from_secs(5)).delay_from(now), Duration::ZERO);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: <seconds>`.
+    Delay(Duration),
+    /// `Retry-After: <HTTP date>`.
+    At(SystemTime),
+}
+
+impl RetryAfter {
+    /// How long to wait from `now`: the delay itself, or the time until the date (zero once it
+    /// has passed).
+    pub fn delay_from(self, now: SystemTime) -> Duration {
+        match self {
+            RetryAfter::Delay(d) => d,
+            RetryAfter::At(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+        }
+    }
+}
+
+impl std::fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetryAfter::Delay(d) => write!(f, "{d:?}"),
+            RetryAfter::At(at) => write!(f, "{}", httpdate::fmt_http_date(*at)),
+        }
     }
 }

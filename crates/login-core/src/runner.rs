@@ -537,7 +537,7 @@ impl Runner {
         if let Some(delay) =
             self.policy
                 .retry
-                .delay_before_retry(response, call.retries, call.waited)
+                .delay_before_retry(response, call.retries, call.waited, now)
         {
             call.retries += 1;
             call.waited += delay;

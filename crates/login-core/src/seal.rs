@@ -1,6 +1,8 @@
 //! The credential envelope: a JWE in compact serialization (RFC 7516) with `alg` `ECDH-ES`
 //! (direct key agreement, RFC 7518 §4.6) and `enc` `A256GCM` (§5.3), to the server's P-256
-//! public key given as a JWK (wire contract, "login challenge" reading).
+//! public key given as a JWK (wire contract, "login challenge" reading). A profile's
+//! `envelope.enc` may ask for `A128GCM` instead ([`CredentialSealer::seal_with`]); the Concat
+//! KDF then derives a 128-bit key.
 //!
 //! The envelope is `BASE64URL(header) . "" . BASE64URL(iv) . BASE64URL(ciphertext) .
 //! BASE64URL(tag)`: the encrypted-key part is empty because ECDH-ES derives the content key
@@ -36,6 +38,7 @@ use zeroize::Zeroizing;
 use crate::Error;
 use crate::entropy::Entropy;
 use crate::error::{ConfigError, JsonProblem, KeyProblem, SealError};
+use crate::readings::ContentEncryption;
 use crate::secret::FlowSecret;
 
 /// Seals the credentials for the server. Pluggable: [`JweSealer`] is the contract's default.
@@ -47,10 +50,31 @@ pub trait CredentialSealer: Send + Sync {
     /// [`LocalError::Entropy`](crate::error::LocalError::Entropy) when the randomness source
     /// fails, a [`SealError`] when the cryptography fails.
     fn seal(&self, plaintext: &[u8], entropy: &mut dyn Entropy) -> Result<FlowSecret, Error>;
+
+    /// Seals with the content encryption a profile's `envelope.enc` names; the engine calls
+    /// this one. The default seals with [`seal`](Self::seal) when `enc` is the contract's
+    /// (`A256GCM`) and refuses anything else, so a sealer that knows one algorithm never
+    /// ignores the setting silently; [`JweSealer`] makes both.
+    ///
+    /// # Errors
+    /// As [`seal`](Self::seal); [`SealError::UnsupportedEnc`] for an `enc` the sealer cannot
+    /// make.
+    fn seal_with(
+        &self,
+        plaintext: &[u8],
+        enc: ContentEncryption,
+        entropy: &mut dyn Entropy,
+    ) -> Result<FlowSecret, Error> {
+        match enc {
+            ContentEncryption::A256Gcm => self.seal(plaintext, entropy),
+            other => Err(SealError::UnsupportedEnc {
+                enc: other.as_str(),
+            }
+            .into()),
+        }
+    }
 }
 
-/// The `enc` value, also the Concat KDF's AlgorithmID under ECDH-ES direct agreement.
-const ENC: &str = "A256GCM";
 /// P-256 coordinate and scalar length in bytes.
 const COORD_LEN: usize = 32;
 /// The GCM IV length (RFC 7518 §5.3: 96 bits).
@@ -158,7 +182,8 @@ impl std::fmt::Debug for ServerKey {
     }
 }
 
-/// The contract's default sealer: JWE compact, ECDH-ES + A256GCM to a [`ServerKey`].
+/// The contract's default sealer: JWE compact, ECDH-ES + A256GCM to a [`ServerKey`]; with
+/// [`seal_with`](CredentialSealer::seal_with), A128GCM too (a profile's `envelope.enc`).
 #[derive(Clone, Debug)]
 pub struct JweSealer {
     key: ServerKey,
@@ -186,6 +211,15 @@ impl JweSealer {
 
 impl CredentialSealer for JweSealer {
     fn seal(&self, plaintext: &[u8], entropy: &mut dyn Entropy) -> Result<FlowSecret, Error> {
+        self.seal_with(plaintext, ContentEncryption::A256Gcm, entropy)
+    }
+
+    fn seal_with(
+        &self,
+        plaintext: &[u8],
+        enc: ContentEncryption,
+        entropy: &mut dyn Entropy,
+    ) -> Result<FlowSecret, Error> {
         let ephemeral = ephemeral_key(entropy)?;
         let epk = ephemeral
             .compute_public_key()
@@ -196,22 +230,25 @@ impl CredentialSealer for JweSealer {
         }
         let (x, y) = epk[1..].split_at(COORD_LEN);
 
-        let header = protected_header(x, y, self.key.kid.as_deref());
+        let header = protected_header(x, y, enc, self.key.kid.as_deref());
         let header_b64 = URL_SAFE_NO_PAD.encode(header.as_bytes());
 
-        // ECDH-ES direct: Z → Concat KDF(AlgorithmID "A256GCM", empty apu/apv, 256 bits) = CEK.
+        // ECDH-ES direct: Z → Concat KDF(AlgorithmID = enc, empty apu/apv, the key's bits) = CEK.
         let cek = agreement::agree(
             &ephemeral,
             self.key.public.clone(),
             Error::from(SealError::KeyAgreement),
-            |z| concat_kdf(z, ENC.as_bytes(), b"", b"", 256),
+            |z| concat_kdf(z, enc.as_str().as_bytes(), b"", b"", enc.key_bits()),
         )?;
 
         let mut iv = [0u8; IV_LEN];
         entropy.fill(&mut iv)?;
 
-        let unbound =
-            aead::UnboundKey::new(&aead::AES_256_GCM, &cek).map_err(|_| SealError::ContentKey)?;
+        let algorithm = match enc {
+            ContentEncryption::A256Gcm => &aead::AES_256_GCM,
+            ContentEncryption::A128Gcm => &aead::AES_128_GCM,
+        };
+        let unbound = aead::UnboundKey::new(algorithm, &cek).map_err(|_| SealError::ContentKey)?;
         let key = aead::LessSafeKey::new(unbound);
         // The buffer holds the plaintext until it is encrypted in place; zero it either way.
         let mut in_out = Zeroizing::new(plaintext.to_vec());
@@ -300,7 +337,7 @@ fn ephemeral_key(entropy: &mut dyn Entropy) -> Result<PrivateKey, Error> {
 }
 
 /// The protected header's JSON text. Only `kid` comes from outside; it is escaped by serde_json.
-fn protected_header(x: &[u8], y: &[u8], kid: Option<&str>) -> String {
+fn protected_header(x: &[u8], y: &[u8], enc: ContentEncryption, kid: Option<&str>) -> String {
     let x = URL_SAFE_NO_PAD.encode(x);
     let y = URL_SAFE_NO_PAD.encode(y);
     let kid = match kid {
@@ -310,8 +347,9 @@ fn protected_header(x: &[u8], y: &[u8], kid: Option<&str>) -> String {
             .unwrap_or_default(),
         None => String::new(),
     };
+    let enc = enc.as_str();
     format!(
-        "{{\"alg\":\"ECDH-ES\",\"enc\":\"{ENC}\"{kid},\
+        "{{\"alg\":\"ECDH-ES\",\"enc\":\"{enc}\"{kid},\
          \"epk\":{{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"{x}\",\"y\":\"{y}\"}}}}"
     )
 }
@@ -435,7 +473,7 @@ mod tests {
 
     #[test]
     fn header_has_the_contract_fields_and_no_apu_apv() {
-        let header = protected_header(&[1; 32], &[2; 32], Some("k\"1"));
+        let header = protected_header(&[1; 32], &[2; 32], ContentEncryption::A256Gcm, Some("k\"1"));
         let v: Value = serde_json::from_str(&header).unwrap();
         assert_eq!(v["alg"], "ECDH-ES");
         assert_eq!(v["enc"], "A256GCM");
@@ -445,8 +483,13 @@ mod tests {
         assert_eq!(v["epk"]["x"], URL_SAFE_NO_PAD.encode([1; 32]));
         assert_eq!(v["epk"]["y"], URL_SAFE_NO_PAD.encode([2; 32]));
         assert_eq!(v.as_object().unwrap().len(), 4);
-        let no_kid: Value =
-            serde_json::from_str(&protected_header(&[1; 32], &[2; 32], None)).unwrap();
+        let no_kid: Value = serde_json::from_str(&protected_header(
+            &[1; 32],
+            &[2; 32],
+            ContentEncryption::A256Gcm,
+            None,
+        ))
+        .unwrap();
         assert_eq!(no_kid.as_object().unwrap().len(), 3);
         assert!(no_kid.get("kid").is_none());
     }

@@ -6,12 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{MalformedReason, malformed, parse_json};
 use crate::lenient::{Seconds, Text};
+use crate::readings::ExpiryForm;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::{Error, Response};
-
-/// The longest lifetime believed from a server (100 years); larger values are clamped so that
-/// instant arithmetic cannot overflow.
-const MAX_LIFETIME_SECS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
 
 /// Tokens from a token, access-token or refresh call.
 ///
@@ -76,30 +73,6 @@ struct TokenBody {
     state: Option<Text>,
 }
 
-/// A lifetime in seconds from the response as an instant.
-pub(crate) fn lifetime_to_instant(
-    value: Seconds,
-    now: SystemTime,
-    field: &'static str,
-) -> Result<Option<SystemTime>, MalformedReason> {
-    let secs = match value.0 {
-        None => return Ok(None),
-        Some(v) => v.ok_or(MalformedReason::invalid(field))?,
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(MalformedReason::invalid(field));
-    }
-    let secs = secs.min(MAX_LIFETIME_SECS);
-    // Whole seconds (what servers send) without the float decomposition of `from_secs_f64`.
-    let whole = secs as u64;
-    let d = if whole as f64 == secs {
-        Duration::from_secs(whole)
-    } else {
-        Duration::from_secs_f64(secs)
-    };
-    Ok(Some(now.checked_add(d).unwrap_or(now)))
-}
-
 impl TokenSet {
     /// Reads a token-set body. `now` is the receipt instant.
     ///
@@ -107,14 +80,29 @@ impl TokenSet {
     /// The server's refusal for a non-success status, or a malformed-response error when a
     /// token is missing or not header-safe.
     pub fn from_response(response: &Response, now: SystemTime) -> Result<Self, Error> {
-        Self::from_response_checking_state(response, now, None)
+        Self::from_response_with(response, now, ExpiryForm::Lifetime)
     }
 
-    /// As [`from_response`](Self::from_response), and if the body echoes `state`, it must be
-    /// `expected_state`.
+    /// As [`from_response`](Self::from_response), with the expiry numbers read as `expiry`
+    /// says (a profile's `expiry` setting).
+    ///
+    /// # Errors
+    /// As [`from_response`](Self::from_response); with [`ExpiryForm::UnixTime`], an expiry
+    /// already past at `now` is malformed too.
+    pub fn from_response_with(
+        response: &Response,
+        now: SystemTime,
+        expiry: ExpiryForm,
+    ) -> Result<Self, Error> {
+        Self::from_response_checking_state(response, now, expiry, None)
+    }
+
+    /// As [`from_response_with`](Self::from_response_with), and if the body echoes `state`, it
+    /// must be `expected_state`.
     pub(crate) fn from_response_checking_state(
         response: &Response,
         now: SystemTime,
+        expiry: ExpiryForm,
         expected_state: Option<&str>,
     ) -> Result<Self, Error> {
         let body: TokenBody = parse_json(response)?;
@@ -135,9 +123,11 @@ impl TokenSet {
             .refresh_token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| malformed(response, MalformedReason::missing("refreshToken")))?;
-        let expires_at = lifetime_to_instant(body.expires, now, "expires")
+        let expires_at = expiry
+            .instant(body.expires, now, "expires")
             .map_err(|r| malformed(response, r))?;
-        let refresh_expires_at = lifetime_to_instant(body.refresh_expires, now, "refreshExpires")
+        let refresh_expires_at = expiry
+            .instant(body.refresh_expires, now, "refreshExpires")
             .map_err(|r| malformed(response, r))?;
         Ok(Self {
             access_token,

@@ -88,8 +88,9 @@ impl<A: TokenedApi> Step for RefreshStep<A> {
         self,
         response: &Response,
         now: SystemTime,
+        expiry: crate::readings::ExpiryForm,
     ) -> Result<Tokened<A>, Failed<Tokened<A>>> {
-        TokenSet::from_response(response, now)
+        TokenSet::from_response_with(response, now, expiry)
             .map(Tokened::new)
             .map_err(|e| Failed::keep_unless_final(e, self.state))
     }

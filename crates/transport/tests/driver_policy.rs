@@ -118,7 +118,10 @@ fn retries_stop_at_the_policy_count_and_report_rate_limited() {
             let stopped = outcome.expect_err("throttled past the policy");
             assert_eq!(stopped.kind(), Some(ErrorKind::RateLimited), "{name}");
             let error = stopped.error().expect("a step failed");
-            assert_eq!(error.retry_after(), Some(Duration::ZERO));
+            assert_eq!(
+                error.retry_after(),
+                Some(login_core::response::RetryAfter::Delay(Duration::ZERO))
+            );
             assert!(
                 kept(&stopped, |s| matches!(s, realm::State::Start(_))),
                 "{name}: the credentials are kept"
@@ -153,7 +156,9 @@ fn a_retry_after_beyond_the_wait_bound_is_reported_at_once() {
             let stopped = outcome.expect_err("the wait is too long");
             assert_eq!(
                 stopped.error().expect("a step failed").retry_after(),
-                Some(Duration::from_secs(60)),
+                Some(login_core::response::RetryAfter::Delay(
+                    Duration::from_secs(60)
+                )),
                 "{name}"
             );
             assert_eq!(server.count("POST "), 1, "{name}");

@@ -258,7 +258,7 @@ struct Outcome {
 struct Failure {
     kind: Option<ErrorKind>,
     text: String,
-    retry_after: Option<Duration>,
+    retry_after: Option<login_core::response::RetryAfter>,
     kept: Option<Flow>,
 }
 
@@ -546,7 +546,11 @@ fn check_case(
                 problems.push(format!("expected {k:?}, got {:?}: {}", f.kind, f.text));
             }
             if m == Misbehaviour::TooManyRequestsAlways {
-                if f.retry_after != Some(Duration::from_secs(1)) {
+                if f.retry_after
+                    != Some(login_core::response::RetryAfter::Delay(
+                        Duration::from_secs(1),
+                    ))
+                {
                     problems.push(format!(
                         "rate_limited without the server's delay: {:?}",
                         f.retry_after

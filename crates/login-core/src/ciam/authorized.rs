@@ -11,7 +11,7 @@ use crate::entropy::Entropy;
 use crate::error::{MalformedReason, SealError, malformed, parse_json};
 use crate::lenient::Text;
 use crate::pending::{Failed, Pending, Step, sealed};
-use crate::request::Header;
+use crate::readings::Envelope;
 use crate::seal::CredentialSealer;
 use crate::secret::{CaptchaAnswer, FlowSecret, Password, PkceVerifier};
 use crate::table::StepId;
@@ -122,16 +122,16 @@ impl Authorized {
         check::oauth_state(&self.state)
     }
 
-    /// `GET` captcha with `checkIdentity: <loginChallenge>`: leads to [`CaptchaShown`], whose
-    /// login challenge carries the answer. Safe to repeat.
+    /// `GET` captcha with `checkIdentity: <loginChallenge>` (the profile's `captchaHeader`
+    /// names the header): leads to [`CaptchaShown`], whose login challenge carries the answer.
+    /// Safe to repeat.
     pub fn fetch_captcha(self, cfg: &CiamProfile) -> (Request, Pending<CaptchaStep>) {
-        let request = cfg.request(StepId::CiamCaptcha).header(Header::sensitive(
-            "checkIdentity",
-            self.login_challenge.expose(),
-        ));
+        let request = cfg
+            .request(StepId::CiamCaptcha)
+            .header(cfg.captcha_header_with(self.login_challenge.expose()));
         (
             request,
-            Pending::new(CaptchaStep { state: self }, cfg.success()),
+            Pending::new(CaptchaStep { state: self }, cfg.receive_readings()),
         )
     }
 
@@ -177,32 +177,14 @@ impl Sealing<'_> {
         self,
         authorized: Authorized,
     ) -> Result<(Request, Pending<LoginChallengeStep>), Failed<Authorized>> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Plaintext<'a> {
-            auth_token: &'a str,
-            username: &'a str,
-            password: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            captcha_id: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            captcha_answer: Option<&'a str>,
-            iat: u64,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            additional_authentication: Option<&'a str>,
-            auth_token: &'a str,
-            login_challenge: &'a str,
-        }
+        let envelope = self.cfg.envelope_value();
         let iat = self
             .now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let plaintext = Plaintext {
+            names: envelope,
             auth_token: authorized.auth_token.expose(),
             username: &self.credentials.username,
             password: self.credentials.password.expose(),
@@ -220,7 +202,10 @@ impl Sealing<'_> {
                 });
             }
         };
-        let envelope = match self.sealer.seal(buf.bytes(), self.entropy) {
+        let sealed = match self
+            .sealer
+            .seal_with(buf.bytes(), envelope.enc_value(), self.entropy)
+        {
             Ok(jwe) => jwe,
             Err(error) => {
                 return Err(Failed {
@@ -235,13 +220,69 @@ impl Sealing<'_> {
             .header(cfg.device_bearer())
             .json(&Body {
                 additional_authentication: cfg.additional_authentication_value(),
-                auth_token: envelope.expose(),
+                envelope_field: envelope.field_name(),
+                envelope: sealed.expose(),
                 login_challenge: authorized.login_challenge.expose(),
             });
         Ok((
             request,
-            Pending::new(LoginChallengeStep { state: authorized }, cfg.success()),
+            Pending::new(
+                LoginChallengeStep { state: authorized },
+                cfg.receive_readings(),
+            ),
         ))
+    }
+}
+
+/// The credentials the envelope seals, under the profile's field names (`envelope`):
+/// `{"authToken", <username>, <password>, "captchaId"?, "captchaAnswer"?, "iat"}`.
+struct Plaintext<'a> {
+    names: &'a Envelope,
+    auth_token: &'a str,
+    username: &'a str,
+    password: &'a str,
+    captcha_id: Option<&'a str>,
+    captcha_answer: Option<&'a str>,
+    iat: u64,
+}
+
+impl Serialize for Plaintext<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("authToken", self.auth_token)?;
+        map.serialize_entry(self.names.username_field_name(), self.username)?;
+        map.serialize_entry(self.names.password_field_name(), self.password)?;
+        if let Some(id) = self.captcha_id {
+            map.serialize_entry("captchaId", id)?;
+        }
+        if let Some(answer) = self.captcha_answer {
+            map.serialize_entry("captchaAnswer", answer)?;
+        }
+        map.serialize_entry("iat", &self.iat)?;
+        map.end()
+    }
+}
+
+/// The login challenge's body, the envelope under the profile's field name (`authToken` by
+/// default).
+struct Body<'a> {
+    additional_authentication: Option<&'a str>,
+    envelope_field: &'a str,
+    envelope: &'a str,
+    login_challenge: &'a str,
+}
+
+impl Serialize for Body<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(None)?;
+        if let Some(value) = self.additional_authentication {
+            map.serialize_entry("additionalAuthentication", value)?;
+        }
+        map.serialize_entry(self.envelope_field, self.envelope)?;
+        map.serialize_entry("loginChallenge", self.login_challenge)?;
+        map.end()
     }
 }
 
@@ -288,6 +329,7 @@ impl Step for CaptchaStep {
         self,
         response: &Response,
         _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
     ) -> Result<CaptchaShown, Failed<Authorized>> {
         let state = self.state;
         let parsed = parse_json::<CaptchaBody>(response).and_then(|body| {
@@ -362,6 +404,7 @@ impl Step for LoginChallengeStep {
         self,
         response: &Response,
         _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
     ) -> Result<LoginOutcome, Failed<Authorized>> {
         let Authorized {
             login_challenge,

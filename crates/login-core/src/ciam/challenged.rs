@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{CiamProfile, Tokened, bearer};
 use crate::error::{MalformedReason, malformed, parse_json};
 use crate::pending::{Failed, Pending, Step, sealed};
+use crate::readings::ScopeJson;
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
 use crate::token::TokenSet;
@@ -79,7 +80,7 @@ impl Challenged {
             code_verifier: &'a str,
             grant_type: &'a str,
             redirect_uri: &'a str,
-            scope: &'a str,
+            scope: ScopeJson<'a>,
             state: &'a str,
         }
         let request = cfg
@@ -91,12 +92,12 @@ impl Challenged {
                 code_verifier: self.verifier.expose(),
                 grant_type: "authorization_code",
                 redirect_uri: cfg.redirect_uri(),
-                scope: cfg.scope_string(),
+                scope: cfg.scope_json(),
                 state: &self.state,
             });
         (
             request,
-            Pending::new(AccessTokenStep { state: self }, cfg.success()),
+            Pending::new(AccessTokenStep { state: self }, cfg.receive_readings()),
         )
     }
 }
@@ -119,8 +120,10 @@ impl Step for AccessTokenStep {
         self,
         response: &Response,
         now: SystemTime,
+        expiry: crate::readings::ExpiryForm,
     ) -> Result<Tokened, Failed<Challenged>> {
-        match TokenSet::from_response_checking_state(response, now, Some(&self.state.state)) {
+        match TokenSet::from_response_checking_state(response, now, expiry, Some(&self.state.state))
+        {
             Ok(tokens) => Ok(Tokened::new(tokens)),
             Err(e) => Err(Failed::keep_unless_final(e, self.state)),
         }

@@ -111,7 +111,7 @@ impl MfaPending {
             });
         (
             request,
-            Pending::new(PreLoginVerifyStep { state: self }, cfg.success()),
+            Pending::new(PreLoginVerifyStep { state: self }, cfg.receive_readings()),
         )
     }
 }
@@ -134,6 +134,7 @@ impl Step for PreLoginVerifyStep {
         self,
         response: &Response,
         _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
     ) -> Result<Challenged, Failed<MfaPending>> {
         match parse_code_token(response) {
             Ok((code, token)) => {

@@ -63,7 +63,10 @@ pub use mfa_pending::{Channel, MfaPending, PreLoginVerifyStep};
 pub use start::{AuthorizeStep, Start};
 pub use tokened::{CiamApi, RefreshStep, RevokeStep, Tokened};
 
-use crate::pending::SuccessStatus;
+use crate::readings::{
+    Envelope, ExpiryForm, HeaderName, ReceiveReadings, ScopeForm, ScopeJson, SuccessStatus,
+    is_default,
+};
 use crate::request::{Header, Method, Request};
 use crate::secret::{DeviceToken, FlowSecret};
 use crate::table::StepId;
@@ -140,7 +143,40 @@ impl Routes {
     pub fn path(&self, step: StepId) -> &str {
         route_index(step).map(|i| &*self.paths[i]).unwrap_or("")
     }
+
+    /// The step a route name stands for: the keys of the serialized form (`authorize`,
+    /// `captcha`, `loginChallenge`, `preLoginVerify`, `accessToken`, `revoke`, `refresh`).
+    ///
+    /// ```
+    /// use login_core::{ciam::Routes, table::StepId};
+    /// assert_eq!(Routes::step_named("loginChallenge"), Some(StepId::CiamLoginChallenge));
+    /// assert_eq!(Routes::name_of(StepId::CiamAuthorize), Some("authorize"));
+    /// assert_eq!(Routes::step_named("token"), None);
+    /// ```
+    pub fn step_named(name: &str) -> Option<StepId> {
+        ROUTE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| ROUTE_STEPS[i])
+    }
+
+    /// The route name of a step (see [`step_named`](Self::step_named)); `None` for a step of
+    /// another API.
+    pub fn name_of(step: StepId) -> Option<&'static str> {
+        route_index(step).map(|i| ROUTE_NAMES[i])
+    }
 }
+
+/// The route names, in `Routes::paths` order: the serialized form's keys.
+const ROUTE_NAMES: [&str; 7] = [
+    "authorize",
+    "captcha",
+    "loginChallenge",
+    "preLoginVerify",
+    "accessToken",
+    "revoke",
+    "refresh",
+];
 
 impl Default for Routes {
     fn default() -> Self {
@@ -234,6 +270,10 @@ struct Location {
 /// and readings. It is what a service stores beside a session (it serializes), and all that
 /// fetching a captcha, exchanging the code, refresh and revoke need.
 ///
+/// The readings ([`crate::readings`]) are keys of their own (`success`, `scopeForm`, `expiry`,
+/// `captchaHeader`, `envelope`; `routes` too); a key left out is the contract's reading, and a
+/// reading at its default is not written.
+///
 /// ```
 /// use login_core::ciam::{CiamProfile, Routes};
 /// let profile = CiamProfile::new("ib-web", "https://app.example/cb")
@@ -258,12 +298,32 @@ pub struct CiamProfile {
     event_id: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     additional_authentication: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     success: SuccessStatus,
+    #[serde(
+        default = "default_scope_form",
+        skip_serializing_if = "is_default_scope_form"
+    )]
+    scope_form: ScopeForm,
+    #[serde(default, skip_serializing_if = "is_default")]
+    expiry: ExpiryForm,
+    #[serde(default, skip_serializing_if = "is_default")]
+    captcha_header: HeaderName,
+    #[serde(default, skip_serializing_if = "is_default")]
+    envelope: Envelope,
 }
 
 fn default_scope() -> String {
     "openid".to_owned()
+}
+
+/// The seed's form: one space-separated string.
+fn default_scope_form() -> ScopeForm {
+    ScopeForm::String
+}
+
+fn is_default_scope_form(form: &ScopeForm) -> bool {
+    *form == default_scope_form()
 }
 
 impl CiamProfile {
@@ -278,6 +338,10 @@ impl CiamProfile {
             event_id: None,
             additional_authentication: None,
             success: SuccessStatus::default(),
+            scope_form: default_scope_form(),
+            expiry: ExpiryForm::default(),
+            captcha_header: HeaderName::default(),
+            envelope: Envelope::default(),
         }
     }
 
@@ -325,10 +389,91 @@ impl CiamProfile {
         self
     }
 
+    /// How requests send `scope` (default: one space-separated string).
+    ///
+    /// ```
+    /// use login_core::ciam::CiamProfile;
+    /// use login_core::readings::ScopeForm;
+    /// let p = CiamProfile::new("ib-web", "https://app.example/cb").scope_form(ScopeForm::Array);
+    /// assert_eq!(p.scope_form_value(), ScopeForm::Array);
+    /// ```
+    pub fn scope_form(mut self, form: ScopeForm) -> Self {
+        self.scope_form = form;
+        self
+    }
+
+    /// What `expires` and `refreshExpires` count (default: seconds from receipt).
+    ///
+    /// ```
+    /// use login_core::ciam::CiamProfile;
+    /// use login_core::readings::ExpiryForm;
+    /// let p = CiamProfile::new("ib-web", "https://app.example/cb").expiry(ExpiryForm::UnixTime);
+    /// assert_eq!(p.expiry_value(), ExpiryForm::UnixTime);
+    /// ```
+    pub fn expiry(mut self, form: ExpiryForm) -> Self {
+        self.expiry = form;
+        self
+    }
+
+    /// The header the captcha call sends the login challenge in (default `checkIdentity`).
+    ///
+    /// ```
+    /// use login_core::ciam::CiamProfile;
+    /// use login_core::readings::HeaderName;
+    /// let p = CiamProfile::new("ib-web", "https://app.example/cb")
+    ///     .captcha_header(HeaderName::new("captchaIdentity")?);
+    /// assert_eq!(p.captcha_header_name(), "captchaIdentity");
+    /// # Ok::<(), login_core::Error>(())
+    /// ```
+    pub fn captcha_header(mut self, name: HeaderName) -> Self {
+        self.captcha_header = name;
+        self
+    }
+
+    /// The credential envelope's body field, `enc` and plaintext names (default `authToken`,
+    /// `A256GCM`, `username`, `password`).
+    ///
+    /// ```
+    /// use login_core::ciam::CiamProfile;
+    /// use login_core::readings::{ContentEncryption, Envelope};
+    /// let p = CiamProfile::new("ib-web", "https://app.example/cb")
+    ///     .envelope(Envelope::default().enc(ContentEncryption::A128Gcm));
+    /// assert_eq!(p.envelope_value().enc_value(), ContentEncryption::A128Gcm);
+    /// ```
+    pub fn envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
     /// Another client id.
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = client_id.into();
         self
+    }
+
+    /// Which success statuses are accepted.
+    pub fn success_status_value(&self) -> SuccessStatus {
+        self.success
+    }
+
+    /// How requests send `scope`.
+    pub fn scope_form_value(&self) -> ScopeForm {
+        self.scope_form
+    }
+
+    /// What the expiry numbers count.
+    pub fn expiry_value(&self) -> ExpiryForm {
+        self.expiry
+    }
+
+    /// The header the captcha call sends the login challenge in.
+    pub fn captcha_header_name(&self) -> &str {
+        self.captcha_header.as_str()
+    }
+
+    /// The credential envelope's names and algorithm.
+    pub fn envelope_value(&self) -> &Envelope {
+        &self.envelope
     }
 
     /// The client id.
@@ -363,8 +508,22 @@ impl CiamProfile {
         self.event_id.as_deref()
     }
 
-    pub(crate) fn success(&self) -> SuccessStatus {
-        self.success
+    /// What a pending step of this API reads its answer with.
+    pub(crate) fn receive_readings(&self) -> ReceiveReadings {
+        ReceiveReadings {
+            success: self.success,
+            expiry: self.expiry,
+        }
+    }
+
+    /// `scope` as this API's requests send it.
+    pub(crate) fn scope_json(&self) -> ScopeJson<'_> {
+        self.scope_form.render_joined(&self.scope)
+    }
+
+    /// The captcha call's header with the login challenge.
+    pub(crate) fn captcha_header_with(&self, login_challenge: &str) -> Header {
+        Header::sensitive_named(self.captcha_header.shared(), login_challenge)
     }
 
     pub(crate) fn additional_authentication_value(&self) -> Option<&str> {
@@ -505,6 +664,30 @@ impl CiamConfig {
         self
     }
 
+    /// How requests send `scope` (see [`CiamProfile::scope_form`]).
+    pub fn scope_form(mut self, form: ScopeForm) -> Self {
+        self.profile = self.profile.scope_form(form);
+        self
+    }
+
+    /// What the expiry numbers count (see [`CiamProfile::expiry`]).
+    pub fn expiry(mut self, form: ExpiryForm) -> Self {
+        self.profile = self.profile.expiry(form);
+        self
+    }
+
+    /// The captcha call's header (see [`CiamProfile::captcha_header`]).
+    pub fn captcha_header(mut self, name: HeaderName) -> Self {
+        self.profile = self.profile.captcha_header(name);
+        self
+    }
+
+    /// The credential envelope's names and algorithm (see [`CiamProfile::envelope`]).
+    pub fn envelope(mut self, envelope: Envelope) -> Self {
+        self.profile = self.profile.envelope(envelope);
+        self
+    }
+
     /// `authToken` sent on authorize (only when configured).
     pub fn authorize_auth_token(mut self, token: FlowSecret) -> Self {
         self.auth_token = Some(token);
@@ -562,4 +745,35 @@ impl std::ops::Deref for CiamConfig {
 
 pub(crate) fn bearer(token: &str) -> Header {
     Header::bearer(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The route names are the serialized form's keys, so a name given to `step_named` is the
+    /// key a profile's `routes` takes.
+    #[test]
+    fn route_names_are_the_serialized_keys() {
+        let json = serde_json::to_value(Routes::gateway()).expect("routes serialize");
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut names = ROUTE_NAMES.to_vec();
+        names.sort_unstable();
+        assert_eq!(keys, names);
+        for step in ROUTE_STEPS {
+            let name = Routes::name_of(step).expect("a ciam step");
+            assert_eq!(Routes::step_named(name), Some(step));
+            let moved = Routes::gateway().with(step, "/moved");
+            assert_eq!(
+                serde_json::to_value(&moved).expect("serializes")[name],
+                "/moved"
+            );
+        }
+    }
 }

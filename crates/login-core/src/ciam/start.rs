@@ -9,6 +9,7 @@ use crate::entropy::Entropy;
 use crate::error::{MalformedReason, malformed, parse_json};
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::pkce::{Pkce, S256Challenge, random_verifier_and_state};
+use crate::readings::ScopeJson;
 use crate::secret::{FlowSecret, PkceVerifier};
 use crate::table::StepId;
 use crate::{Error, Request, Response};
@@ -55,7 +56,7 @@ impl Start {
             code_challenge_method: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             login_verifier: Option<&'a str>,
-            scope: &'a str,
+            scope: ScopeJson<'a>,
             state: &'a str,
         }
         let challenge = S256Challenge::of(self.verifier.expose());
@@ -68,12 +69,12 @@ impl Start {
                 code_challenge: challenge.as_str(),
                 code_challenge_method: Pkce::METHOD,
                 login_verifier: cfg.login_verifier_value().map(FlowSecret::expose),
-                scope: cfg.scope_string(),
+                scope: cfg.scope_json(),
                 state: &self.state,
             });
         (
             request,
-            Pending::new(AuthorizeStep { state: self }, cfg.success()),
+            Pending::new(AuthorizeStep { state: self }, cfg.receive_readings()),
         )
     }
 }
@@ -105,6 +106,7 @@ impl Step for AuthorizeStep {
         self,
         response: &Response,
         _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
     ) -> Result<Authorized, Failed<Start>> {
         let body: AuthorizeBody = match parse_json(response) {
             Ok(b) => b,

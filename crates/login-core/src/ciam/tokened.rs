@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{CiamProfile, Revoked, bearer};
 use crate::forgot::check_success_body;
 use crate::pending::{Failed, Pending, Step, sealed};
+use crate::readings::ScopeJson;
 use crate::table::StepId;
 use crate::{Request, Response};
 
@@ -26,15 +27,18 @@ impl Tokened {
             client_id: &'a str,
             grant_type: &'a str,
             refresh_token: &'a str,
-            scope: &'a str,
+            scope: ScopeJson<'a>,
         }
         let request = cfg.request(StepId::CiamRefresh).json(&Body {
             client_id: cfg.client_id(),
             grant_type: "refresh_token",
             refresh_token: self.tokens().refresh_token().expose(),
-            scope: cfg.scope_string(),
+            scope: cfg.scope_json(),
         });
-        (request, Pending::new(RefreshStep::new(self), cfg.success()))
+        (
+            request,
+            Pending::new(RefreshStep::new(self), cfg.receive_readings()),
+        )
     }
 
     /// `POST` revoke with `Bearer <accessToken>` and `clientId`.
@@ -52,7 +56,7 @@ impl Tokened {
             });
         (
             request,
-            Pending::new(RevokeStep { state: self }, cfg.success()),
+            Pending::new(RevokeStep { state: self }, cfg.receive_readings()),
         )
     }
 }
@@ -80,7 +84,12 @@ impl Step for RevokeStep {
     const ID: StepId = StepId::CiamRevoke;
     const DOCUMENTED_STATUS: u16 = 200;
 
-    fn on_success(self, response: &Response, _now: SystemTime) -> Result<Revoked, Failed<Tokened>> {
+    fn on_success(
+        self,
+        response: &Response,
+        _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
+    ) -> Result<Revoked, Failed<Tokened>> {
         match check_success_body(response) {
             Ok(()) => Ok(Revoked::remote()),
             Err(e) => Err(Failed::keep_unless_final(e, self.state)),

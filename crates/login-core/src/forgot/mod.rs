@@ -80,7 +80,7 @@ impl Start {
         });
         (
             request,
-            Pending::new(RequestResetStep { state: self }, cfg.success()),
+            Pending::new(RequestResetStep { state: self }, cfg.receive_readings()),
         )
     }
 }
@@ -137,7 +137,7 @@ impl OtpSent {
                     state: self,
                     source,
                 },
-                cfg.success(),
+                cfg.receive_readings(),
             ),
         )
     }
@@ -172,7 +172,7 @@ impl Verified {
             });
         (
             request,
-            Pending::new(ResetPasswordStep { state: self }, cfg.success()),
+            Pending::new(ResetPasswordStep { state: self }, cfg.receive_readings()),
         )
     }
 }
@@ -215,7 +215,12 @@ impl Step for RequestResetStep {
     const ID: StepId = StepId::ResetRequest;
     const DOCUMENTED_STATUS: u16 = 201;
 
-    fn on_success(self, response: &Response, _now: SystemTime) -> Result<OtpSent, Failed<Start>> {
+    fn on_success(
+        self,
+        response: &Response,
+        _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
+    ) -> Result<OtpSent, Failed<Start>> {
         match parse_req_ref(response) {
             Ok((req_id, Some(ref_id))) if !ref_id.is_empty() => Ok(OtpSent {
                 username: self.state.username,
@@ -254,6 +259,7 @@ impl Step for VerifyOtpStep {
         self,
         response: &Response,
         _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
     ) -> Result<Verified, Failed<OtpSent>> {
         let (req_id, ref_id) = match parse_req_ref(response) {
             Ok(v) => v,
@@ -319,6 +325,7 @@ impl Step for ResetPasswordStep {
         self,
         response: &Response,
         _now: SystemTime,
+        _expiry: crate::readings::ExpiryForm,
     ) -> Result<PasswordReset, Failed<Verified>> {
         match check_success_body(response) {
             Ok(()) => Ok(PasswordReset {

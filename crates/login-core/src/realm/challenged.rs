@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{RealmProfile, Tokened};
 use crate::pending::{Failed, Pending, Step, sealed};
+use crate::readings::ScopeJson;
 use crate::secret::FlowSecret;
 use crate::table::StepId;
 use crate::token::{TokenSet, unix_ms};
@@ -101,7 +102,10 @@ impl Challenged {
     /// `POST /auth/realm/{realmId}/token` with `reqId` and `scope`.
     pub fn exchange(self, cfg: &RealmProfile) -> (Request, Pending<ExchangeStep>) {
         let request = token_request(cfg, self.req_id.expose(), None, None);
-        (request, Pending::new(TokenStep::new(self), cfg.success()))
+        (
+            request,
+            Pending::new(TokenStep::new(self), cfg.receive_readings()),
+        )
     }
 }
 
@@ -120,13 +124,13 @@ pub(super) fn token_request(
         ref_id: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         otp: Option<&'a str>,
-        scope: &'a [String],
+        scope: ScopeJson<'a>,
     }
     cfg.request(StepId::RealmToken).json(&Body {
         req_id,
         ref_id,
         otp,
-        scope: cfg.scopes(),
+        scope: cfg.scope_form_value().render_words(cfg.scopes()),
     })
 }
 
@@ -158,8 +162,9 @@ impl<M> Step for TokenStep<M> {
         self,
         response: &Response,
         now: SystemTime,
+        expiry: crate::readings::ExpiryForm,
     ) -> Result<Tokened, Failed<LoginRequest<M>>> {
-        TokenSet::from_response(response, now)
+        TokenSet::from_response_with(response, now, expiry)
             .map(Tokened::new)
             .map_err(|e| Failed::keep_unless_final(e, self.state))
     }

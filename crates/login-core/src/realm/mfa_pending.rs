@@ -15,7 +15,10 @@ impl MfaPending {
     /// A wrong OTP gives this state back (`invalid_otp`) for another try.
     pub fn submit_otp(self, cfg: &RealmProfile, otp: Otp) -> (Request, Pending<OtpStep>) {
         let request = token_request(cfg, self.req_id(), self.ref_id(), Some(otp.expose()));
-        (request, Pending::new(TokenStep::new(self), cfg.success()))
+        (
+            request,
+            Pending::new(TokenStep::new(self), cfg.receive_readings()),
+        )
     }
 }
 

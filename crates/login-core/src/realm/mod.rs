@@ -36,34 +36,32 @@ pub use mfa_pending::{MfaPending, OtpStep};
 pub use start::{LoginStarted, RequestLoginStep, Start};
 pub use tokened::{RealmApi, RefreshStep, Tokened};
 
-use crate::pending::SuccessStatus;
+pub use crate::readings::TicketSource;
+use crate::readings::{ExpiryForm, ReceiveReadings, RefreshFields, ScopeForm, SuccessStatus};
 use crate::request::{Header, Method, Request};
 use crate::secret::ClientSecret;
 use crate::table::StepId;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Where the reset-password bearer ticket comes from (wire contract reading: the `reqId` that
-/// verify OTP returns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum TicketSource {
-    /// The `reqId` of the verify-OTP response (the contract's reading).
-    #[default]
-    VerifyReqId,
-    /// The `refId` of the verify-OTP response, for banks that differ.
-    VerifyRefId,
-}
-
 /// The non-secret settings of the realm API: ids, scope and readings. It is what a service
 /// stores beside a session (it serializes), and all that refresh and the OTP steps need.
 ///
+/// The readings ([`crate::readings`]) are keys of their own (`success`, `ticketSource`,
+/// `scopeForm`, `expiry`, `refreshFields`); a key left out is the contract's reading, and a
+/// reading at its default is not written.
+///
 /// ```
 /// use login_core::realm::RealmProfile;
+/// use login_core::readings::{ExpiryForm, RefreshFields};
 /// let profile = RealmProfile::new("cap", "cap-mobile").scope(vec!["openid".into(), "email".into()]);
 /// let json = serde_json::to_string(&profile).unwrap();
+/// assert_eq!(json, r#"{"realmId":"cap","clientId":"cap-mobile","scope":["openid","email"]}"#);
 /// assert_eq!(serde_json::from_str::<RealmProfile>(&json).unwrap(), profile);
+///
+/// let bank = profile.refresh_fields(RefreshFields::TokenOnly).expiry(ExpiryForm::UnixTime);
+/// let json = serde_json::to_value(&bank).unwrap();
+/// assert_eq!((&json["refreshFields"], &json["expiry"]), (&"tokenOnly".into(), &"unixTime".into()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ProfileData", into = "ProfileData")]
@@ -75,6 +73,9 @@ pub struct RealmProfile {
     scope: Vec<String>,
     success: SuccessStatus,
     ticket_source: TicketSource,
+    scope_form: ScopeForm,
+    expiry: ExpiryForm,
+    refresh_fields: RefreshFields,
 }
 
 /// The serialized form of a [`RealmProfile`] (the paths are derived, not stored).
@@ -85,10 +86,30 @@ struct ProfileData {
     client_id: String,
     #[serde(default = "default_scope")]
     scope: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     success: SuccessStatus,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     ticket_source: TicketSource,
+    #[serde(
+        default = "default_scope_form",
+        skip_serializing_if = "is_default_scope_form"
+    )]
+    scope_form: ScopeForm,
+    #[serde(default, skip_serializing_if = "is_default")]
+    expiry: ExpiryForm,
+    #[serde(default, skip_serializing_if = "is_default")]
+    refresh_fields: RefreshFields,
+}
+
+use crate::readings::is_default;
+
+/// The seed's form: an array of strings.
+fn default_scope_form() -> ScopeForm {
+    ScopeForm::Array
+}
+
+fn is_default_scope_form(form: &ScopeForm) -> bool {
+    *form == default_scope_form()
 }
 
 fn default_scope() -> Vec<String> {
@@ -101,6 +122,9 @@ impl From<ProfileData> for RealmProfile {
             .scope(d.scope)
             .success_status(d.success)
             .ticket_source(d.ticket_source)
+            .scope_form(d.scope_form)
+            .expiry(d.expiry)
+            .refresh_fields(d.refresh_fields)
     }
 }
 
@@ -112,6 +136,9 @@ impl From<RealmProfile> for ProfileData {
             scope: p.scope,
             success: p.success,
             ticket_source: p.ticket_source,
+            scope_form: p.scope_form,
+            expiry: p.expiry,
+            refresh_fields: p.refresh_fields,
         }
     }
 }
@@ -145,6 +172,9 @@ impl RealmProfile {
             scope: default_scope(),
             success: SuccessStatus::default(),
             ticket_source: TicketSource::default(),
+            scope_form: default_scope_form(),
+            expiry: ExpiryForm::default(),
+            refresh_fields: RefreshFields::default(),
         }
     }
 
@@ -166,10 +196,74 @@ impl RealmProfile {
         self
     }
 
+    /// How the token call sends `scope` (default: an array).
+    ///
+    /// ```
+    /// use login_core::realm::RealmProfile;
+    /// use login_core::readings::ScopeForm;
+    /// let p = RealmProfile::new("cap", "cap-mobile").scope_form(ScopeForm::String);
+    /// assert_eq!(p.scope_form_value(), ScopeForm::String);
+    /// ```
+    pub fn scope_form(mut self, form: ScopeForm) -> Self {
+        self.scope_form = form;
+        self
+    }
+
+    /// What `exp`, `expires` and `refreshExpires` count (default: seconds from receipt).
+    ///
+    /// ```
+    /// use login_core::realm::RealmProfile;
+    /// use login_core::readings::ExpiryForm;
+    /// let p = RealmProfile::new("cap", "cap-mobile").expiry(ExpiryForm::UnixTime);
+    /// assert_eq!(p.expiry_value(), ExpiryForm::UnixTime);
+    /// ```
+    pub fn expiry(mut self, form: ExpiryForm) -> Self {
+        self.expiry = form;
+        self
+    }
+
+    /// What the refresh sends (default: `clientId` and `refreshToken`).
+    ///
+    /// ```
+    /// use login_core::realm::RealmProfile;
+    /// use login_core::readings::RefreshFields;
+    /// let p = RealmProfile::new("cap", "cap-mobile").refresh_fields(RefreshFields::TokenOnly);
+    /// assert_eq!(p.refresh_fields_value(), RefreshFields::TokenOnly);
+    /// ```
+    pub fn refresh_fields(mut self, fields: RefreshFields) -> Self {
+        self.refresh_fields = fields;
+        self
+    }
+
     /// Another client id.
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = client_id.into();
         self
+    }
+
+    /// Which success statuses are accepted.
+    pub fn success_status_value(&self) -> SuccessStatus {
+        self.success
+    }
+
+    /// Where the reset ticket comes from.
+    pub fn ticket_source_value(&self) -> TicketSource {
+        self.ticket_source
+    }
+
+    /// How the token call sends `scope`.
+    pub fn scope_form_value(&self) -> ScopeForm {
+        self.scope_form
+    }
+
+    /// What the expiry numbers count.
+    pub fn expiry_value(&self) -> ExpiryForm {
+        self.expiry
+    }
+
+    /// What the refresh sends.
+    pub fn refresh_fields_value(&self) -> RefreshFields {
+        self.refresh_fields
     }
 
     /// The realm id.
@@ -187,8 +281,12 @@ impl RealmProfile {
         &self.scope
     }
 
-    pub(crate) fn success(&self) -> SuccessStatus {
-        self.success
+    /// What a pending step of this API reads its answer with.
+    pub(crate) fn receive_readings(&self) -> ReceiveReadings {
+        ReceiveReadings {
+            success: self.success,
+            expiry: self.expiry,
+        }
     }
 
     pub(crate) fn reset_ticket_source(&self) -> TicketSource {
@@ -262,6 +360,24 @@ impl RealmConfig {
     /// Where the reset ticket comes from.
     pub fn ticket_source(mut self, source: TicketSource) -> Self {
         self.profile = self.profile.ticket_source(source);
+        self
+    }
+
+    /// How the token call sends `scope` (see [`RealmProfile::scope_form`]).
+    pub fn scope_form(mut self, form: ScopeForm) -> Self {
+        self.profile = self.profile.scope_form(form);
+        self
+    }
+
+    /// What the expiry numbers count (see [`RealmProfile::expiry`]).
+    pub fn expiry(mut self, form: ExpiryForm) -> Self {
+        self.profile = self.profile.expiry(form);
+        self
+    }
+
+    /// What the refresh sends (see [`RealmProfile::refresh_fields`]).
+    pub fn refresh_fields(mut self, fields: RefreshFields) -> Self {
+        self.profile = self.profile.refresh_fields(fields);
         self
     }
 

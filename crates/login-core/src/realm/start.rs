@@ -10,7 +10,6 @@ use crate::lenient::{Seconds, Text};
 use crate::pending::{Failed, Pending, Step, sealed};
 use crate::secret::{FlowSecret, Password};
 use crate::table::StepId;
-use crate::token::lifetime_to_instant;
 use crate::{Request, Response};
 
 /// The start of a realm login: the user's credentials.
@@ -56,7 +55,7 @@ impl Start {
         });
         (
             request,
-            Pending::new(RequestLoginStep { start: self }, cfg.success()),
+            Pending::new(RequestLoginStep { start: self }, cfg.receive_readings()),
         )
     }
 }
@@ -100,6 +99,7 @@ impl Step for RequestLoginStep {
         self,
         response: &Response,
         now: SystemTime,
+        expiry: crate::readings::ExpiryForm,
     ) -> Result<LoginStarted, Failed<Start>> {
         let parsed = (|| {
             let body: RequestLoginBody = parse_json(response)?;
@@ -107,8 +107,9 @@ impl Step for RequestLoginStep {
                 .req_id
                 .filter(|r| !r.is_empty())
                 .ok_or_else(|| malformed(response, MalformedReason::missing("reqId")))?;
-            let expires_at =
-                lifetime_to_instant(body.exp, now, "exp").map_err(|r| malformed(response, r))?;
+            let expires_at = expiry
+                .instant(body.exp, now, "exp")
+                .map_err(|r| malformed(response, r))?;
             let ref_id = body.ref_id.0;
             match body.mfa.0.as_deref() {
                 Some("none") => Ok(LoginStarted::Challenged(Challenged::new(

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::{RealmProfile, Revoked};
 use crate::Request;
 use crate::pending::Pending;
+use crate::readings::RefreshFields;
 use crate::table::StepId;
 
 /// Marker for [`Tokened`]: the realm API.
@@ -15,19 +16,28 @@ pub enum RealmApi {}
 pub type Tokened = crate::tokened::Tokened<RealmApi>;
 
 impl Tokened {
-    /// `PATCH /auth/realm/{realmId}/token` with `clientId` and `refreshToken`.
+    /// `PATCH /auth/realm/{realmId}/token` with `clientId` and `refreshToken` (or the refresh
+    /// token alone, as the profile's `refreshFields` says).
     pub fn refresh(self, cfg: &RealmProfile) -> (Request, Pending<RefreshStep>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
-            client_id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            client_id: Option<&'a str>,
             refresh_token: &'a str,
         }
+        let client_id = match cfg.refresh_fields_value() {
+            RefreshFields::ClientIdAndToken => Some(cfg.client_id()),
+            RefreshFields::TokenOnly => None,
+        };
         let request = cfg.request(StepId::RealmRefresh).json(&Body {
-            client_id: cfg.client_id(),
+            client_id,
             refresh_token: self.tokens().refresh_token().expose(),
         });
-        (request, Pending::new(RefreshStep::new(self), cfg.success()))
+        (
+            request,
+            Pending::new(RefreshStep::new(self), cfg.receive_readings()),
+        )
     }
 
     /// Ends the session locally: this API has no revoke endpoint, so no request is made and the
