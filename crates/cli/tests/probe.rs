@@ -185,7 +185,8 @@ const ACCESS: &str = "CANARY-probe-at";
 const REFRESH: &str = "CANARY-probe-rt";
 
 /// A realm bank that deviates on purpose: 200 for 201, an expiry as a numeric string, an
-/// unknown field, Unix-time expiries and the scope as an array in the token set, HTML and
+/// unknown field, Unix-time expiries (every one of them) and the scope as an array in the
+/// token set, HTML and
 /// message-less error bodies, an HTTP-date `Retry-After`. Its tokens are canaries.
 fn deviating_bank() -> String {
     scripted(|method, path, content_type, body| {
@@ -220,7 +221,8 @@ fn deviating_bank() -> String {
             {
                 json_reply(
                     200,
-                    r#"{"reqId":"r1","exp":"300","mfa":"none","debug":1}"#.into(),
+                    json!({"reqId": "r1", "exp": (now + 300).to_string(), "mfa": "none", "debug": 1})
+                        .to_string(),
                 )
             }
             ("POST", "/base/auth/realm/cap/request") => (
@@ -352,7 +354,7 @@ fn a_deviating_bank_is_reported_with_readings_and_settings_and_the_suggestion_lo
         "Retry-After is",
         "retry-after",
         none.clone(),
-        false,
+        true, // login-core reads an HTTP date too (RFC 9110)
     );
     assert!(
         !found

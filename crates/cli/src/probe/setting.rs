@@ -108,16 +108,7 @@ pub fn value_of(profile: &Profile, key: &str) -> Option<Value> {
 
 /// The route key of an internet-banking step in a profile's `routes`.
 pub fn route_key(step: StepId) -> Option<&'static str> {
-    Some(match step {
-        StepId::CiamAuthorize => "authorize",
-        StepId::CiamCaptcha => "captcha",
-        StepId::CiamLoginChallenge => "loginChallenge",
-        StepId::CiamPreLoginVerify => "preLoginVerify",
-        StepId::CiamAccessToken => "accessToken",
-        StepId::CiamRevoke => "revoke",
-        StepId::CiamRefresh => "refresh",
-        _ => return None,
-    })
+    login_core::ciam::Routes::name_of(step)
 }
 
 /// The setting that sends `step` where a redirect pointed (`location`), when the API has
