@@ -32,6 +32,8 @@ Examples:
   loginflow token --session ~/.bob.session         the bare access token, refreshed when it is about to expire
   loginflow status --session ~/.bob.session        whose session, which API, expiries
   loginflow refresh --session ~/.bob.session --timeout 5
+  loginflow --record bob.cassette.jsonl login ...  every exchange to a shareable file (secrets as placeholders)
+  loginflow --replay bob.cassette.jsonl login ...  the same run again from the file, with no network
 
 Settings come from flags, else LOGINFLOW_* environment variables (LOGINFLOW_API, LOGINFLOW_BASE_URL,
 LOGINFLOW_CLIENT_ID, ...: each flag's help names its variable), else a profile file (--profile FILE,
@@ -160,11 +162,22 @@ pub struct GlobalArgs {
     /// Event id sent as `eventId` (`ciam` API).
     #[arg(long, global = true, env = "LOGINFLOW_EVENT_ID", value_name = "ID", help_heading = CIAM)]
     pub event_id: Option<String>,
+    /// Record every HTTP exchange of this run to FILE, a cassette (JSON Lines, mode 0600) with
+    /// every secret replaced by a placeholder, fit to commit and share.
+    #[arg(long, global = true, env = "LOGINFLOW_RECORD", value_name = "FILE",
+          help_heading = CONNECTION)]
+    pub record: Option<PathBuf>,
+    /// Answer every HTTP call from the cassette FILE (made with --record) instead of the
+    /// network: nothing is dialled, and a request the cassette did not record fails with a
+    /// diff.
+    #[arg(long, global = true, env = "LOGINFLOW_REPLAY", value_name = "FILE",
+          help_heading = CONNECTION)]
+    pub replay: Option<PathBuf>,
 }
 
 /// Each global setting: its clap id (the field name) and its flag, in help order. The
 /// settings module asks clap where each value came from by these ids.
-pub const GLOBAL_IDS: [(&str, &str); 15] = [
+pub const GLOBAL_IDS: [(&str, &str); 17] = [
     ("api", "--api"),
     ("base_url", "--base-url"),
     ("output", "--output"),
@@ -180,6 +193,8 @@ pub const GLOBAL_IDS: [(&str, &str); 15] = [
     ("lat", "--lat"),
     ("lon", "--lon"),
     ("event_id", "--event-id"),
+    ("record", "--record"),
+    ("replay", "--replay"),
 ];
 
 /// The subcommands.

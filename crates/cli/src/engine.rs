@@ -16,13 +16,12 @@ use login_core::action::Bank;
 use login_core::runner::{Answer, Question, RunPolicy};
 use login_core::table::{StateId, StepId};
 use login_core::{ErrorKind, Flow, Profile, Request, Response, Runner, Session, TransportError};
-use login_transport::{
-    Driver, Interaction, StateChange, StopReason, Stopped, Transport, UreqTransport,
-};
+use login_transport::{Driver, Interaction, StateChange, StopReason, Stopped, Transport};
 
 use crate::error::CliError;
 use crate::interact::Interact;
 use crate::settings::call_url;
+use crate::tape::Wire;
 
 /// A state change or a step, for progress lines.
 #[derive(Debug, Clone)]
@@ -66,7 +65,7 @@ fn emit(sink: &Sink<'_>, event: Event) {
 /// A transport that reports each request before and after sending it through the real one,
 /// and names the URL in a transport failure.
 struct Observed<'a, 'p> {
-    inner: &'a UreqTransport,
+    inner: &'a Wire,
     base_url: &'a str,
     sink: &'a Sink<'p>,
 }
@@ -144,7 +143,7 @@ impl From<Halt> for CliError {
 
 /// The blocking transport every flow of a command goes through, and the run policy.
 pub struct Client<'t> {
-    transport: &'t UreqTransport,
+    transport: &'t Wire,
     base_url: String,
     policy: RunPolicy,
     pause: bool,
@@ -152,11 +151,11 @@ pub struct Client<'t> {
 
 impl<'t> Client<'t> {
     /// Wraps a transport; its configuration's retry policy governs 429s.
-    pub fn new(transport: &'t UreqTransport) -> Self {
-        let policy = RunPolicy::default().retry(transport.config().retry_policy());
+    pub fn new(transport: &'t Wire) -> Self {
+        let policy = RunPolicy::default().retry(transport.retry_policy());
         Self {
             transport,
-            base_url: transport.config().base_url(),
+            base_url: transport.base_url().to_owned(),
             policy,
             pause: false,
         }

@@ -22,6 +22,7 @@ mod redact;
 mod secret_input;
 pub mod session;
 mod settings;
+mod tape;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -81,8 +82,17 @@ pub fn run(raw: &[OsString]) -> ExitCode {
         Command::Revoke(a) => commands::revoke::run(s, a),
         Command::ForgotPassword(a) => commands::forgot_password::run(s, a),
         Command::Diagram(a) => commands::diagram::run(s, a),
+        Command::Sandbox(_) if s.tape.is_on() => Err(CliError::usage(
+            "--record and --replay apply to commands that call a server; `sandbox` is the server",
+        )),
         Command::Sandbox(a) => commands::sandbox::run(a.clone()),
-        Command::Demo(_) => commands::demo::run(format == OutputFormat::Json),
+        Command::Demo(_) => commands::demo::run(s, format == OutputFormat::Json),
     };
+    let unused = s.tape.unused();
+    if unused > 0 {
+        // Not an error (a recorded run may have gone further than this one asked), but the
+        // first thing to check when a replay and its recording disagree.
+        eprintln!("note: {unused} exchange(s) of the replayed cassette were not used by this run");
+    }
     ExitCode::from(output::print_result(format, &result))
 }

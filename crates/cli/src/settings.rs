@@ -34,6 +34,7 @@ use crate::args::{GLOBAL_IDS, GlobalArgs, OutputFormat, RoutesArg, api_flag};
 use crate::error::CliError;
 use crate::secret_input;
 use crate::session::Endpoint;
+use crate::tape::Tape;
 
 /// The global settings of a run, resolved: flags over environment over profile file.
 #[derive(Debug, Clone)]
@@ -71,6 +72,12 @@ pub struct Settings {
     /// The profile file's `readings`: login-core profile keys (`scopeForm`, `expiry`, ...)
     /// laid over the profile the flags make (what `loginflow probe --suggest-profile` writes).
     pub readings: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `--record FILE`.
+    pub record: Option<PathBuf>,
+    /// `--replay FILE`.
+    pub replay: Option<PathBuf>,
+    /// The cassette `--record` or `--replay` opened (see [`crate::tape`]).
+    pub tape: Tape,
     /// The flags given on the command line (`--base-url`, ...).
     explicit: BTreeSet<&'static str>,
 }
@@ -100,6 +107,7 @@ impl Settings {
             let file = ProfileFile::read(path)?;
             s.fill_from(file, &unset)?;
         }
+        s.tape = Tape::open(s.record.as_deref(), s.replay.as_deref(), s.api)?;
         Ok(s)
     }
 
@@ -131,6 +139,9 @@ impl Settings {
             lon: g.lon,
             event_id: g.event_id,
             readings: None,
+            record: g.record,
+            replay: g.replay,
+            tape: Tape::Off,
             explicit,
         }
     }
@@ -199,6 +210,12 @@ impl Settings {
         if let (true, Some(v)) = (here("--event-id"), f.event_id) {
             self.event_id = Some(v);
         }
+        if let (true, Some(v)) = (here("--record"), f.record) {
+            self.record = Some(v);
+        }
+        if let (true, Some(v)) = (here("--replay"), f.replay) {
+            self.replay = Some(v);
+        }
         if let Some(readings) = f.readings {
             if let Some(key) = readings
                 .keys()
@@ -241,6 +258,8 @@ struct ProfileFile {
     event_id: Option<String>,
     /// login-core profile keys laid over the profile (see [`Settings::readings`]).
     readings: Option<serde_json::Map<String, serde_json::Value>>,
+    record: Option<PathBuf>,
+    replay: Option<PathBuf>,
 }
 
 /// A coordinate written as a number or a string, kept as the text sent.
@@ -315,6 +334,8 @@ impl ProfileFile {
             &mut file.client_secret_file,
             &mut file.device_token_file,
             &mut file.server_key,
+            &mut file.record,
+            &mut file.replay,
         ]
         .into_iter()
         .flatten()

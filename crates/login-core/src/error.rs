@@ -53,6 +53,10 @@ pub enum TransportErrorKind {
     BodyTooLarge,
     /// The URL was refused before sending (plain HTTP to a non-loopback host, bad base URL).
     InsecureUrl,
+    /// A cassette could not stand in for the network: a replay met a request it did not
+    /// record (the detail is a readable diff, secrets redacted) or ran past its end, or a
+    /// recording could not be written. Not transient: the same run fails the same way.
+    Cassette,
     /// Anything else the HTTP client reported.
     Other,
 }
@@ -68,6 +72,7 @@ impl TransportErrorKind {
             Self::Tls => "tls",
             Self::BodyTooLarge => "body_too_large",
             Self::InsecureUrl => "insecure_url",
+            Self::Cassette => "cassette",
             Self::Other => "transport",
         }
     }
@@ -768,7 +773,10 @@ impl Error {
         match self {
             Error::RateLimited { .. } => true,
             Error::Refused(r) => r.kind == RefusalKind::ServerFault,
-            Error::Transport(t) => !matches!(t.kind, TransportErrorKind::InsecureUrl),
+            Error::Transport(t) => !matches!(
+                t.kind,
+                TransportErrorKind::InsecureUrl | TransportErrorKind::Cassette
+            ),
             _ => false,
         }
     }
@@ -1122,6 +1130,8 @@ mod tests {
         assert!(insecure.is_safe_to_retry() && !insecure.is_transient());
         let reset = Error::from(TransportError::new(TransportErrorKind::Reset, "x"));
         assert!(!reset.is_safe_to_retry() && reset.is_transient());
+        let cassette = Error::from(TransportError::new(TransportErrorKind::Cassette, "x"));
+        assert!(!cassette.is_safe_to_retry() && !cassette.is_transient());
     }
 
     #[test]

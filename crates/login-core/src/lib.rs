@@ -31,7 +31,8 @@
 //!
 //! Modules: [`realm`], [`forgot`] and [`ciam`] hold each API's states; [`flow`] the enum of all
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
-//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`readings`] the
+//! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`redact`] which values
+//! on the wire are secrets (for records of exchanges that can be shared); [`readings`] the
 //! settings for the wire readings a bank may take the other way; [`contract`] the wire
 //! contract as data (what the tests and `loginflow probe` measure against).
 
@@ -52,6 +53,7 @@ pub mod pending;
 pub mod pkce;
 pub mod readings;
 pub mod realm;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod retry;

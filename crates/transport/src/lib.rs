@@ -41,6 +41,9 @@
 //!   onboarding tools such as `loginflow probe`.
 //! - [`TokenKeeper`] (async) and [`BlockingTokenKeeper`] hold a session and hand out fresh
 //!   access tokens, with one refresh request however many tasks or threads ask at once.
+//! - [`cassette`]: [`Recording`](cassette::Recording) writes every exchange of any transport
+//!   to a cassette file with each secret replaced by a placeholder, and
+//!   [`Replay`](cassette::Replay) answers from one with no network.
 //!
 //! See `docs/transport.md` for the choices behind each part and the measurements.
 //!
@@ -128,6 +131,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
+pub mod cassette;
 pub mod driver;
 pub mod keeper;
 pub mod policy;

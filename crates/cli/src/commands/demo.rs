@@ -28,7 +28,8 @@ use crate::engine::{Client, Event, Progress};
 use crate::error::CliError;
 use crate::interact::{Interact, Oracle};
 use crate::output::{EXIT_SERVER, Outcome};
-use crate::settings::LoginConfig;
+use crate::settings::{LoginConfig, Settings};
+use crate::tape::{Tape, Wire};
 
 /// Where the anomaly user last logged in (Bangkok) and where the demo logs in from
 /// (Singapore, about 1,430 km away: more than the sandbox's 500 km rule).
@@ -221,8 +222,16 @@ fn revoked(
     Ok((label.to_owned(), ()))
 }
 
-/// Runs the demo. `quiet` (JSON output) prints no progress.
-pub fn run(quiet: bool) -> Result<Outcome, CliError> {
+/// Runs the demo. `quiet` (JSON output) prints no progress. With `--record` every exchange
+/// of every flow goes to the one cassette; `--replay` does not apply (the demo's answers come
+/// from its own sandbox's outbox).
+pub fn run(s: &Settings, quiet: bool) -> Result<Outcome, CliError> {
+    if let Tape::Replay(_) = s.tape {
+        return Err(CliError::usage(
+            "the demo runs against its own sandbox and cannot be replayed; record the commands \
+             it stands for (login, refresh, ...) with --record and replay those",
+        ));
+    }
     let config = demo_config();
     let client_id = config.client_id.clone();
     let client_secret = config.client_secret.expose().to_owned();
@@ -248,9 +257,10 @@ pub fn run(quiet: bool) -> Result<Outcome, CliError> {
             sandbox.realm_base_url()
         );
     }
-    let transport_for = |base: String| -> Result<UreqTransport, CliError> {
+    let transport_for = |base: String| -> Result<Wire, CliError> {
         let tc = TransportConfig::new(&base).map_err(|e| CliError::config(e.to_string()))?;
-        UreqTransport::new(tc).map_err(|e| CliError::config(e.to_string()))
+        let transport = UreqTransport::new(tc).map_err(|e| CliError::config(e.to_string()))?;
+        Ok(s.tape.wrap(transport))
     };
     let realm_transport = transport_for(sandbox.realm_base_url())?;
     let ciam_transport = transport_for(sandbox.base_url())?;

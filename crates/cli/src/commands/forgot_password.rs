@@ -24,7 +24,7 @@ pub fn run(s: &Settings, args: &ForgotPasswordArgs) -> Result<Outcome, CliError>
     let mut realm = s.clone();
     realm.api = Some(Api::Realm);
     let (endpoint, profile) = settings::from_flags(&realm, &[], Some(Api::Realm), false)?;
-    let transport = settings::transport(&endpoint)?;
+    let transport = crate::tape::wire(s, &endpoint)?;
     let new_password = secret_input::new_password(args.new_password_stdin)?;
     let mut interact = Interact::new(args.otp.clone(), None);
     // The reset calls send no client secret: the profile alone drives them.

@@ -29,7 +29,7 @@ pub fn run(s: &Settings, args: &LoginArgs) -> Result<Outcome, CliError> {
         ));
     }
     // Everything local is checked before the password is read and before any call.
-    let transport = settings::transport(&endpoint)?;
+    let transport = crate::tape::wire(s, &endpoint)?;
     let client = Client::new(&transport)
         .captcha_first(args.captcha)
         .pause_when_unanswered(args.save_pending.is_some());

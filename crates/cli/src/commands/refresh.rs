@@ -55,7 +55,7 @@ pub fn refresh_locked(
     }
     let saved = locked.file.saved.clone();
     let (endpoint, profile) = settings::with_overrides(saved.endpoint, saved.profile, s)?;
-    let transport = settings::transport(&endpoint)?;
+    let transport = crate::tape::wire(s, &endpoint)?;
     let Held::Live(session) = super::held(saved.flow, "refresh")? else {
         return Err(CliError::session_revoked(path.to_path_buf()));
     };

@@ -58,7 +58,7 @@ pub fn run(s: &Settings, args: &ResumeArgs) -> Result<Outcome, CliError> {
     }
     let (endpoint, profile) =
         settings::with_overrides(info.transport.clone(), info.profile.clone(), s)?;
-    let transport = settings::transport(&endpoint)?;
+    let transport = crate::tape::wire(s, &endpoint)?;
 
     let otp = match (&args.otp, args.otp_stdin) {
         (Some(otp), _) => Some(otp.clone()),

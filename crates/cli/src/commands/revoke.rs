@@ -40,7 +40,7 @@ pub fn run(s: &Settings, args: &RevokeArgs) -> Result<Outcome, CliError> {
                 ended.kind
             )));
     }
-    let transport = settings::transport(&endpoint)?;
+    let transport = crate::tape::wire(s, &endpoint)?;
     let flow = match Client::new(&transport).revoke(&profile, session, &mut |e| reporter.event(e)) {
         Ok(flow) => flow,
         Err(Halt::Failed {

@@ -89,7 +89,7 @@ impl Env {
 }
 
 /// Every environment variable the CLI reads for its settings, its logging or the tests.
-pub const CLI_ENV: [&str; 22] = [
+pub const CLI_ENV: [&str; 24] = [
     "LOGINFLOW_CLIENT_SECRET",
     "LOGINFLOW_API",
     "LOGINFLOW_BASE_URL",
@@ -107,6 +107,8 @@ pub const CLI_ENV: [&str; 22] = [
     "LOGINFLOW_LAT",
     "LOGINFLOW_LON",
     "LOGINFLOW_EVENT_ID",
+    "LOGINFLOW_RECORD",
+    "LOGINFLOW_REPLAY",
     "LOGINFLOW_USERNAME",
     "LOGINFLOW_SESSION",
     "LOGINFLOW_LOG",

@@ -218,6 +218,7 @@ pub fn transport_failures() -> Vec<TransportError> {
         TransportErrorKind::Tls,
         TransportErrorKind::BodyTooLarge,
         TransportErrorKind::InsecureUrl,
+        TransportErrorKind::Cassette,
         TransportErrorKind::Other,
     ]
     .into_iter()
