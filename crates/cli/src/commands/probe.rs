@@ -18,6 +18,14 @@ use crate::{redact, secret_input};
 
 /// Runs `probe`.
 pub fn run(s: &Settings, args: &ProbeArgs) -> Result<Outcome, CliError> {
+    if s.record.is_some() || s.replay.is_some() {
+        // The probe's made-up values are new on every run: a cassette of it would never
+        // replay. Record a login instead (docs/onboarding.md).
+        return Err(CliError::usage(
+            "probe takes no --record or --replay: record a login (`loginflow --record FILE \
+             login ...`) and replay that",
+        ));
+    }
     let (endpoint, profile) = settings::from_flags(s, &args.scope, None, true)?;
     if profile.api() != login_core::table::Api::Ciam
         && (args.captcha || args.captcha_answer.is_some())

@@ -284,6 +284,16 @@ fn success(ex: &Exchange, r: &Response, row: &StepContract, engine_ok: bool, out
             return;
         }
     };
+    if ex.step == login_core::table::StepId::RealmRequestLogin
+        && matches!(body.get("mfa"), Some(Seen::Str { text: Some(t), .. }) if t == "otp")
+        && body.get("refId").is_none()
+    {
+        out.notes.push(
+            "mfa otp without refId: allowed (the contract says the answer may carry one), but \
+             the user is shown no reference beside the code"
+                .into(),
+        );
+    }
     let shape = best_shape(row.success, &body);
     for field in shape.fields {
         match body.get(field.name) {

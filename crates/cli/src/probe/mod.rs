@@ -15,8 +15,8 @@
 //!
 //! A step refused with 400 `invalid_request` (or redirected on the same origin) is tried once
 //! more per setting that could explain it (the scope's form, the refresh's fields, the
-//! envelope's field or `enc`, the captcha header, the step's route), at most six extra calls in
-//! all; the report counts them.
+//! envelope's field or `enc`, the captcha header, the step's route), at most six retries in
+//! all; the report counts the calls they cost.
 
 mod body;
 mod capture;
@@ -101,6 +101,8 @@ struct Finding {
     retry_from: usize,
     setting: Setting,
     reading: Reading,
+    /// A later alternative replaced it (the retry failed the same way).
+    superseded: bool,
 }
 
 /// One probe run.
@@ -174,7 +176,7 @@ impl<'a> Probe<'a> {
             api: api_flag(self.profile.api()),
             tls,
             requests: log.len(),
-            extra_requests: self.extra,
+            extra_requests: self.extra_requests(&log),
             steps,
             notes: self.notes,
             settings,
@@ -340,7 +342,9 @@ impl<'a> Probe<'a> {
             // An earlier alternative for this step failed the same way: undo it.
             let base = match &retrying {
                 Some((s, before)) if *s == step => {
-                    self.findings.pop();
+                    if let Some(last) = self.findings.last_mut() {
+                        last.superseded = true;
+                    }
                     before.clone()
                 }
                 _ => self.profile.clone(),
@@ -373,6 +377,7 @@ impl<'a> Probe<'a> {
                 retry_from: capture.count(),
                 setting,
                 reading,
+                superseded: false,
             });
             runner = Runner::resume(flow);
         }
@@ -442,10 +447,10 @@ impl<'a> Probe<'a> {
                 if !bad_request || self.extra >= MAX_EXTRA {
                     break;
                 }
-                if let Some(last) = self.findings.last()
+                if let Some(last) = self.findings.last_mut()
                     && last.retry_from == index
                 {
-                    self.findings.pop();
+                    last.superseded = true;
                 }
                 let candidates = setting::alternatives(step, &before, &compare::message_of(&reply));
                 let Some((setting, reading)) =
@@ -464,6 +469,7 @@ impl<'a> Probe<'a> {
                     retry_from: capture.count(),
                     setting,
                     reading,
+                    superseded: false,
                 });
             }
         }
@@ -555,10 +561,27 @@ impl<'a> Probe<'a> {
         })
     }
 
+    /// The calls sent only because of a retry: from each retry's start to its retried call.
+    fn extra_requests(&self, log: &[Exchange]) -> usize {
+        self.findings
+            .iter()
+            .map(|f| {
+                let step = log[f.index].step;
+                log.iter()
+                    .enumerate()
+                    .skip(f.retry_from)
+                    .find(|(_, e)| e.step == step)
+                    .map_or(log.len().saturating_sub(f.retry_from), |(i, _)| {
+                        i + 1 - f.retry_from
+                    })
+            })
+            .sum()
+    }
+
     /// Adds the confirmed findings to the calls they explain: the refused call gets the
     /// setting that made the retry pass.
     fn apply_findings(&self, log: &[Exchange], steps: &mut [StepReport]) {
-        for f in &self.findings {
+        for f in self.findings.iter().filter(|f| !f.superseded) {
             let step = log[f.index].step;
             let retried = log
                 .iter()

@@ -127,9 +127,16 @@ pub fn route_setting(step: StepId, location: &str, origin: &str, prefix: &str) -
     Some(Setting::new("routes", json!({ key: relative })))
 }
 
-/// Names a refusal's message quotes (`` `x` ``, `'x'`, `"x"`) that could be a field or
-/// header name: what a server says it expected instead.
+/// Names a refusal's message gives that could be a field or header name: what a server says
+/// it expected instead. Quoted ones first (`` `x` ``, `'x'`, `"x"`), then bare camelCase or
+/// hyphenated words (`captchaIdentity`, `x-captcha-id`).
 pub fn quoted_names(message: &str) -> Vec<String> {
+    let is_name = |w: &str| {
+        !w.is_empty()
+            && w.len() <= 64
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     let mut out: Vec<String> = Vec::new();
     for quote in ['`', '\'', '"'] {
         let parts: Vec<&str> = message.split(quote).collect();
@@ -140,14 +147,18 @@ pub fn quoted_names(message: &str) -> Vec<String> {
             .step_by(2)
             .take(parts.len().saturating_sub(1) / 2)
         {
-            let ok = !inside.is_empty()
-                && inside.len() <= 64
-                && inside
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if ok && !out.iter().any(|o| o == inside) {
+            if is_name(inside) && !out.iter().any(|o| o == inside) {
                 out.push((*inside).to_owned());
             }
+        }
+    }
+    for word in message.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+        let word = word.trim_matches('-');
+        let camel = word.starts_with(|c: char| c.is_ascii_lowercase())
+            && word.contains(|c: char| c.is_ascii_uppercase());
+        let hyphenated = word.contains('-') && word.contains(|c: char| c.is_ascii_alphabetic());
+        if (camel || hyphenated) && is_name(word) && !out.iter().any(|o| o == word) {
+            out.push(word.to_owned());
         }
     }
     out
@@ -236,6 +247,10 @@ mod tests {
         assert_eq!(
             quoted_names("send the envelope in `credentials`, not 'authToken' (\"x y\")"),
             ["credentials", "authToken"]
+        );
+        assert_eq!(
+            quoted_names("send the login challenge in the captchaIdentity header"),
+            ["captchaIdentity"]
         );
         assert!(quoted_names("no quotes at all").is_empty());
     }
