@@ -57,6 +57,10 @@ pub enum TransportErrorKind {
     /// record (the detail is a readable diff, secrets redacted) or ran past its end, or a
     /// recording could not be written. Not transient: the same run fails the same way.
     Cassette,
+    /// The HTTP proxy did not open a tunnel to the server: it refused `CONNECT` (407 for
+    /// missing or wrong proxy credentials, 403, 502, ...), or its answer was not HTTP. Nothing
+    /// reached the server.
+    Proxy,
     /// Anything else the HTTP client reported.
     Other,
 }
@@ -73,6 +77,7 @@ impl TransportErrorKind {
             Self::BodyTooLarge => "body_too_large",
             Self::InsecureUrl => "insecure_url",
             Self::Cassette => "cassette",
+            Self::Proxy => "proxy",
             Self::Other => "transport",
         }
     }
@@ -469,6 +474,15 @@ pub enum ConfigError {
     /// login-transport: the TLS client could not be configured.
     #[error("the TLS client could not be configured")]
     Tls,
+    /// login-transport: the client certificate chain or its key could not be used.
+    #[error("the client certificate or its key could not be used")]
+    ClientIdentity,
+    /// login-transport: the proxy URL is not one it accepts.
+    #[error("the proxy URL is not an http:// proxy URL the transport accepts")]
+    Proxy,
+    /// login-transport: the transport cannot take a setting, or two settings exclude each other.
+    #[error("the transport cannot take this combination of settings")]
+    Unsupported,
 }
 
 /// Why a server key (JWK or JWKS) was refused.
@@ -763,7 +777,10 @@ impl Error {
         matches!(self, Error::RateLimited { .. })
             || matches!(self, Error::Transport(t) if matches!(
                 t.kind,
-                TransportErrorKind::Dns | TransportErrorKind::Connect | TransportErrorKind::InsecureUrl
+                TransportErrorKind::Dns
+                    | TransportErrorKind::Connect
+                    | TransportErrorKind::Proxy
+                    | TransportErrorKind::InsecureUrl
             ))
     }
 

@@ -9,6 +9,13 @@
 //! between flows at the same time. The connection's future is polled inside the flow's own task
 //! alongside each call (no `tokio::spawn`, no thread, no `spawn_blocking`; only DNS for names
 //! that are not IP literals or `localhost` goes to tokio's resolver).
+//!
+//! Through a proxy, a dial is: TCP to the proxy, `CONNECT host:port` (with
+//! `Proxy-Authorization: Basic` when the proxy URL has credentials), the proxy's answer head
+//! (at most 16 KiB, a 2xx required, no byte after it), then TLS to the server inside the
+//! tunnel. Plain-HTTP base URLs are tunnelled too (the requests stay in origin form), as ureq
+//! does, so both transports put the same bytes on the wire. The connect timeout bounds the
+//! whole dial, the proxy leg included.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -29,20 +36,25 @@ use hyper_util::rt::TokioIo;
 use login_core::secret::SecretBytes;
 use login_core::{Request, Response, TransportError, TransportErrorKind};
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
+use zeroize::Zeroizing;
 
-use crate::AsyncTransport;
 use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixed_addresses};
+use crate::proxy::host_port;
 use crate::tls::io_error_kind;
+use crate::{AsyncTransport, Proxy};
 
 /// An idle connection older than this is not reused: servers close idle connections on their
 /// own schedule, and a request written into a connection the server is closing is lost without
 /// knowing whether it was processed. ureq uses the same age.
 const MAX_IDLE: Duration = Duration::from_secs(15);
+
+/// The most bytes read of a proxy's answer to `CONNECT`.
+const MAX_PROXY_HEAD: usize = 16 * 1024;
 
 /// The async transport's shared part: configuration, TLS setup and the shelf of idle
 /// connections. Cheap to clone. It is an [`AsyncTransport`] itself (each call takes a
@@ -66,6 +78,8 @@ pub struct HyperTransport {
 struct Shared {
     config: TransportConfig,
     tls: Option<TlsConnector>,
+    /// The proxy every dial goes through, decided when the transport was built.
+    proxy: Option<ProxyRoute>,
     /// Idle connections of finished sessions, newest last; at most `config.max_idle_connections()`.
     shelf: SyncMutex<VecDeque<Conn>>,
 }
@@ -101,29 +115,45 @@ impl Shared {
     }
 }
 
+/// A proxy and its `Proxy-Authorization` value, computed once.
+struct ProxyRoute {
+    proxy: Proxy,
+    authorization: Option<Zeroizing<String>>,
+}
+
 impl std::fmt::Debug for HyperTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HyperTransport")
             .field("config", &self.inner.config)
+            .field("proxy", &self.inner.proxy.as_ref().map(|r| &r.proxy))
             .finish()
     }
 }
 
 impl HyperTransport {
-    /// Prepares the TLS client (for `https://` base URLs) for `config`.
+    /// Prepares the TLS client (for `https://` base URLs) and the proxy for `config` (the
+    /// environment's proxy variables are read now, when `proxy_from_env` is on).
     ///
     /// # Errors
-    /// [`ConfigError::RootCertificate`] when a custom root is not a usable CA certificate;
-    /// [`ConfigError::Tls`] when rustls refuses the TLS configuration.
+    /// [`ConfigError::RootCertificate`] when a given root is not a usable CA certificate;
+    /// [`ConfigError::ClientIdentity`] when the client key cannot be used;
+    /// [`ConfigError::Conflict`] when a whole `rustls::ClientConfig` comes with root or
+    /// client identity settings; [`ConfigError::Tls`] when rustls refuses the TLS
+    /// configuration; [`ConfigError::Proxy`] when a proxy variable holds a bad URL.
     pub fn new(config: TransportConfig) -> Result<Self, ConfigError> {
         let tls = match config.base.scheme {
             Scheme::Http => None,
             Scheme::Https => Some(tls_connector(&config)?),
         };
+        let proxy = config.effective_proxy()?.map(|proxy| ProxyRoute {
+            authorization: proxy.authorization(),
+            proxy,
+        });
         Ok(Self {
             inner: Arc::new(Shared {
                 config,
                 tls,
+                proxy,
                 shelf: SyncMutex::new(VecDeque::new()),
             }),
         })
@@ -148,22 +178,41 @@ impl HyperTransport {
 }
 
 fn tls_connector(config: &TransportConfig) -> Result<TlsConnector, ConfigError> {
-    let mut roots = rustls::RootCertStore::empty();
-    if config.custom_roots.is_empty() {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    } else {
-        for cert in &config.custom_roots {
-            roots
-                .add(cert.clone())
-                .map_err(|e| ConfigError::RootCertificate(e.to_string()))?;
+    let mut tls = match &config.rustls_config {
+        Some(given) => {
+            let conflict = |setting| ConfigError::Conflict {
+                setting,
+                with: "rustls_client_config",
+                why: "a whole rustls::ClientConfig brings its own roots and client \
+                      certificate; put them into it",
+            };
+            if config.identity.is_some() {
+                return Err(conflict("client_identity"));
+            }
+            if !config.extra_roots.is_empty() {
+                return Err(conflict(if config.public_roots {
+                    "add_roots_pem"
+                } else {
+                    "replace_roots_with_pem"
+                }));
+            }
+            (**given).clone()
         }
-    }
-    let provider = crate::tls::provider();
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        None => {
+            let provider = crate::tls::provider();
+            let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| ConfigError::Tls(e.to_string()))?
+                .with_root_certificates(crate::tls::root_store(config)?);
+            match &config.identity {
+                None => builder.with_no_client_auth(),
+                Some(identity) => builder.with_client_cert_resolver(Arc::new(
+                    rustls::sign::SingleCertAndKey::from(identity.certified_key(&provider)?),
+                )),
+            }
+        }
+    };
+    // hyper speaks HTTP/1.1 here, whatever a given configuration offered.
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsConnector::from(Arc::new(tls)))
 }
@@ -322,46 +371,15 @@ impl HyperSession {
 
     async fn dial(&self) -> Result<Conn, TransportError> {
         let base = &self.shared.config.base;
-        let addrs: Vec<SocketAddr> = match fixed_addresses(&base.host) {
-            Some(ips) => ips
-                .into_iter()
-                .map(|ip| SocketAddr::new(ip, base.port))
-                .collect(),
-            None => tokio::net::lookup_host((base.host.as_str(), base.port))
-                .await
-                .map_err(|e| {
-                    TransportError::new(
-                        TransportErrorKind::Dns,
-                        format!("resolving {}: {e}", base.host),
-                    )
-                })?
-                .collect(),
-        };
-        let mut last_error = None;
-        let mut stream = None;
-        for addr in addrs {
-            match TcpStream::connect(addr).await {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
-                }
-                Err(e) => last_error = Some(e),
+        let stream = match &self.shared.proxy {
+            None => connect_tcp(&base.host, base.port, &base.host).await?,
+            Some(route) => {
+                let proxy = &route.proxy;
+                let shown = format!("the proxy {proxy}");
+                let stream = connect_tcp(proxy.host(), proxy.port(), &shown).await?;
+                open_tunnel(stream, route, &host_port(&base.host, base.port)).await?
             }
-        }
-        let Some(stream) = stream else {
-            return Err(match last_error {
-                Some(e) => TransportError::new(
-                    io_connect_kind(&e),
-                    format!("connecting to {}: {e}", base.host),
-                ),
-                None => TransportError::new(
-                    TransportErrorKind::Dns,
-                    format!("{} has no address", base.host),
-                ),
-            });
         };
-        // Small request/response exchanges: do not wait to coalesce segments.
-        let _ = stream.set_nodelay(true);
         let io: Box<dyn Io> = match &self.shared.tls {
             None => Box::new(stream),
             Some(tls) => {
@@ -392,6 +410,121 @@ impl HyperSession {
             idle_since: Instant::now(),
             idle: true,
         })
+    }
+}
+
+/// Resolves `host` (IP literals and `localhost` without DNS) and connects to the first address
+/// that answers. `what` names the peer in errors.
+async fn connect_tcp(host: &str, port: u16, what: &str) -> Result<TcpStream, TransportError> {
+    let addrs: Vec<SocketAddr> = match fixed_addresses(host) {
+        Some(ips) => ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect(),
+        None => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| {
+                TransportError::new(TransportErrorKind::Dns, format!("resolving {what}: {e}"))
+            })?
+            .collect(),
+    };
+    let mut last_error = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                // Small request/response exchanges: do not wait to coalesce segments.
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(match last_error {
+        Some(e) => TransportError::new(io_connect_kind(&e), format!("connecting to {what}: {e}")),
+        None => TransportError::new(TransportErrorKind::Dns, format!("{what} has no address")),
+    })
+}
+
+/// Asks the proxy on `stream` for a tunnel to `target` (`host:port`) and returns the stream
+/// once the proxy answered 2xx. The caller's deadline bounds it.
+async fn open_tunnel(
+    mut stream: TcpStream,
+    route: &ProxyRoute,
+    target: &str,
+) -> Result<TcpStream, TransportError> {
+    let proxy = &route.proxy;
+    let failed = |detail: String| TransportError::new(TransportErrorKind::Proxy, detail);
+    let io_failed = |e: io::Error| {
+        TransportError::new(
+            io_connect_kind(&e),
+            format!("talking to the proxy {proxy}: {e}"),
+        )
+    };
+    // Zeroed on drop: it may hold the credentials.
+    let mut head = Zeroizing::new(String::with_capacity(128));
+    head.push_str("CONNECT ");
+    head.push_str(target);
+    head.push_str(" HTTP/1.1\r\nHost: ");
+    head.push_str(target);
+    head.push_str("\r\n");
+    if let Some(authorization) = &route.authorization {
+        head.push_str("Proxy-Authorization: ");
+        head.push_str(authorization);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.map_err(io_failed)?;
+    drop(head);
+
+    let mut answer = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    let status = loop {
+        let n = stream.read(&mut chunk).await.map_err(io_failed)?;
+        if n == 0 {
+            return Err(failed(format!(
+                "the proxy {proxy} closed the connection without answering CONNECT {target}"
+            )));
+        }
+        answer.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut headers);
+        match parsed.parse(&answer) {
+            Ok(httparse::Status::Complete(len)) => {
+                if len != answer.len() {
+                    // The server speaks only after the client: these bytes are not its.
+                    return Err(failed(format!(
+                        "the proxy {proxy} sent data after its answer to CONNECT {target}"
+                    )));
+                }
+                break parsed.code.unwrap_or_default();
+            }
+            Ok(httparse::Status::Partial) if answer.len() <= MAX_PROXY_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(failed(format!(
+                    "the proxy {proxy}'s answer to CONNECT {target} exceeds {MAX_PROXY_HEAD} bytes"
+                )));
+            }
+            Err(e) => {
+                return Err(failed(format!(
+                    "the proxy {proxy}'s answer to CONNECT {target} is not HTTP: {e}"
+                )));
+            }
+        }
+    };
+    match status {
+        200..=299 => Ok(stream),
+        407 => Err(failed(format!(
+            "the proxy {proxy} answered 407 (Proxy Authentication Required) to CONNECT {target}: \
+             {} proxy credentials",
+            if route.authorization.is_some() {
+                "check the"
+            } else {
+                "it wants"
+            }
+        ))),
+        other => Err(failed(format!(
+            "the proxy {proxy} answered {other} to CONNECT {target}"
+        ))),
     }
 }
 
@@ -638,6 +771,27 @@ impl Body for SecretBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ca_pem() -> String {
+        rcgen::generate_simple_self_signed(vec!["test-ca".into()])
+            .expect("a certificate")
+            .cert
+            .pem()
+    }
+
+    #[test]
+    fn added_roots_join_the_public_ones_and_replacing_drops_them() {
+        let public = webpki_roots::TLS_SERVER_ROOTS.len();
+        assert!(public > 100, "{public}");
+        let cfg = TransportConfig::new("https://bank.example").expect("a URL");
+        let len = |cfg: &TransportConfig| crate::tls::root_store(cfg).expect("roots").len();
+        assert_eq!(len(&cfg), public);
+        let pem = ca_pem();
+        let added = cfg.clone().add_roots_pem(pem.as_bytes()).expect("PEM");
+        assert_eq!(len(&added), public + 1);
+        let replaced = cfg.replace_roots_with_pem(pem.as_bytes()).expect("PEM");
+        assert_eq!(len(&replaced), 1);
+    }
 
     #[test]
     fn a_connect_failure_stays_a_connect_failure() {

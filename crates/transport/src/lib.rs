@@ -26,9 +26,17 @@
 //! library login-core seals with, so a binary carries one crypto library.
 //!
 //! Both enforce the same [`TransportConfig`]: connect, header and whole-call timeouts, a response
-//! body cap checked while reading, HTTPS except to loopback hosts (unless allowed), optional
-//! private root CAs, and no redirect following (a 3xx comes back as a response, which login-core
-//! classifies as `Error::Redirect`). Neither one retries anything: the drivers decide that.
+//! body cap checked while reading, HTTPS except to loopback hosts (unless allowed), and no
+//! redirect following (a 3xx comes back as a response, which login-core classifies as
+//! `Error::Redirect`). Neither one retries anything: the drivers decide that.
+//!
+//! Both reach a bank from a data centre the same way: a [`ClientIdentity`] for mutual TLS,
+//! private roots added to the public ones ([`TransportConfig::add_roots_pem`]) or replacing
+//! them ([`TransportConfig::replace_roots_with_pem`]), and an HTTP [`Proxy`] (`CONNECT`, with
+//! Basic credentials), explicit or from `HTTPS_PROXY`/`NO_PROXY` when asked
+//! ([`TransportConfig::proxy_from_env`]). `HyperTransport` also takes a whole
+//! `rustls::ClientConfig` (pinning, a custom verifier); ureq's stable API cannot, so
+//! `UreqTransport` refuses one with a typed error.
 //!
 //! On top of the transports:
 //!
@@ -133,8 +141,10 @@
 
 pub mod cassette;
 pub mod driver;
+pub mod identity;
 pub mod keeper;
 pub mod policy;
+pub mod proxy;
 
 #[cfg(feature = "hyper")]
 mod hyper;
@@ -157,12 +167,14 @@ pub use crate::driver::{
 };
 #[cfg(feature = "hyper")]
 pub use crate::hyper::{HyperSession, HyperTransport};
+pub use crate::identity::{ClientIdentity, IdentityProblem};
 #[cfg(feature = "tokio")]
 pub use crate::keeper::TokenKeeper;
 pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
 #[cfg(any(feature = "ureq", feature = "hyper"))]
 pub use crate::tls_facts::{TlsFacts, inspect_tls};
+pub use crate::proxy::Proxy;
 #[cfg(feature = "ureq")]
 pub use crate::ureq::UreqTransport;
 

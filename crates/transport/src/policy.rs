@@ -1,5 +1,6 @@
-//! What every transport enforces: the base URL and the HTTPS rule, timeouts, the response body
-//! cap, trusted roots, the user agent and the 429 retry policy.
+//! What every transport enforces and how it reaches the server: the base URL and the HTTPS
+//! rule, timeouts, the response body cap, trusted roots, a client identity (mutual TLS), a
+//! proxy, the user agent and the 429 retry policy.
 //!
 //! ```
 //! use std::time::Duration;
@@ -26,6 +27,11 @@ use login_core::{TransportError, TransportErrorKind};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use crate::identity::{ClientIdentity, IdentityProblem};
+use crate::proxy::{
+    HTTP_PROXY_VARS, HTTPS_PROXY_VARS, NO_PROXY_VARS, Proxy, first_set, no_proxy_matches,
+};
+
 /// Default connect timeout (DNS excluded: the system resolver has its own).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time from sending the request to the end of the response headers.
@@ -39,7 +45,8 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Default number of idle connections a transport keeps for later calls and flows.
 pub const DEFAULT_IDLE_CONNECTIONS: usize = 32;
 
-/// A configuration that could not be made.
+/// A configuration that could not be made. No variant's text holds a credential: URLs are shown
+/// without their user information, PEM problems are named, never quoted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -52,6 +59,32 @@ pub enum ConfigError {
     /// The TLS client could not be configured.
     #[error("TLS configuration failed: {0}")]
     Tls(String),
+    /// The client certificate chain or its key could not be used.
+    #[error("client identity: {0}")]
+    ClientIdentity(#[from] IdentityProblem),
+    /// The proxy URL (from [`Proxy::new`] or a proxy variable) is not one this crate accepts.
+    #[error("invalid proxy: {0}")]
+    Proxy(String),
+    /// The transport cannot take a setting.
+    #[error("{transport} cannot take `{setting}`: {why}")]
+    Unsupported {
+        /// The setting (its builder method).
+        setting: &'static str,
+        /// The transport.
+        transport: &'static str,
+        /// Why, and what to do instead.
+        why: &'static str,
+    },
+    /// Two settings exclude each other.
+    #[error("`{setting}` cannot be combined with `{with}`: {why}")]
+    Conflict {
+        /// The setting refused.
+        setting: &'static str,
+        /// The setting it conflicts with.
+        with: &'static str,
+        /// Why, and what to do instead.
+        why: &'static str,
+    },
 }
 
 /// Keeps the cause and drops the detail text: login-core's configuration errors carry no free
@@ -63,9 +96,48 @@ impl From<ConfigError> for login_core::Error {
             ConfigError::BaseUrl(_) => Core::BaseUrl,
             ConfigError::RootCertificate(_) => Core::RootCertificate,
             ConfigError::Tls(_) => Core::Tls,
+            ConfigError::ClientIdentity(_) => Core::ClientIdentity,
+            ConfigError::Proxy(_) => Core::Proxy,
+            ConfigError::Unsupported { .. } | ConfigError::Conflict { .. } => Core::Unsupported,
         }
         .into()
     }
+}
+
+/// `url` as it may be shown in an error or a log: user information replaced by `***`, the
+/// query and fragment cut (either may hold a credential). Everything before the last `@` is
+/// taken for user information, since an unencoded `/`, `?` or `#` in a password would end a
+/// parser's idea of the authority early.
+///
+/// ```text
+/// http://alice:pw@proxy:3128  ->  http://***@proxy:3128
+/// https://bank.example/x?k=v  ->  https://bank.example/x?***
+/// ```
+pub(crate) fn shown_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let mut out = String::with_capacity(url.len());
+    if let Some(scheme) = scheme {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    let rest = match rest.rfind('@') {
+        Some(at) => {
+            out.push_str("***@");
+            &rest[at + 1..]
+        }
+        None => rest,
+    };
+    match rest.find(['?', '#']) {
+        Some(cut) => {
+            out.push_str(&rest[..cut]);
+            out.push_str("?***");
+        }
+        None => out.push_str(rest),
+    }
+    out
 }
 
 /// The URL scheme of the base URL.
@@ -92,7 +164,8 @@ pub(crate) struct BaseUrl {
 
 impl BaseUrl {
     fn parse(input: &str) -> Result<Self, ConfigError> {
-        let bad = |why: &str| ConfigError::BaseUrl(format!("{why} (got {input:?})"));
+        // Never the input itself: it may carry user information.
+        let bad = |why: &str| ConfigError::BaseUrl(format!("{why} (got {:?})", shown_url(input)));
         let uri: http::Uri = input.parse().map_err(|_| bad("not a URL"))?;
         let scheme = match uri.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("https") => Scheme::Https,
@@ -100,9 +173,14 @@ impl BaseUrl {
             _ => return Err(bad("the scheme must be http:// or https://")),
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        // Credentials in a URL would be sent to the server and end up in logs.
-        if authority.as_str().contains('@') {
+        // Credentials in a URL would be sent to the server and end up in logs. An '@' anywhere
+        // counts: an unencoded '/' in a password makes a parser end the authority early.
+        if input.contains('@') {
             return Err(bad("user information in the URL is not supported"));
+        }
+        // The `http` crate takes `host:word` and drops the word; a port must be a number.
+        if authority.as_str().len() > authority.host().len() && authority.port_u16().is_none() {
+            return Err(bad("the port is not a number"));
         }
         if uri.query().is_some() || input.contains('#') {
             return Err(bad("a base URL has no query or fragment"));
@@ -216,8 +294,12 @@ pub struct Timeouts {
     pub call: Duration,
 }
 
-/// Everything a transport needs besides the request: where to send it and the limits it
-/// enforces. Built once per base URL and shared.
+/// Everything a transport needs besides the request: where to send it, how to reach it (TLS
+/// roots, a client identity, a proxy) and the limits it enforces. Built once per base URL and
+/// shared.
+///
+/// The limits hold whatever else is set: no proxy, root or TLS setting lifts the HTTPS rule,
+/// the timeouts, the body cap or the refusal to follow redirects.
 #[derive(Clone)]
 pub struct TransportConfig {
     pub(crate) base: BaseUrl,
@@ -226,7 +308,15 @@ pub struct TransportConfig {
     call_timeout: Duration,
     body_cap: usize,
     allow_http: bool,
-    pub(crate) custom_roots: Vec<CertificateDer<'static>>,
+    /// Roots given with `add_roots_pem` or `replace_roots_with_pem`.
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    /// False once `replace_roots_with_pem` was called.
+    pub(crate) public_roots: bool,
+    pub(crate) identity: Option<ClientIdentity>,
+    proxy: Option<Proxy>,
+    proxy_from_env: bool,
+    #[cfg(any(feature = "ureq", feature = "hyper"))]
+    pub(crate) rustls_config: Option<std::sync::Arc<rustls::ClientConfig>>,
     retry: RetryPolicy,
     user_agent: String,
     idle_connections: usize,
@@ -234,15 +324,21 @@ pub struct TransportConfig {
 
 impl std::fmt::Debug for TransportConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TransportConfig")
-            .field("base_url", &self.base_url())
+        let mut d = f.debug_struct("TransportConfig");
+        d.field("base_url", &self.base_url())
             .field("connect_timeout", &self.connect_timeout)
             .field("header_timeout", &self.header_timeout)
             .field("call_timeout", &self.call_timeout)
             .field("body_cap", &self.body_cap)
             .field("allow_http", &self.allow_http)
-            .field("custom_roots", &self.custom_roots.len())
-            .field("retry", &self.retry)
+            .field("public_roots", &self.public_roots)
+            .field("extra_roots", &self.extra_roots.len())
+            .field("client_identity", &self.identity)
+            .field("proxy", &self.proxy)
+            .field("proxy_from_env", &self.proxy_from_env);
+        #[cfg(any(feature = "ureq", feature = "hyper"))]
+        d.field("rustls_client_config", &self.rustls_config.is_some());
+        d.field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("idle_connections", &self.idle_connections)
             .finish()
@@ -252,7 +348,8 @@ impl std::fmt::Debug for TransportConfig {
 impl TransportConfig {
     /// A configuration for `base_url` (`https://host[:port][/prefix]`) with the defaults: connect
     /// 5 s, response headers 10 s, whole call 20 s, body cap 1 MiB, plain HTTP only to loopback
-    /// hosts, Mozilla's root certificates, one 429 retry waiting at most 10 s, up to 32 idle
+    /// hosts, Mozilla's root certificates, no client certificate, no proxy (the environment's
+    /// proxy variables are not read), one 429 retry waiting at most 10 s, up to 32 idle
     /// connections kept.
     ///
     /// # Errors
@@ -266,14 +363,21 @@ impl TransportConfig {
             call_timeout: DEFAULT_CALL_TIMEOUT,
             body_cap: DEFAULT_BODY_CAP,
             allow_http: false,
-            custom_roots: Vec::new(),
+            extra_roots: Vec::new(),
+            public_roots: true,
+            identity: None,
+            proxy: None,
+            proxy_from_env: false,
+            #[cfg(any(feature = "ureq", feature = "hyper"))]
+            rustls_config: None,
             retry: RetryPolicy::default(),
             user_agent: concat!("loginflow/", env!("CARGO_PKG_VERSION")).to_string(),
             idle_connections: DEFAULT_IDLE_CONNECTIONS,
         })
     }
 
-    /// Bound on establishing a connection (TCP and TLS). Zero is raised to 1 ms.
+    /// Bound on establishing a connection: TCP, the proxy's `CONNECT` when there is a proxy,
+    /// and TLS. Zero is raised to 1 ms.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout.max(Duration::from_millis(1));
         self
@@ -298,30 +402,104 @@ impl TransportConfig {
         self
     }
 
-    /// Allows plain `http://` to hosts that are not loopback hosts (test environments only).
+    /// Allows plain `http://` to hosts that are not loopback hosts, and to loopback hosts
+    /// through a proxy that is not on this machine (test environments only).
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
         self
     }
 
-    /// Trusts the certificates in `pem` as roots. Custom roots **replace** the built-in Mozilla
-    /// roots: a client given a private CA trusts only the CAs it was given.
+    /// Trusts the certificates in `pem` as roots **in addition to** the public (Mozilla)
+    /// roots: a bank whose certificate a private CA signs, reached by a client that still
+    /// trusts the public CAs.
+    ///
+    /// ```
+    /// # let ca_pem = rcgen::generate_simple_self_signed(vec!["ca".into()])?.cert.pem();
+    /// use login_transport::TransportConfig;
+    /// let cfg = TransportConfig::new("https://bank.example")?.add_roots_pem(ca_pem.as_bytes())?;
+    /// assert!(cfg.trusts_public_roots());
+    /// assert_eq!(cfg.extra_root_count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`ConfigError::RootCertificate`] when `pem` holds no `CERTIFICATE` block or a damaged one.
-    pub fn add_root_ca_pem(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
-        let mut found = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| ConfigError::RootCertificate(e.to_string()))?;
-            self.custom_roots.push(cert);
-            found += 1;
-        }
-        if found == 0 {
-            return Err(ConfigError::RootCertificate(
-                "no CERTIFICATE block found".into(),
-            ));
-        }
+    pub fn add_roots_pem(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+        self.extra_roots.extend(certificates(pem)?);
         Ok(self)
+    }
+
+    /// Trusts **only** the certificates in `pem` (and any others given to this method or to
+    /// [`add_roots_pem`](Self::add_roots_pem)): the public roots are dropped, so a client
+    /// given a private CA trusts nothing else.
+    ///
+    /// ```
+    /// # let ca_pem = rcgen::generate_simple_self_signed(vec!["ca".into()])?.cert.pem();
+    /// use login_transport::TransportConfig;
+    /// let cfg = TransportConfig::new("https://bank.example")?
+    ///     .replace_roots_with_pem(ca_pem.as_bytes())?;
+    /// assert!(!cfg.trusts_public_roots());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::RootCertificate`] when `pem` holds no `CERTIFICATE` block or a damaged one.
+    pub fn replace_roots_with_pem(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+        self.extra_roots.extend(certificates(pem)?);
+        self.public_roots = false;
+        Ok(self)
+    }
+
+    /// Presents `identity` (a certificate chain and its key) when the server asks for a client
+    /// certificate (mutual TLS). Both transports take it.
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Sends every call through `proxy`, an `http://` proxy that opens a `CONNECT` tunnel (see
+    /// [`Proxy`]). An explicit proxy applies to every base URL, loopback ones included, and
+    /// takes precedence over [`proxy_from_env`](Self::proxy_from_env). Plain HTTP through a
+    /// proxy that is not on this machine needs [`allow_http`](Self::allow_http), even to a
+    /// loopback base URL.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// Reads the conventional proxy variables when the transport is built (off by default):
+    /// for an `https://` base URL `https_proxy`, else `HTTPS_PROXY`; for a plain `http://` one
+    /// only `http_proxy` (the upper-case `HTTP_PROXY` is what a CGI program receives from a
+    /// request's `Proxy:` header, so it is never read). `no_proxy`, else `NO_PROXY`, excludes
+    /// hosts: a comma-separated list of names (each matching itself and the names under
+    /// it), IP addresses, CIDR ranges, any of them with `:port`, or `*`. A loopback base URL
+    /// never goes through an environment proxy. An explicit [`proxy`](Self::proxy) wins.
+    ///
+    /// ```
+    /// use login_transport::TransportConfig;
+    /// let cfg = TransportConfig::new("https://bank.example")?.proxy_from_env(true);
+    /// // Which proxy (if any) the transports will use, from the variables as they are now:
+    /// let _ = cfg.effective_proxy()?;
+    /// # Ok::<(), login_transport::ConfigError>(())
+    /// ```
+    pub fn proxy_from_env(mut self, read: bool) -> Self {
+        self.proxy_from_env = read;
+        self
+    }
+
+    /// Uses `config` for TLS instead of the one built from the roots and client identity
+    /// settings: certificate pinning, a custom verifier, your own provider. Only
+    /// [`HyperTransport`](crate::HyperTransport) takes it: ureq's stable API has no way to
+    /// hand in a whole rustls configuration, so `UreqTransport::new` refuses it with
+    /// [`ConfigError::Unsupported`]. It excludes the root and client identity settings (the
+    /// transport refuses the combination with [`ConfigError::Conflict`]); the ALPN list is
+    /// set to `http/1.1`, and everything else in `config` (verification included) is yours.
+    /// The HTTPS rule, the timeouts, the body cap and the redirect refusal still hold.
+    #[cfg(any(feature = "ureq", feature = "hyper"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "ureq", feature = "hyper"))))]
+    pub fn rustls_client_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.rustls_config = Some(config);
+        self
     }
 
     /// Sets the 429 retry policy.
@@ -375,9 +553,66 @@ impl TransportConfig {
         self.allow_http
     }
 
-    /// Whether custom roots replace the built-in ones.
-    pub fn has_custom_roots(&self) -> bool {
-        !self.custom_roots.is_empty()
+    /// Whether the public (Mozilla) roots are trusted: true unless
+    /// [`replace_roots_with_pem`](Self::replace_roots_with_pem) was called.
+    pub fn trusts_public_roots(&self) -> bool {
+        self.public_roots
+    }
+
+    /// How many roots were given besides the public ones.
+    pub fn extra_root_count(&self) -> usize {
+        self.extra_roots.len()
+    }
+
+    /// Whether a client identity is configured.
+    pub fn has_client_identity(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// The explicit proxy, if one was set (see [`effective_proxy`](Self::effective_proxy) for
+    /// the one the transports use).
+    pub fn proxy_setting(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// The proxy the transports use for the base URL, deciding as they do when they are built:
+    /// the explicit [`proxy`](Self::proxy); else, with
+    /// [`proxy_from_env`](Self::proxy_from_env), the environment's, unless the base URL is a
+    /// loopback one or `no_proxy` excludes it; else none.
+    ///
+    /// # Errors
+    /// [`ConfigError::Proxy`] when the proxy variable holds a URL [`Proxy::new`] refuses.
+    pub fn effective_proxy(&self) -> Result<Option<Proxy>, ConfigError> {
+        self.effective_proxy_with(&|name| std::env::var(name).ok())
+    }
+
+    /// [`effective_proxy`](Self::effective_proxy) with the variables read through `var`.
+    pub(crate) fn effective_proxy_with(
+        &self,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Proxy>, ConfigError> {
+        if let Some(proxy) = &self.proxy {
+            return Ok(Some(proxy.clone()));
+        }
+        if !self.proxy_from_env || self.base.is_loopback() {
+            return Ok(None);
+        }
+        let names: &[&'static str] = match self.base.scheme {
+            Scheme::Https => &HTTPS_PROXY_VARS,
+            Scheme::Http => &HTTP_PROXY_VARS,
+        };
+        let Some((name, value)) = first_set(names, var) else {
+            return Ok(None);
+        };
+        if let Some((_, list)) = first_set(&NO_PROXY_VARS, var)
+            && no_proxy_matches(&list, &self.base.host, self.base.port)
+        {
+            return Ok(None);
+        }
+        Proxy::new(value.trim()).map(Some).map_err(|e| match e {
+            ConfigError::Proxy(why) => ConfigError::Proxy(format!("{name}: {why}")),
+            other => other,
+        })
     }
 
     /// The 429 retry policy.
@@ -390,25 +625,55 @@ impl TransportConfig {
         &self.user_agent
     }
 
-    /// Whether the HTTPS rule lets a request go out: HTTPS, or plain HTTP to a loopback host, or
-    /// plain HTTP explicitly allowed. Transports call this before resolving or connecting.
+    /// Whether the HTTPS rule lets a request go out: HTTPS; or plain HTTP explicitly allowed;
+    /// or plain HTTP to a loopback host, directly or through a proxy on this machine.
+    /// Transports call this before resolving or connecting. (A proxy from the environment
+    /// never serves a loopback base URL, so only an explicit one can matter here.)
     ///
     /// # Errors
     /// A [`TransportError`] of kind `InsecureUrl` for plain HTTP to a host that is not a
-    /// loopback host when plain HTTP is not allowed; its text says how to allow it.
+    /// loopback host, or through a proxy that is not on this machine, when plain HTTP is not
+    /// allowed; its text says how to allow it.
     pub fn check_url(&self) -> Result<(), TransportError> {
-        if self.base.scheme == Scheme::Https || self.allow_http || self.base.is_loopback() {
+        if self.base.scheme == Scheme::Https || self.allow_http {
             return Ok(());
         }
-        Err(TransportError::new(
-            TransportErrorKind::InsecureUrl,
-            format!(
-                "plain HTTP to {} is refused; pass `allow_http(true)` (`--allow-http`) for a test \
-                 environment",
-                self.base.host
-            ),
-        ))
+        let off_machine_proxy = self.proxy.as_ref().filter(|p| !p.is_loopback());
+        match off_machine_proxy {
+            None if self.base.is_loopback() => Ok(()),
+            None => Err(TransportError::new(
+                TransportErrorKind::InsecureUrl,
+                format!(
+                    "plain HTTP to {} is refused; pass `allow_http(true)` (`--allow-http`) for a \
+                     test environment",
+                    self.base.host
+                ),
+            )),
+            Some(proxy) => Err(TransportError::new(
+                TransportErrorKind::InsecureUrl,
+                format!(
+                    "plain HTTP to {} through the proxy {proxy} is refused (it would leave this \
+                     machine unencrypted); pass `allow_http(true)` (`--allow-http`) for a test \
+                     environment",
+                    self.base.host
+                ),
+            )),
+        }
     }
+}
+
+/// The `CERTIFICATE` blocks of `pem`.
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let mut found = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        found.push(cert.map_err(|e| ConfigError::RootCertificate(e.to_string()))?);
+    }
+    if found.is_empty() {
+        return Err(ConfigError::RootCertificate(
+            "no CERTIFICATE block found".into(),
+        ));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -443,6 +708,8 @@ mod tests {
             "https://user:pw@bank.example",
             "https://bank.example/api?x=1",
             "https://bank.example/api#frag",
+            "https://user:pw/x@bank.example",
+            "https://bank.example:https",
             "",
         ] {
             assert!(
@@ -519,8 +786,234 @@ mod tests {
     fn bad_pem_is_a_config_error() {
         let cfg = TransportConfig::new("https://bank.example").unwrap();
         assert!(matches!(
-            cfg.clone().add_root_ca_pem(b"not a pem"),
+            cfg.clone().add_roots_pem(b"not a pem"),
             Err(ConfigError::RootCertificate(_))
         ));
+        assert!(matches!(
+            cfg.replace_roots_with_pem(b"not a pem"),
+            Err(ConfigError::RootCertificate(_))
+        ));
+    }
+
+    #[test]
+    fn shown_urls_carry_no_user_information_query_or_fragment() {
+        for (url, shown) in [
+            ("http://alice:pw@proxy:3128", "http://***@proxy:3128"),
+            ("https://bank.example/x?k=v", "https://bank.example/x?***"),
+            ("https://bank.example/x#frag", "https://bank.example/x?***"),
+            (
+                "https://u:p/w?d#x@bank.example/a",
+                "https://***@bank.example/a",
+            ),
+            ("user:pw@proxy:1", "***@proxy:1"),
+            ("https://bank.example/api", "https://bank.example/api"),
+            ("", ""),
+        ] {
+            assert_eq!(shown_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn base_url_errors_never_echo_credentials() {
+        for bad in [
+            "https://alice:canary-pw@bank.example",
+            "ftp://alice:canary-pw@bank.example",
+            "https://alice:canary-pw@bank.example/api?token=canary-token",
+            "https://alice:canary/pw@bank.example",
+            "https://bank.example/api?token=canary-token",
+            "https://bank.example/api#canary-token",
+        ] {
+            let err = TransportConfig::new(bad).expect_err(bad);
+            for shown in [err.to_string(), format!("{err:?}")] {
+                assert!(!shown.contains("canary"), "{bad}: {shown}");
+                assert!(!shown.contains("alice"), "{bad}: {shown}");
+            }
+            assert!(err.to_string().contains("bank.example"), "{err}");
+        }
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn proxy_for(cfg: &TransportConfig, vars: &[(&str, &str)]) -> Option<String> {
+        cfg.effective_proxy_with(&env(vars))
+            .expect("a usable proxy setting")
+            .map(|p| p.to_string())
+    }
+
+    #[test]
+    fn environment_proxies_only_when_asked() {
+        let https = TransportConfig::new("https://bank.example").unwrap();
+        let vars = [("HTTPS_PROXY", "http://u:p@proxy.corp:3128")];
+        assert_eq!(proxy_for(&https, &vars), None, "off by default");
+        let https = https.proxy_from_env(true);
+        assert_eq!(
+            proxy_for(&https, &vars).as_deref(),
+            Some("http://***@proxy.corp:3128")
+        );
+        // The lower-case name is read first, as curl does; an empty value counts as unset.
+        assert_eq!(
+            proxy_for(
+                &https,
+                &[("https_proxy", "lower:1"), ("HTTPS_PROXY", "upper:1")]
+            )
+            .as_deref(),
+            Some("http://lower:1")
+        );
+        assert_eq!(
+            proxy_for(&https, &[("https_proxy", " "), ("HTTPS_PROXY", "upper:1")]).as_deref(),
+            Some("http://upper:1")
+        );
+        // Plain HTTP reads only `http_proxy` (never `HTTP_PROXY`, nor the HTTPS variables).
+        let http = TransportConfig::new("http://uat.bank.example")
+            .unwrap()
+            .allow_http(true)
+            .proxy_from_env(true);
+        assert_eq!(
+            proxy_for(&http, &[("HTTP_PROXY", "p:1"), ("HTTPS_PROXY", "p:2")]),
+            None
+        );
+        assert_eq!(
+            proxy_for(&http, &[("http_proxy", "p:3")]).as_deref(),
+            Some("http://p:3")
+        );
+    }
+
+    #[test]
+    fn no_proxy_and_loopback_bypass_the_environment_proxy() {
+        let cfg = |url: &str| TransportConfig::new(url).unwrap().proxy_from_env(true);
+        let proxied = ("HTTPS_PROXY", "proxy.corp:3128");
+        let bank = cfg("https://api.bank.example:8443/x");
+        for list in [
+            "bank.example",
+            ".bank.example",
+            "*",
+            "other, api.bank.example:8443",
+        ] {
+            assert_eq!(
+                proxy_for(&bank, &[proxied, ("NO_PROXY", list)]),
+                None,
+                "{list}"
+            );
+        }
+        for list in ["other.example", "api.bank.example:443", "10.0.0.0/8"] {
+            assert!(
+                proxy_for(&bank, &[proxied, ("no_proxy", list)]).is_some(),
+                "{list}"
+            );
+        }
+        // `no_proxy` is read before `NO_PROXY`.
+        assert!(
+            proxy_for(
+                &bank,
+                &[proxied, ("no_proxy", "other.example"), ("NO_PROXY", "*")]
+            )
+            .is_some()
+        );
+        let by_ip = cfg("https://10.1.2.3");
+        assert_eq!(
+            proxy_for(&by_ip, &[proxied, ("NO_PROXY", "10.0.0.0/8")]),
+            None
+        );
+        for loopback in [
+            "https://127.0.0.1:8443",
+            "https://localhost",
+            "https://[::1]",
+        ] {
+            assert_eq!(proxy_for(&cfg(loopback), &[proxied]), None, "{loopback}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_proxy_wins_and_applies_to_loopback() {
+        let explicit = Proxy::new("http://127.0.0.1:3128").unwrap();
+        let cfg = TransportConfig::new("https://127.0.0.1:8443")
+            .unwrap()
+            .proxy(explicit)
+            .proxy_from_env(true);
+        assert_eq!(
+            proxy_for(&cfg, &[("HTTPS_PROXY", "other:1"), ("NO_PROXY", "*")]).as_deref(),
+            Some("http://127.0.0.1:3128")
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_variable_is_named_without_its_credentials() {
+        let cfg = TransportConfig::new("https://bank.example")
+            .unwrap()
+            .proxy_from_env(true);
+        let err = cfg
+            .effective_proxy_with(&env(&[(
+                "HTTPS_PROXY",
+                "socks5://alice:canary-pw@proxy:1080",
+            )]))
+            .expect_err("socks is refused");
+        let text = err.to_string();
+        assert!(text.contains("HTTPS_PROXY"), "{text}");
+        assert!(
+            !text.contains("canary") && !text.contains("alice"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_proxy_off_the_machine_needs_allow_http_for_plain_http() {
+        let via = |proxy: &str| {
+            TransportConfig::new("http://127.0.0.1:8080")
+                .unwrap()
+                .proxy(Proxy::new(proxy).unwrap())
+        };
+        assert!(via("http://127.0.0.1:3128").check_url().is_ok());
+        assert!(via("http://localhost:3128").check_url().is_ok());
+        let err = via("http://canary-user:canary-pw@proxy.corp:3128")
+            .check_url()
+            .expect_err("plain HTTP would leave the machine");
+        assert_eq!(err.kind, TransportErrorKind::InsecureUrl);
+        assert!(err.detail.contains("allow_http(true)"), "{}", err.detail);
+        assert!(err.detail.contains("***@proxy.corp:3128"), "{}", err.detail);
+        assert!(!err.detail.contains("canary"), "{}", err.detail);
+        assert!(
+            via("http://proxy.corp:3128")
+                .allow_http(true)
+                .check_url()
+                .is_ok()
+        );
+        // HTTPS through any proxy is fine: TLS runs end to end.
+        assert!(
+            TransportConfig::new("https://bank.example")
+                .unwrap()
+                .proxy(Proxy::new("http://proxy.corp:3128").unwrap())
+                .check_url()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn roots_add_or_replace() {
+        let pem = rcgen::generate_simple_self_signed(vec!["test-ca".into()])
+            .unwrap()
+            .cert
+            .pem();
+        let cfg = TransportConfig::new("https://bank.example").unwrap();
+        assert!(cfg.trusts_public_roots());
+        assert_eq!(cfg.extra_root_count(), 0);
+        let added = cfg.clone().add_roots_pem(pem.as_bytes()).unwrap();
+        assert!(added.trusts_public_roots());
+        assert_eq!(added.extra_root_count(), 1);
+        // Order does not matter: once replaced, only the given roots count.
+        let replaced = added.replace_roots_with_pem(pem.as_bytes()).unwrap();
+        assert!(!replaced.trusts_public_roots());
+        assert_eq!(replaced.extra_root_count(), 2);
+        let replaced_first = cfg
+            .replace_roots_with_pem(pem.as_bytes())
+            .unwrap()
+            .add_roots_pem(pem.as_bytes())
+            .unwrap();
+        assert!(!replaced_first.trusts_public_roots());
     }
 }

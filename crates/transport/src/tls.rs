@@ -7,8 +7,11 @@ use std::io;
 use login_core::TransportErrorKind;
 use rustls::crypto::CryptoProvider;
 
-/// The provider both transports use: aws-lc-rs's defaults.
+use crate::policy::ConfigError;
 #[cfg(feature = "hyper")]
+use crate::policy::TransportConfig;
+
+/// The provider both transports use: aws-lc-rs's defaults.
 pub(crate) fn provider() -> std::sync::Arc<CryptoProvider> {
     std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
@@ -22,6 +25,34 @@ pub(crate) fn install_default_provider() {
         // Losing a race to another installer is fine: some provider is then installed.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
+}
+
+/// Refuses a given root that is not a usable trust anchor.
+#[cfg(feature = "ureq")]
+pub(crate) fn check_roots(
+    roots: &[rustls_pki_types::CertificateDer<'static>],
+) -> Result<(), ConfigError> {
+    let mut store = rustls::RootCertStore::empty();
+    for cert in roots {
+        store
+            .add(cert.clone())
+            .map_err(|e| ConfigError::RootCertificate(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The roots `config` trusts: the public ones unless replaced, and the given ones.
+pub(crate) fn root_store(config: &TransportConfig) -> Result<rustls::RootCertStore, ConfigError> {
+    let mut roots = rustls::RootCertStore::empty();
+    if config.public_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for cert in &config.extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|e| ConfigError::RootCertificate(e.to_string()))?;
+    }
+    Ok(roots)
 }
 
 /// Classifies an I/O error (shared by both transports).

@@ -41,12 +41,13 @@ pub struct TlsFacts {
     /// The certificates as the server presented them, leaf first (DER).
     pub chain: Vec<CertificateDer<'static>>,
     /// Whether the chain verified for the host against the roots the transports trust (the
-    /// Mozilla roots, or the configured private CAs), and if not, why.
+    /// Mozilla roots unless replaced, and the configured private CAs), and if not, why.
     pub verified: Result<(), String>,
 }
 
-/// Connects once to `config`'s host and port and performs a TLS handshake with the roots the
-/// transports trust, within the connect and header timeouts. `Ok(None)` for a plain `http:`
+/// Connects once to `config`'s host and port (directly: a configured proxy is not used) and
+/// performs a TLS handshake with the roots and client certificate the transports use, within
+/// the connect and header timeouts. `Ok(None)` for a plain `http:`
 /// base URL (no TLS to inspect).
 ///
 /// # Errors
@@ -59,15 +60,10 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
         return Ok(None);
     }
     let timeouts = config.timeouts();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    if config.custom_roots.is_empty() {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    } else {
-        for cert in &config.custom_roots {
-            roots.add(cert.clone()).map_err(|e| tls_error(&e))?;
-        }
-    }
+    let provider = crate::tls::provider();
+    // The roots the transports trust (public unless replaced, plus the given ones); a whole
+    // rustls configuration, when one was given, keeps its own (inspected with the public ones).
+    let roots = crate::tls::root_store(config).map_err(|e| tls_error(&e))?;
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| tls_error(&e))?;
@@ -75,12 +71,21 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
         inner: webpki,
         verdict: Mutex::new(None),
     });
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(&e))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier.clone())
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier.clone());
+    // A server that asks for a client certificate gets the configured one, as the transports
+    // would present it.
+    let tls = match &config.identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => builder.with_client_cert_resolver(Arc::new(
+            rustls::sign::SingleCertAndKey::from(
+                identity.certified_key(&provider).map_err(|e| tls_error(&e))?,
+            ),
+        )),
+    };
     let name = ServerName::try_from(base.host.clone()).map_err(|e| {
         TransportError::new(TransportErrorKind::Tls, format!("not a server name: {e}"))
     })?;

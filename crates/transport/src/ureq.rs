@@ -12,17 +12,27 @@
 //! `localhost` over plain HTTP is dialed as 127.0.0.1 (with `Host: localhost:PORT`), so a
 //! resolver that maps `localhost` elsewhere cannot carry plain HTTP off the machine; IP
 //! literals need no lookup at all.
+//!
+//! Reaching a bank from a data centre: the client identity goes to `TlsConfig::client_cert`,
+//! the proxy to ureq's `Proxy` (a `CONNECT` tunnel for every call; `timeout_connect` bounds
+//! the proxy leg too), private roots to `RootCerts`. ureq's stable API takes roots only as
+//! whole certificates, so roots *added* to the public ones are passed beside the public roots
+//! as certificates (`webpki-root-certs`, the same Mozilla list as `webpki-roots`). A whole
+//! `rustls::ClientConfig` has no place in ureq's stable API (only in its semver-exempt
+//! `unversioned` module, which would pin ureq to one minor version again), so a configuration
+//! holding one is refused with [`ConfigError::Unsupported`].
 
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
 use ::ureq::http;
-use ::ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ::ureq::{Agent, Timeout};
+use ::ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+use ::ureq::{Agent, ProxyProtocol, Timeout};
 use login_core::secret::SecretBytes;
 use login_core::{Request, Response, TransportError, TransportErrorKind};
 
+use crate::Proxy;
 use crate::Transport;
 use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig};
 
@@ -38,7 +48,7 @@ use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig};
 /// let response = transport.send(&request)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UreqTransport {
     agent: Agent,
     config: Arc<TransportConfig>,
@@ -50,33 +60,73 @@ pub struct UreqTransport {
     host_header: Option<Arc<str>>,
 }
 
+/// The configuration only: ureq's own `Debug` shows part of a proxy's user name.
+impl std::fmt::Debug for UreqTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UreqTransport")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
 impl UreqTransport {
-    /// Builds the agent for `config`.
+    /// Builds the agent for `config`: its roots, client identity and proxy (the environment's
+    /// proxy variables are read now, when `proxy_from_env` is on).
     ///
     /// TLS runs on rustls with aws-lc-rs. ureq takes rustls' process-wide default provider, so
     /// when none is installed yet this installs aws-lc-rs's; an application that installed its
     /// own keeps it.
     ///
     /// # Errors
-    /// None today: the result leaves room for configurations ureq may refuse.
+    /// [`ConfigError::Unsupported`] when `config` holds a whole `rustls::ClientConfig` (see
+    /// the module docs); [`ConfigError::RootCertificate`] when a given root is not a usable CA
+    /// certificate; [`ConfigError::ClientIdentity`] when the process's crypto provider cannot
+    /// use the client key; [`ConfigError::Proxy`] when a proxy variable holds a bad URL.
     pub fn new(config: TransportConfig) -> Result<Self, ConfigError> {
+        if config.rustls_config.is_some() {
+            return Err(ConfigError::Unsupported {
+                setting: "rustls_client_config",
+                transport: "UreqTransport",
+                why: "ureq's stable API takes no rustls::ClientConfig (only its semver-exempt \
+                      `unversioned` API does); use HyperTransport, or the roots and \
+                      client_identity settings",
+            });
+        }
         crate::tls::install_default_provider();
         let timeouts = config.timeouts();
-        let roots = if config.custom_roots.is_empty() {
-            RootCerts::WebPki
-        } else {
-            let certs: Vec<Certificate<'static>> = config
-                .custom_roots
-                .iter()
-                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-                .collect();
-            RootCerts::new_with_certs(&certs)
+        let roots = root_certs(&config)?;
+        let client_cert = match &config.identity {
+            None => None,
+            Some(identity) => {
+                // ureq panics on a key rustls refuses: check first, with the provider ureq uses.
+                let provider = rustls::crypto::CryptoProvider::get_default()
+                    .cloned()
+                    .unwrap_or_else(crate::tls::provider);
+                identity.certified_key(&provider)?;
+                let chain: Vec<Certificate<'static>> = identity
+                    .chain()
+                    .iter()
+                    .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                    .collect();
+                // ureq's stable API names no key kind for DER (its `KeyKind` is not
+                // exported): the key goes in as PEM, which carries the kind in its label.
+                let pem = key_pem(identity.key());
+                let key = PrivateKey::from_pem(pem.as_bytes()).map_err(|_| {
+                    ConfigError::ClientIdentity(crate::IdentityProblem::UnusableKey)
+                })?;
+                Some(ClientCert::new_with_certs(&chain, key))
+            }
         };
+        let proxy = config
+            .effective_proxy()?
+            .map(|p| ureq_proxy(&p))
+            .transpose()?;
         let agent_config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            // Environment proxies would bypass the HTTPS and loopback rules checked here.
-            .proxy(None)
+            // Only the proxy decided above: ureq's own reading of the environment would bypass
+            // the opt-in and the loopback rule.
+            .proxy(proxy)
             // Per phase only: a deadline on the resolve step would cost a thread per call.
             .timeout_connect(Some(timeouts.connect))
             .timeout_send_request(Some(timeouts.headers))
@@ -89,7 +139,12 @@ impl UreqTransport {
             .max_idle_connections(config.max_idle_connections().max(1))
             .max_idle_connections_per_host(config.max_idle_connections().max(1))
             .user_agent(config.user_agent_header())
-            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .tls_config(
+                TlsConfig::builder()
+                    .root_certs(roots)
+                    .client_cert(client_cert)
+                    .build(),
+            )
             .build();
         let agent = Agent::new_with_config(agent_config);
         let (origin_prefix, host_header) = pinned_origin(&config);
@@ -157,6 +212,76 @@ impl Transport for UreqTransport {
             None => self.run(request, ()),
         }
     }
+}
+
+/// The roots: ureq's built-in public ones, the public ones as certificates plus the added
+/// ones, or only the given ones.
+fn root_certs(config: &TransportConfig) -> Result<RootCerts, ConfigError> {
+    // ureq skips a root it cannot parse; refuse it instead, as the async transport does.
+    crate::tls::check_roots(&config.extra_roots)?;
+    let extra = config
+        .extra_roots
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()));
+    Ok(match (config.public_roots, config.extra_roots.is_empty()) {
+        (true, true) => RootCerts::WebPki,
+        (true, false) => {
+            let certs: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()))
+                .chain(extra.map(|c| c.to_owned()))
+                .collect();
+            RootCerts::new_with_certs(&certs)
+        }
+        (false, _) => {
+            let certs: Vec<Certificate<'static>> = extra.map(|c| c.to_owned()).collect();
+            RootCerts::new_with_certs(&certs)
+        }
+    })
+}
+
+/// `key` as PEM, in a buffer zeroed on drop.
+fn key_pem(key: &rustls_pki_types::PrivateKeyDer<'_>) -> zeroize::Zeroizing<String> {
+    use base64::Engine as _;
+    let label = match key {
+        rustls_pki_types::PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+        rustls_pki_types::PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+        _ => "PRIVATE KEY",
+    };
+    let encoded =
+        zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.secret_der()));
+    let mut pem = zeroize::Zeroizing::new(String::with_capacity(encoded.len() * 65 / 64 + 80));
+    pem.push_str("-----BEGIN ");
+    pem.push_str(label);
+    pem.push_str("-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        // Base64 is ASCII: every chunk is UTF-8.
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END ");
+    pem.push_str(label);
+    pem.push_str("-----\n");
+    pem
+}
+
+/// ureq's proxy for `proxy`: a CONNECT proxy with the decoded credentials.
+fn ureq_proxy(proxy: &Proxy) -> Result<::ureq::Proxy, ConfigError> {
+    let host = if proxy.host().contains(':') {
+        format!("[{}]", proxy.host())
+    } else {
+        proxy.host().to_owned()
+    };
+    let mut builder = ::ureq::Proxy::builder(ProxyProtocol::Http)
+        .host(&host)
+        .port(proxy.port());
+    if let Some((user, password)) = proxy.credentials() {
+        builder = builder.username(user).password(password);
+    }
+    // ureq's error names no part of the URL; the proxy is shown without its credentials.
+    builder
+        .build()
+        .map_err(|e| ConfigError::Proxy(format!("ureq refused the proxy {proxy}: {e}")))
 }
 
 /// The URL prefix and, when it differs from the base URL's host, the `Host` value: plain HTTP
@@ -244,6 +369,7 @@ fn map_error(error: ::ureq::Error) -> TransportError {
         E::ConnectionFailed => TransportErrorKind::Connect,
         E::BodyExceedsLimit(_) => TransportErrorKind::BodyTooLarge,
         E::Tls(_) | E::Pem(_) | E::Rustls(_) => TransportErrorKind::Tls,
+        E::ConnectProxyFailed(_) => TransportErrorKind::Proxy,
         E::Io(io) => crate::tls::io_error_kind(io),
         E::Protocol(_) => TransportErrorKind::Other,
         _ => TransportErrorKind::Other,
@@ -251,6 +377,12 @@ fn map_error(error: ::ureq::Error) -> TransportError {
     let detail = match &error {
         E::Timeout(phase) => format!("{} timed out", phase_name(*phase)),
         E::BodyExceedsLimit(cap) => format!("the response body exceeds the {cap}-byte cap"),
+        // ureq's reason: "proxy server responded 407/407" or "... did not respond".
+        E::ConnectProxyFailed(reason) if reason.contains(" 407") => format!(
+            "the proxy did not open a tunnel: {reason} (Proxy Authentication Required: check \
+             the proxy credentials)"
+        ),
+        E::ConnectProxyFailed(reason) => format!("the proxy did not open a tunnel: {reason}"),
         other => other.to_string(),
     };
     TransportError::new(kind, detail)
@@ -312,6 +444,48 @@ mod tests {
 
     fn config(url: &str) -> TransportConfig {
         TransportConfig::new(url).expect("a valid URL")
+    }
+
+    #[test]
+    fn added_roots_join_the_public_ones_and_replacing_drops_them() {
+        let roots = |cfg: TransportConfig| {
+            let transport = UreqTransport::new(cfg).expect("agent");
+            transport.agent.config().tls_config().root_certs().clone()
+        };
+        let pem = rcgen::generate_simple_self_signed(vec!["test-ca".into()])
+            .expect("a certificate")
+            .cert
+            .pem();
+        assert!(matches!(
+            roots(config("https://bank.example")),
+            RootCerts::WebPki
+        ));
+        let public = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
+        assert!(public > 100, "{public}");
+        let added = config("https://bank.example")
+            .add_roots_pem(pem.as_bytes())
+            .expect("PEM");
+        let RootCerts::Specific(certs) = roots(added) else {
+            panic!("a list of roots")
+        };
+        assert_eq!(certs.len(), public + 1);
+        let replaced = config("https://bank.example")
+            .replace_roots_with_pem(pem.as_bytes())
+            .expect("PEM");
+        let RootCerts::Specific(certs) = roots(replaced) else {
+            panic!("a list of roots")
+        };
+        assert_eq!(certs.len(), 1);
+    }
+
+    #[test]
+    fn the_client_key_goes_to_ureq_as_the_same_key() {
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let der = rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        let pem = key_pem(&der);
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        let parsed = PrivateKey::from_pem(pem.as_bytes()).expect("PEM");
+        assert_eq!(parsed.der(), der.secret_der());
     }
 
     #[test]

@@ -377,7 +377,7 @@ mod cases {
         let tls = common::tls::TlsServer::start();
         let ok = C::call(
             cfg(&tls.url())
-                .add_root_ca_pem(tls.ca_pem.as_bytes())
+                .replace_roots_with_pem(tls.ca_pem.as_bytes())
                 .expect("CA PEM"),
             &login_request(),
         )
@@ -392,7 +392,7 @@ mod cases {
         let by_ip = format!("https://127.0.0.1:{}", tls.server.addr().port());
         let err = C::call(
             cfg(&by_ip)
-                .add_root_ca_pem(tls.ca_pem.as_bytes())
+                .replace_roots_with_pem(tls.ca_pem.as_bytes())
                 .expect("CA"),
             &login_request(),
         )

@@ -11,7 +11,7 @@ fn a_trusted_chain_verifies_and_the_handshake_is_described() {
     let server = TlsServer::start();
     let config = TransportConfig::new(&server.url())
         .expect("config")
-        .add_root_ca_pem(server.ca_pem.as_bytes())
+        .replace_roots_with_pem(server.ca_pem.as_bytes())
         .expect("CA");
     let facts = inspect_tls(&config).expect("handshake").expect("https");
     assert_eq!(facts.verified, Ok(()));

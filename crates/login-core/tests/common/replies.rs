@@ -219,6 +219,7 @@ pub fn transport_failures() -> Vec<TransportError> {
         TransportErrorKind::BodyTooLarge,
         TransportErrorKind::InsecureUrl,
         TransportErrorKind::Cassette,
+        TransportErrorKind::Proxy,
         TransportErrorKind::Other,
     ]
     .into_iter()
