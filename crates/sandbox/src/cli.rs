@@ -26,6 +26,12 @@ pub struct SandboxArgs {
     /// Write the credential-envelope public JWK to this file.
     #[arg(long, value_name = "FILE")]
     pub jwk_out: Option<PathBuf>,
+    /// Switch on a deviation from the wire contract (repeatable), added to the config's
+    /// `deviations`: status200, numbersAsStrings, scopeArray, unknownFields, missingRefId,
+    /// htmlErrors, textPlain, retryAfterDate, redirectStep, envelopeField, absoluteExpiry,
+    /// refreshTokenOnly, captchaHeader, a128gcm.
+    #[arg(long = "deviation", value_name = "NAME")]
+    pub deviations: Vec<crate::deviation::Deviation>,
 }
 
 /// Runs the sandbox until Ctrl-C or SIGTERM.
@@ -40,8 +46,10 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    config.deviations.extend(args.deviations.iter().copied());
     // Kept for the banner: the sandbox hashes the passwords and does not keep them.
     let banner_config = development.then(|| config.clone());
+    let deviations: Vec<&str> = config.deviations.iter().map(|d| d.as_str()).collect();
     let sandbox = Sandbox::start(config).await?;
     if let Some(path) = &args.jwk_out {
         std::fs::write(path, sandbox.public_jwk_json()).map_err(|e| {
@@ -52,6 +60,12 @@ pub async fn run(args: SandboxArgs) -> Result<(), SandboxError> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", sandbox.base_url());
         let _ = out.flush();
+    }
+    if !deviations.is_empty() {
+        eprintln!(
+            "deviations on: {} (the sandbox departs from the wire contract on purpose)",
+            deviations.join(", ")
+        );
     }
     if let Some(config) = &banner_config {
         let mut err = std::io::stderr().lock();

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::deviation::Deviation;
 use crate::secret::Secret;
 
 /// The whole configuration.
@@ -83,6 +84,10 @@ pub struct SandboxConfig {
     /// Shortest new password accepted by reset password (default 8).
     #[serde(default = "default_min_password")]
     pub min_password_length: usize,
+    /// Deviations from the wire contract to switch on (default none), e.g. `["scopeArray"]`:
+    /// see [`crate::deviation`]. Meant one at a time; several combine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<Deviation>,
 }
 
 /// One user.
@@ -436,6 +441,7 @@ impl SandboxConfig {
             otp_max_attempts: default_otp_attempts(),
             envelope_max_skew_secs: default_iat_skew(),
             min_password_length: default_min_password(),
+            deviations: Vec::new(),
         }
     }
 

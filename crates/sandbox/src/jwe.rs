@@ -1,17 +1,19 @@
 //! Opens the login-challenge credential envelope: a JWE in compact serialization (RFC 7516)
-//! with `alg` `ECDH-ES` (direct key agreement) and `enc` `A256GCM`, to the server's P-256 key.
+//! with `alg` `ECDH-ES` (direct key agreement) and `enc` `A256GCM`, to the server's P-256 key
+//! (`A128GCM` instead under the `a128gcm` deviation, see [`crate::deviation`]).
 //!
 //! `BASE64URL(header) . "" . BASE64URL(iv) . BASE64URL(ciphertext) . BASE64URL(tag)`: the
 //! encrypted-key part is empty. The content key is the Concat KDF of RFC 7518 §4.6.2 over the
-//! ECDH shared secret Z: `SHA-256(00000001 ‖ Z ‖ len‖"A256GCM" ‖ len‖apu ‖ len‖apv ‖ 00000100)`,
-//! with `apu`/`apv` from the header (empty when absent). The AAD is the ASCII of the protected
-//! header's base64url form.
+//! ECDH shared secret Z: `SHA-256(00000001 ‖ Z ‖ len‖enc ‖ len‖apu ‖ len‖apv ‖ keydatalen)`,
+//! with `apu`/`apv` from the header (empty when absent), truncated to the key size (256 bits
+//! for `A256GCM`, 128 for `A128GCM`). The AAD is the ASCII of the protected header's base64url
+//! form. RustCrypto does the arithmetic: independent of login-core's sealer on purpose.
 //!
 //! The server key is generated at startup, or loaded from a private JWK; [`ServerKey::public_jwk`]
 //! gives the public half with its RFC 7638 thumbprint as `kid`.
 
 use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::elliptic_curve::JwkEcKey;
@@ -31,9 +33,12 @@ pub enum JweError {
     /// The protected header is not the expected JSON.
     #[error("the JWE header is invalid: {0}")]
     Header(&'static str),
-    /// `alg` or `enc` is not the contract's.
-    #[error("the JWE must use alg ECDH-ES and enc A256GCM")]
-    Algorithm,
+    /// `alg` or `enc` is not the one this server opens.
+    #[error("the JWE must use alg ECDH-ES and enc {}", .expected.as_str())]
+    Algorithm {
+        /// The `enc` this server opens.
+        expected: Enc,
+    },
     /// `kid` names another key.
     #[error("the JWE is sealed to another key (kid mismatch); fetch /api/v1/jwks.json")]
     KeyId,
@@ -43,6 +48,33 @@ pub enum JweError {
     /// Authentication failed: wrong key, or the envelope was altered.
     #[error("the JWE could not be decrypted (wrong key or altered envelope)")]
     Decrypt,
+}
+
+/// A JWE content encryption the sandbox opens: the contract's, or the `a128gcm` deviation's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enc {
+    /// `A256GCM` (the contract's).
+    A256Gcm,
+    /// `A128GCM`.
+    A128Gcm,
+}
+
+impl Enc {
+    /// The JWE `enc` value, also the Concat KDF's AlgorithmID.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enc::A256Gcm => "A256GCM",
+            Enc::A128Gcm => "A128GCM",
+        }
+    }
+
+    /// The content key's length in bits.
+    pub fn key_bits(self) -> u32 {
+        match self {
+            Enc::A256Gcm => 256,
+            Enc::A128Gcm => 128,
+        }
+    }
 }
 
 /// The server's P-256 key pair for the credential envelope.
@@ -119,11 +151,19 @@ impl ServerKey {
         self.secret.to_jwk_string()
     }
 
-    /// Opens a compact JWE sealed to this key and returns the plaintext.
+    /// Opens a compact JWE (`enc` `A256GCM`) sealed to this key and returns the plaintext.
     ///
     /// # Errors
     /// See [`JweError`].
     pub fn open(&self, compact: &str) -> Result<Zeroizing<Vec<u8>>, JweError> {
+        self.open_with(compact, Enc::A256Gcm)
+    }
+
+    /// Opens a compact JWE whose `enc` must be `enc`.
+    ///
+    /// # Errors
+    /// See [`JweError`]; another `enc` is [`JweError::Algorithm`].
+    pub fn open_with(&self, compact: &str, enc: Enc) -> Result<Zeroizing<Vec<u8>>, JweError> {
         let parts: Vec<&str> = compact.trim().split('.').collect();
         let [header_b64, encrypted_key, iv_b64, ct_b64, tag_b64] = parts.as_slice() else {
             return Err(JweError::Shape);
@@ -134,8 +174,8 @@ impl ServerKey {
         let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| JweError::Shape);
         let header: Value = serde_json::from_slice(&decode(header_b64)?)
             .map_err(|_| JweError::Header("not a JSON object"))?;
-        if header["alg"] != "ECDH-ES" || header["enc"] != "A256GCM" {
-            return Err(JweError::Algorithm);
+        if header["alg"] != "ECDH-ES" || header["enc"] != enc.as_str() {
+            return Err(JweError::Algorithm { expected: enc });
         }
         if header.get("zip").is_some() || header.get("crit").is_some() {
             return Err(JweError::Header("zip and crit are not supported"));
@@ -167,23 +207,38 @@ impl ServerKey {
         sealed.extend_from_slice(&tag);
 
         let shared = p256::ecdh::diffie_hellman(self.secret.to_nonzero_scalar(), epk.as_affine());
-        let key = concat_kdf(shared.raw_secret_bytes(), "A256GCM", &apu, &apv);
-        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| JweError::Decrypt)?;
-        cipher
-            .decrypt(
-                &Nonce::from(iv),
-                Payload {
-                    msg: &sealed,
-                    aad: header_b64.as_bytes(),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| JweError::Decrypt)
+        let key = concat_kdf(
+            shared.raw_secret_bytes(),
+            enc.as_str(),
+            &apu,
+            &apv,
+            enc.key_bits(),
+        );
+        let payload = Payload {
+            msg: &sealed,
+            aad: header_b64.as_bytes(),
+        };
+        let opened = match enc {
+            Enc::A256Gcm => Aes256Gcm::new_from_slice(&key)
+                .map_err(|_| JweError::Decrypt)?
+                .decrypt(&Nonce::from(iv), payload),
+            Enc::A128Gcm => Aes128Gcm::new_from_slice(&key)
+                .map_err(|_| JweError::Decrypt)?
+                .decrypt(&Nonce::from(iv), payload),
+        };
+        opened.map(Zeroizing::new).map_err(|_| JweError::Decrypt)
     }
 }
 
-/// The Concat KDF of RFC 7518 §4.6.2 (NIST SP 800-56A) for a 256-bit key: one SHA-256 round.
-pub fn concat_kdf(z: &[u8], algorithm_id: &str, apu: &[u8], apv: &[u8]) -> Zeroizing<[u8; 32]> {
+/// The Concat KDF of RFC 7518 §4.6.2 (NIST SP 800-56A) for a key of up to 256 bits: one
+/// SHA-256 round, truncated to `key_bits` (128 or 256 for the AES-GCM `enc` values).
+pub fn concat_kdf(
+    z: &[u8],
+    algorithm_id: &str,
+    apu: &[u8],
+    apv: &[u8],
+    key_bits: u32,
+) -> Zeroizing<Vec<u8>> {
     let mut hasher = Sha256::new();
     hasher.update(1u32.to_be_bytes());
     hasher.update(z);
@@ -191,23 +246,30 @@ pub fn concat_kdf(z: &[u8], algorithm_id: &str, apu: &[u8], apv: &[u8]) -> Zeroi
         hasher.update(u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
         hasher.update(field);
     }
-    hasher.update(256u32.to_be_bytes());
-    Zeroizing::new(hasher.finalize().into())
+    hasher.update(key_bits.to_be_bytes());
+    let round: [u8; 32] = hasher.finalize().into();
+    let len = (key_bits as usize).div_ceil(8).min(round.len());
+    Zeroizing::new(round[..len].to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// RFC 7518 Appendix C: ECDH-ES key agreement computation (A128GCM, 128-bit key). Our KDF
-    /// is fixed at 256 bits, so check the construction with the RFC's inputs and a 128-bit
-    /// keydatalen by hand, and the 256-bit path against the same construction.
+    /// RFC 7518 Appendix C: ECDH-ES key agreement computation (A128GCM, 128-bit key), through
+    /// the KDF and by hand.
     #[test]
     fn concat_kdf_matches_rfc7518_appendix_c() {
         let z: [u8; 32] = [
             158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49,
             110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196,
         ];
+        let key = concat_kdf(&z, "A128GCM", b"Alice", b"Bob", 128);
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(key.as_slice()),
+            "VqqN6vgjbSBcIijNcacQGg"
+        );
+        assert_eq!(concat_kdf(&z, "A256GCM", b"", b"", 256).len(), 32);
         let mut h = Sha256::new();
         h.update(1u32.to_be_bytes());
         h.update(z);

@@ -58,6 +58,15 @@
 //! anomaly rule is described in [`anomaly`]. Realm `exp` and every lifetime are configurable
 //! (`lifetimes` in the config).
 //!
+//! # Deviations on demand
+//!
+//! The config section `deviations` (off by default) makes the sandbox read or answer the wire
+//! the way another bank might: 200 for 201, numbers as strings, `scope` as an array, unknown
+//! fields, a missing `refId`, HTML error pages, `text/plain`, `Retry-After` as a date, a
+//! redirected step, another envelope field, absolute expiry times, a refresh without
+//! `clientId`, another captcha header, `A128GCM`. See [`deviation`] for each key and the
+//! client setting that fits it.
+//!
 //! Server decisions live in HTTP-free modules ([`otp`], [`captcha`], [`lockout`],
 //! [`throttle`], [`tokens`], [`passwords`], [`jwe`], [`anomaly`], and the flows in
 //! [`flows`]) over a [`store::Store`]; [`routes`] is a thin axum front end.
@@ -92,6 +101,7 @@ pub mod app;
 pub mod captcha;
 pub mod cli;
 pub mod config;
+pub mod deviation;
 pub mod error;
 pub mod flows;
 pub mod jwe;

@@ -39,6 +39,7 @@ use utoipa_axum::routes;
 
 use crate::app::ThrottleKind;
 use crate::config::SandboxConfig;
+use crate::deviation::Deviation;
 use crate::error::{ApiError, ErrorCode};
 use crate::routes::dev::OpenApiJson;
 use crate::routes::{Shared, ciam, dev, pages, realm};
@@ -151,6 +152,16 @@ fn with_config(doc: &utoipa::openapi::OpenApi, config: &SandboxConfig) -> Value 
 
 /// Writes the configured values into the document.
 fn apply_config(doc: &mut Value, config: &SandboxConfig) {
+    if !config.deviations.is_empty()
+        && let Some(Value::String(description)) = doc.pointer_mut("/info/description")
+    {
+        let keys: Vec<&str> = config.deviations.iter().map(|d| d.as_str()).collect();
+        description.push_str(&format!(
+            " This server runs with deviations switched on ({}): it departs from this document \
+             on purpose (see the sandbox's `deviation` module).",
+            keys.join(", ")
+        ));
+    }
     let schemas = "/components/schemas";
     if let Some(uri) = doc.pointer_mut(&format!("{schemas}/AccessTokenBody/properties/redirectUri"))
     {
@@ -214,12 +225,25 @@ pub fn router(app: Shared) -> Router {
         // The sandbox serves the document itself; no online validator badge.
         utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none"),
     );
+    let routes = if app.deviates(Deviation::RedirectStep) {
+        routes.route(
+            crate::deviation::REDIRECT_TO,
+            axum::routing::post(ciam::authorize_moved),
+        )
+    } else {
+        routes
+    };
     routes
         .route("/", get(pages::index))
         .route("/_sandbox/outbox.html", get(pages::outbox))
         .merge(swagger)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        // Inside the throttle and the log, around every route: the deviations' dialect.
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            crate::deviation::adapt,
+        ))
         .layer(Extension(OpenApiJson(json.into())))
         .layer(DefaultBodyLimit::max(app.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(

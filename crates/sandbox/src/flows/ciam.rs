@@ -376,9 +376,14 @@ impl App {
             .live_challenge(&challenge_key, &device_key, now)
             .await?;
 
+        let enc = if self.deviates(crate::deviation::Deviation::A128gcm) {
+            crate::jwe::Enc::A128Gcm
+        } else {
+            crate::jwe::Enc::A256Gcm
+        };
         let plaintext = self
             .key
-            .open(body.auth_token.expose())
+            .open_with(body.auth_token.expose(), enc)
             .map_err(|e| ApiError::invalid_request(e.to_string()))?;
         let creds: Credentials = serde_json::from_slice(&plaintext).map_err(|_| {
             ApiError::invalid_request("the envelope's plaintext is not the credentials JSON object")

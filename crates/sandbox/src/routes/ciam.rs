@@ -123,6 +123,17 @@ pub async fn captcha(State(app): State<Shared>, headers: HeaderMap) -> Response 
     reply(StatusCode::OK, result)
 }
 
+/// Authorize at [`REDIRECT_TO`](crate::deviation::REDIRECT_TO), where the `redirectStep`
+/// deviation sends it: mounted only with that deviation on, and not in the OpenAPI document
+/// (which describes the contract).
+pub async fn authorize_moved(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    WireJson(body): WireJson<AuthorizeBody>,
+) -> Response {
+    authorize(app, headers, body).await
+}
+
 async fn authorize(app: Shared, headers: HeaderMap, body: AuthorizeBody) -> Response {
     let result = app
         .authorize(bearer(&headers), body, Timestamp::now())
