@@ -172,9 +172,9 @@ pub use crate::identity::{ClientIdentity, IdentityProblem};
 pub use crate::keeper::TokenKeeper;
 pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
+pub use crate::proxy::Proxy;
 #[cfg(any(feature = "ureq", feature = "hyper"))]
 pub use crate::tls_facts::{TlsFacts, inspect_tls};
-pub use crate::proxy::Proxy;
 #[cfg(feature = "ureq")]
 pub use crate::ureq::UreqTransport;
 

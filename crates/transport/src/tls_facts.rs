@@ -80,11 +80,13 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
     // would present it.
     let tls = match &config.identity {
         None => builder.with_no_client_auth(),
-        Some(identity) => builder.with_client_cert_resolver(Arc::new(
-            rustls::sign::SingleCertAndKey::from(
-                identity.certified_key(&provider).map_err(|e| tls_error(&e))?,
-            ),
-        )),
+        Some(identity) => {
+            builder.with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
+                identity
+                    .certified_key(&provider)
+                    .map_err(|e| tls_error(&e))?,
+            )))
+        }
     };
     let name = ServerName::try_from(base.host.clone()).map_err(|e| {
         TransportError::new(TransportErrorKind::Tls, format!("not a server name: {e}"))

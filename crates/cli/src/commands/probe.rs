@@ -102,16 +102,40 @@ fn suggested_profile(s: &Settings, report: &Report) -> Value {
     put("lat", s.lat.as_ref().map(|v| json!(v)));
     put("lon", s.lon.as_ref().map(|v| json!(v)));
     put("event-id", s.event_id.as_ref().map(|v| json!(v)));
-    let mut readings = s.readings.clone().unwrap_or_default();
-    let mut found = Value::Object(report.readings());
-    let mut merged = Value::Object(std::mem::take(&mut readings));
-    crate::probe::merge(&mut merged, &std::mem::take(&mut found));
-    if let Value::Object(m) = merged
-        && !m.is_empty()
+    // The reading settings: kebab-case keys beside the flags' (`scope-form`, `envelope-field`)
+    // and a `paths` table, over the ones this run's profile file already had.
+    let mut paths = Map::new();
+    let existing = existing_readings(s);
+    for (key, value) in existing
+        .into_iter()
+        .chain(report.settings.iter().map(|x| x.file_entry()))
     {
-        put("readings", Some(Value::Object(m)));
+        match key.strip_prefix("paths.") {
+            Some(step) => {
+                paths.insert(step.to_owned(), value);
+            }
+            None if key == "paths" => {
+                if let Value::Object(m) = value {
+                    paths.extend(m);
+                }
+            }
+            None => {
+                file.insert(key, value);
+            }
+        }
+    }
+    if !paths.is_empty() {
+        file.insert("paths".into(), Value::Object(paths));
     }
     Value::Object(file)
+}
+
+/// The reading settings the profile file of this run had, as profile-file keys.
+fn existing_readings(s: &Settings) -> Vec<(String, Value)> {
+    match serde_json::to_value(&s.readings) {
+        Ok(Value::Object(m)) => m.into_iter().collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn write_profile(path: &Path, profile: &Value) -> Result<(), CliError> {

@@ -3,10 +3,10 @@
 //! text and JSON forms.
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::compare::Deviation;
-use super::setting::{Setting, merge};
+use super::setting::Setting;
 use super::tls::TlsReport;
 
 /// What went out, without a value.
@@ -83,15 +83,6 @@ impl Report {
     /// Whether the server did what the contract says, everywhere it was probed.
     pub fn conforms(&self) -> bool {
         self.reachable && self.deviations().next().is_none()
-    }
-
-    /// The suggested settings as one `readings` object (objects merged key by key).
-    pub fn readings(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        for s in &self.settings {
-            merge(map.entry(s.key.clone()).or_insert(Value::Null), &s.value);
-        }
-        map
     }
 
     /// The JSON document: `server`, `reachable`, `api`, `tls`, `steps`, `requests`, `extraRequests`,

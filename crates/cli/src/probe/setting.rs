@@ -22,13 +22,37 @@ pub const READING_KEYS: [&str; 8] = [
     "routes",
 ];
 
-/// A profile key and the value that accepts what the server did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A profile key and the value that accepts what the server did. It is held as login-core's
+/// profile key (camelCase, how it is applied) and shown and written as the profile file's key
+/// (kebab-case; `envelope-field`, `paths.authorize`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Setting {
     /// The profile key (camelCase, as login-core's profiles serialize).
     pub key: String,
     /// Its value; an object is merged into the key's object (`routes`, `envelope`).
     pub value: Value,
+}
+
+/// `{"key": <the profile file's key>, "value": ...}`.
+impl Serialize for Setting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (key, value) = self.file_entry();
+        json!({"key": key, "value": value}).serialize(s)
+    }
+}
+
+/// `scopeForm` as a profile file spells it: `scope-form`.
+fn kebab(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Setting {
@@ -40,9 +64,36 @@ impl Setting {
         }
     }
 
-    /// `key: value`, for text output.
+    /// The profile file's key and value: `scope-form`, `envelope-field` (an `envelope`
+    /// object's one key), `paths.authorize` (a `routes` object's one key).
+    pub fn file_entry(&self) -> (String, Value) {
+        match (self.key.as_str(), &self.value) {
+            ("envelope", Value::Object(m)) if m.len() == 1 => {
+                let (k, v) = m
+                    .iter()
+                    .next()
+                    .map_or((String::new(), Value::Null), |(k, v)| {
+                        (k.clone(), v.clone())
+                    });
+                (format!("envelope-{}", kebab(&k)), v)
+            }
+            ("routes", Value::Object(m)) if m.len() == 1 => {
+                let (k, v) = m
+                    .iter()
+                    .next()
+                    .map_or((String::new(), Value::Null), |(k, v)| {
+                        (k.clone(), v.clone())
+                    });
+                (format!("paths.{k}"), v)
+            }
+            (k, v) => (kebab(k), v.clone()),
+        }
+    }
+
+    /// `key = value` as a profile file says it, for text output.
     pub fn shown(&self) -> String {
-        format!("{}: {}", self.key, self.value)
+        let (key, value) = self.file_entry();
+        format!("{key} = {value}")
     }
 }
 
@@ -271,6 +322,27 @@ mod tests {
             route_setting(StepId::CiamAuthorize, "https://other/x", "http://h:1", "").is_none()
         );
         assert!(route_setting(StepId::RealmToken, "/x", "http://h:1", "").is_none());
+    }
+
+    #[test]
+    fn settings_are_shown_as_profile_file_keys() {
+        let entry = |k: &str, v: Value| Setting::new(k, v).file_entry();
+        assert_eq!(
+            entry("scopeForm", json!("array")),
+            ("scope-form".into(), json!("array"))
+        );
+        assert_eq!(
+            entry("envelope", json!({"field": "credentials"})),
+            ("envelope-field".into(), json!("credentials"))
+        );
+        assert_eq!(
+            entry("routes", json!({"authorize": "/api/v2/authorize"})),
+            ("paths.authorize".into(), json!("/api/v2/authorize"))
+        );
+        assert_eq!(
+            serde_json::to_value(Setting::new("refreshFields", json!("tokenOnly"))).unwrap(),
+            json!({"key": "refresh-fields", "value": "tokenOnly"})
+        );
     }
 
     #[test]
