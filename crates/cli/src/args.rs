@@ -37,7 +37,10 @@ Examples:
 
 Settings come from flags, else LOGINFLOW_* environment variables (LOGINFLOW_API, LOGINFLOW_BASE_URL,
 LOGINFLOW_CLIENT_ID, ...: each flag's help names its variable), else a profile file (--profile FILE,
-JSON or TOML with the flags' names as keys).
+JSON or TOML with the flags' names as keys). A profile file also holds the bank's wire readings, which
+have no flags: scope-form, expiry, success, refresh-fields, ticket-source, captcha-header,
+envelope-field, envelope-enc, envelope-username-field, envelope-password-field and a [paths] table
+(docs/wire-readings.md).
 
 Exit codes: 0 success; 1 the server answered with an error status; 2 usage or configuration error;
 3 transport failure or an unusable answer; 4 a login paused for an OTP or a captcha (login

@@ -18,6 +18,7 @@ mod output;
 mod pending;
 mod probe;
 mod progress;
+mod readings;
 mod redact;
 mod secret_input;
 pub mod session;

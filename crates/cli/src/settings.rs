@@ -13,7 +13,7 @@
 //! - a setting of the other API is an error only when given as a flag; from the environment or
 //!   a profile file it is ignored (one environment may serve both APIs).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use serde::Deserialize;
 
 use crate::args::{GLOBAL_IDS, GlobalArgs, OutputFormat, RoutesArg, api_flag};
 use crate::error::CliError;
+use crate::readings::ProfileReadings;
 use crate::secret_input;
 use crate::session::Endpoint;
 use crate::tape::Tape;
@@ -69,9 +70,8 @@ pub struct Settings {
     pub lon: Option<String>,
     /// Event id.
     pub event_id: Option<String>,
-    /// The profile file's `readings`: login-core profile keys (`scopeForm`, `expiry`, ...)
-    /// laid over the profile the flags make (what `loginflow probe --suggest-profile` writes).
-    pub readings: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The reading settings (profile file only: they have no flags).
+    pub readings: ProfileReadings,
     /// `--record FILE`.
     pub record: Option<PathBuf>,
     /// `--replay FILE`.
@@ -138,7 +138,7 @@ impl Settings {
             lat: g.lat,
             lon: g.lon,
             event_id: g.event_id,
-            readings: None,
+            readings: ProfileReadings::default(),
             record: g.record,
             replay: g.replay,
             tape: Tape::Off,
@@ -216,30 +216,17 @@ impl Settings {
         if let (true, Some(v)) = (here("--replay"), f.replay) {
             self.replay = Some(v);
         }
-        if let Some(readings) = f.readings {
-            if let Some(key) = readings
-                .keys()
-                .find(|k| !crate::probe::READING_KEYS.contains(&k.as_str()))
-            {
-                return Err(bad(
-                    "readings",
-                    format!(
-                        "unknown key {key:?} (known: {})",
-                        crate::probe::READING_KEYS.join(", ")
-                    ),
-                ));
-            }
-            self.readings = Some(readings);
-        }
+        self.readings = f.readings;
         Ok(())
     }
 }
 
 /// A profile file: the global settings under their flag names (`base-url`, `client-id`, ...),
-/// in JSON or TOML. Paths in it are relative to the file's directory. Secrets have no key: a
-/// file names the files that hold them.
+/// and the reading settings ([`ProfileReadings`]), in JSON or TOML. Paths in it are relative
+/// to the file's directory. Secrets have no key: a file names the files that hold them. Any
+/// other key is refused ([`ProfileFile::read`]).
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct ProfileFile {
     api: Option<String>,
     base_url: Option<String>,
@@ -256,10 +243,13 @@ struct ProfileFile {
     lat: Option<Degrees>,
     lon: Option<Degrees>,
     event_id: Option<String>,
-    /// login-core profile keys laid over the profile (see [`Settings::readings`]).
-    readings: Option<serde_json::Map<String, serde_json::Value>>,
     record: Option<PathBuf>,
     replay: Option<PathBuf>,
+    #[serde(flatten)]
+    readings: ProfileReadings,
+    /// Keys neither of the above take (serde refuses none itself once a struct flattens).
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// A coordinate written as a number or a string, kept as the text sent.
@@ -317,17 +307,27 @@ impl ProfileFile {
         } else {
             serde_json::from_str(&text).map_err(|e| e.to_string())
         };
-        let mut file = parsed.map_err(|e| {
-            if let Some(key) = SECRET_KEYS.iter().find(|k| e.contains(&format!("`{k}`"))) {
-                return CliError::config(format!(
-                    "the profile file {} has a `{key}`: secrets never go in a profile file \
-                     (name a file that holds one, e.g. client-secret-file, or use \
-                     LOGINFLOW_CLIENT_SECRET)",
-                    path.display()
-                ));
-            }
-            CliError::config(format!("the profile file {}: {e}", path.display()))
-        })?;
+        let mut file = parsed
+            .map_err(|e| CliError::config(format!("the profile file {}: {e}", path.display())))?;
+        if let Some(key) = file
+            .unknown
+            .keys()
+            .find(|k| SECRET_KEYS.contains(&k.as_str()))
+        {
+            return Err(CliError::config(format!(
+                "the profile file {} has a `{key}`: secrets never go in a profile file \
+                 (name a file that holds one, e.g. client-secret-file, or use \
+                 LOGINFLOW_CLIENT_SECRET)",
+                path.display()
+            )));
+        }
+        if let Some(key) = file.unknown.keys().next() {
+            return Err(CliError::config(format!(
+                "the profile file {}: unknown key `{key}` (the keys are the global flags' names \
+                 and the reading settings: see `loginflow --help`)",
+                path.display()
+            )));
+        }
         // Paths in the file are relative to it, not to wherever the command runs.
         let dir = path.parent().unwrap_or(Path::new("."));
         for p in [
@@ -404,7 +404,7 @@ pub fn from_flags(
             if let Some(event) = &s.event_id {
                 profile = profile.event_id(event.clone());
             }
-            Profile::from(profile)
+            Profile::from(s.readings.apply_ciam(profile)?)
         }
         // `--api` parses to the realm or the internet-banking API only.
         Api::Realm | Api::ForgotPassword => {
@@ -426,13 +426,11 @@ pub fn from_flags(
                     )));
                 }
             }
-            Profile::from(RealmProfile::new(realm, client_id).scope(scope))
+            Profile::from(
+                s.readings
+                    .apply_realm(RealmProfile::new(realm, client_id).scope(scope)),
+            )
         }
-    };
-    let profile = match &s.readings {
-        Some(readings) => crate::probe::apply_map(&profile, readings)
-            .map_err(|e| CliError::config(format!("profile file: readings: {e}")))?,
-        None => profile,
     };
     Ok((endpoint, profile))
 }

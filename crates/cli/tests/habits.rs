@@ -363,3 +363,63 @@ fn progress_is_silent_off_a_terminal() {
         .code(0)
         .stderr(predicate::str::is_empty());
 }
+
+/// A bank that reads the wire its own way: the profile file's reading settings (no flags)
+/// make the login work, and the saved session keeps them for the refresh.
+#[test]
+fn a_profile_files_readings_fit_a_bank_that_deviates() {
+    use login_sandbox::deviation::{self, Deviation};
+    let env = Env::with(|c| {
+        c.deviations = vec![
+            Deviation::ScopeArray,
+            Deviation::EnvelopeField,
+            Deviation::RedirectStep,
+        ];
+    });
+    // The contract's readings fail at once (authorize is redirected).
+    env.ciam()
+        .args(["login", "--username", "alice", "--password-stdin"])
+        .write_stdin("alice-password\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("redirect"));
+    let toml = env.path("bank.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "scope-form = \"array\"\nenvelope-field = \"{}\"\nrefresh-fields = \"tokenOnly\"\n\
+             [paths]\nauthorize = \"{}\"\n",
+            deviation::ENVELOPE_FIELD,
+            deviation::REDIRECT_TO
+        ),
+    )
+    .unwrap();
+    let session = env.path("alice.session");
+    env.ciam()
+        .arg("--profile")
+        .arg(&toml)
+        .args([
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--save-session",
+        ])
+        .arg(&session)
+        .write_stdin("alice-password\n")
+        .assert()
+        .code(0);
+    // The refresh sends scope as an array again: the session file kept the setting.
+    session_command("json", "refresh", &session)
+        .assert()
+        .code(0);
+    // A bad reading value is a configuration error naming the key.
+    std::fs::write(&toml, "envelope-enc = \"A192GCM\"\n").unwrap();
+    env.ciam()
+        .arg("--profile")
+        .arg(&toml)
+        .arg("diagram")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("A192GCM"));
+}

@@ -36,7 +36,6 @@ use login_transport::{Driver, Interaction, Stopped, Transport as _, UreqTranspor
 use serde_json::{Value, json};
 
 pub use report::Report;
-pub use setting::{READING_KEYS, apply_map, merge};
 
 use self::capture::{Capture, Exchange, Expect};
 use self::compare::{Base, Deviation};

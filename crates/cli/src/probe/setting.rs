@@ -1,26 +1,14 @@
 //! A profile setting the probe names: a key of login-core's profile (`scopeForm`, `expiry`,
 //! `routes`, `envelope`, ...) and its JSON value, applied by merging it into the profile's
-//! serialized form, which is also how a profile file's `readings` section is applied (see
-//! `crate::settings`). The probe's alternatives for a refused step come from here.
+//! serialized form, and shown and written as the profile file's key (`scope-form`,
+//! `envelope-field`, `paths.authorize`: see `crate::readings`). The probe's alternatives for a
+//! refused step come from here.
 
 use login_core::Profile;
 use login_core::contract::Reading;
 use login_core::table::StepId;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-
-/// The login-core profile keys a profile file's `readings` may set (both APIs'; a key of the
-/// other API is ignored by the profile it is laid over).
-pub const READING_KEYS: [&str; 8] = [
-    "success",
-    "scopeForm",
-    "expiry",
-    "refreshFields",
-    "ticketSource",
-    "captchaHeader",
-    "envelope",
-    "routes",
-];
 
 /// A profile key and the value that accepts what the server did. It is held as login-core's
 /// profile key (camelCase, how it is applied) and shown and written as the profile file's key
@@ -109,12 +97,11 @@ pub fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-/// `profile` with `readings` (a profile file's `readings` object, or the probe's settings)
-/// merged into its serialized form.
+/// `profile` with `readings` (login-core profile keys) merged into its serialized form.
 ///
 /// # Errors
 /// The merged form is not a profile of its API (a value of the wrong kind).
-pub fn apply_map(profile: &Profile, readings: &Map<String, Value>) -> Result<Profile, String> {
+fn apply_map(profile: &Profile, readings: &Map<String, Value>) -> Result<Profile, String> {
     let patch = Value::Object(readings.clone());
     let apply = |mut v: Value| {
         merge(&mut v, &patch);
