@@ -313,7 +313,14 @@ fn retry_after_as_a_date_is_reported_and_read() {
     });
     let probe = || {
         env.cap()
-            .args(["--output", "json", "probe", "--username", "alice", "--password-stdin"])
+            .args([
+                "--output",
+                "json",
+                "probe",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ])
             .write_stdin("alice-password\n")
             .output()
             .unwrap()
@@ -344,7 +351,14 @@ fn retry_after_as_a_date_is_reported_and_read() {
     // Nothing to set: the login works as it is (waiting out the throttle again).
     let out = env
         .cap()
-        .args(["--output", "json", "login", "--username", "alice", "--password-stdin"])
+        .args([
+            "--output",
+            "json",
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ])
         .write_stdin("alice-password\n")
         .output()
         .unwrap();
