@@ -28,7 +28,7 @@ mod tls;
 use login_core::ErrorKind as K;
 use login_core::contract::Reading;
 use login_core::entropy::{Entropy as _, OsEntropy};
-use login_core::runner::{Answer, Question, RunPolicy};
+use login_core::runner::{Answer, Goal, Question, RunPolicy};
 use login_core::secret::Password;
 use login_core::table::{Api, StepId};
 use login_core::{Flow, Method, Profile, Request, Runner, ciam, realm};
@@ -309,6 +309,12 @@ impl<'a> Probe<'a> {
         creds: Option<(&str, &Password)>,
         interact: &mut Interact,
     ) -> Result<Result<Flow, Stopped>, CliError> {
+        // A retry starts over from the state the refusal left, toward the same goal.
+        let goal = match probe {
+            "refresh" => Goal::Refresh,
+            "revoke" => Goal::Revoke,
+            _ => Goal::Finish,
+        };
         let driver = Driver::new(capture).policy(policy);
         let mut tried: Vec<Setting> = Vec::new();
         // The step being retried and the profile before its first alternative.
@@ -378,7 +384,14 @@ impl<'a> Probe<'a> {
                 reading,
                 superseded: false,
             });
-            runner = Runner::resume(flow);
+            runner = match goal {
+                Goal::Refresh | Goal::Revoke => match flow.into_session() {
+                    Ok(session) if goal == Goal::Refresh => Runner::refresh(session),
+                    Ok(session) => Runner::revoke(session),
+                    Err(flow) => Runner::resume(flow),
+                },
+                Goal::Finish => Runner::resume(flow),
+            };
         }
     }
 
@@ -599,9 +612,14 @@ impl<'a> Probe<'a> {
             if f.reading == Reading::NoRedirects {
                 continue; // the redirect's deviation already names the route
             }
-            report
-                .deviations
-                .retain(|d| !(d.reading == Reading::RequestRow && d.setting.is_none()));
+            // The refusal is explained by the setting: its status and code are not deviations
+            // of their own (the error body's shape still is).
+            report.deviations.retain(|d| {
+                d.setting.is_some()
+                    || !(d.reading == Reading::RequestRow
+                        || d.what.starts_with("status ")
+                        || d.what.starts_with("error code "))
+            });
             report.deviations.push(Deviation {
                 what: format!(
                     "refused with {} {}; the same step passed with {}",
