@@ -422,7 +422,7 @@ fn absolute_expiries_are_named_as_unix_time() {
 
 #[test]
 fn a_refresh_that_takes_the_token_alone_is_found_and_then_works() {
-    let (env, _) = Case {
+    let (env, v) = Case {
         deviation: Deviation::RefreshTokenOnly,
         adjust: nothing,
         api: Api::Realm,
@@ -436,6 +436,15 @@ fn a_refresh_that_takes_the_token_alone_is_found_and_then_works() {
         },
     }
     .run(1);
+    // The refresh was sent again with the token alone, and passed: one extra call.
+    let again = v["steps"].as_array().unwrap().iter().any(|s| {
+        s["probe"] == "refresh"
+            && s["status"] == 200
+            && s["request"]["fields"] == json!(["refreshToken"])
+    });
+    assert!(again, "{}", pretty(&v));
+    // The made-up refresh that follows already goes out with what was found.
+    assert_eq!(v["extraRequests"], 1, "{}", pretty(&v));
     // The suggested profile's refresh works too.
     let session = env.path("alice.session");
     env.cap()
