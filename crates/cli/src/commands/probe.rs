@@ -81,7 +81,7 @@ fn suggested_profile(s: &Settings, report: &Report) -> Value {
     };
     put("api", s.api.map(|a| json!(api_flag(a))));
     put("base-url", s.base_url.as_ref().map(|u| json!(u)));
-    put("allow-http", s.allow_http.then(|| json!(true)));
+    put("allow-http", s.allow_http.then_some(json!(true)));
     put("timeout", s.timeout.map(|t| json!(t)));
     put("realm", s.realm.as_ref().map(|v| json!(v)));
     put("client-id", s.client_id.as_ref().map(|v| json!(v)));

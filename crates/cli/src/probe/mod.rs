@@ -298,7 +298,10 @@ impl<'a> Probe<'a> {
 
     /// Runs `runner`; a step refused with 400 `invalid_request` or redirected is tried again,
     /// once per alternative setting, from the state the refusal left.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one private loop, called four times with different parts of one run"
+    )]
     fn drive(
         &mut self,
         capture: &Capture<'_>,
