@@ -723,6 +723,43 @@ mod tests {
         assert!(e.message().contains("bogus"), "{}", e.message());
     }
 
+    /// `record` and `replay` come from a profile file too (relative to it), and never both.
+    #[test]
+    fn cassettes_come_from_the_profile_file_and_exclude_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("bob.jsonl"),
+            "{\"cassette\":1,\"createdBy\":\"test\"}\n",
+        )
+        .unwrap();
+        let profile = dir.path().join("bank.toml");
+        std::fs::write(&profile, "replay = \"bob.jsonl\"\n").unwrap();
+        let path = profile.display().to_string();
+        let s = resolved(&["loginflow", "--profile", &path, "diagram"]).unwrap();
+        assert_eq!(s.replay, Some(dir.path().join("bob.jsonl")));
+        assert!(matches!(s.tape, Tape::Replay(_)), "{:?}", s.tape);
+        let record = dir.path().join("new.jsonl").display().to_string();
+        let e = resolved(&[
+            "loginflow",
+            "--profile",
+            &path,
+            "--record",
+            &record,
+            "diagram",
+        ])
+        .unwrap_err();
+        assert!(
+            e.message().contains("cannot be used together"),
+            "{}",
+            e.message()
+        );
+        assert!(!dir.path().join("new.jsonl").exists(), "nothing created");
+        let s = resolved(&["loginflow", "--record", &record, "diagram"]).unwrap();
+        assert!(matches!(s.tape, Tape::Record(_)));
+        let header = std::fs::read_to_string(dir.path().join("new.jsonl")).unwrap();
+        assert!(header.starts_with("{\"cassette\":1,"), "{header}");
+    }
+
     #[test]
     fn urls_are_shown_without_user_info_or_query() {
         assert_eq!(

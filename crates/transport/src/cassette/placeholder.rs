@@ -55,10 +55,10 @@ fn parse_hole(candidate: &str) -> Option<Placeholder> {
         Some(_) => return None,
         None => (inner, None),
     };
-    Some(Placeholder {
-        kind: SecretKind::from_name(name)?,
-        number,
-    })
+    let kind = SecretKind::from_name(name)?;
+    // The recorder numbers exactly the numbered kinds: `<code>` (an HTML tag in an error page)
+    // is text, `<code#1>` a placeholder.
+    (number.is_some() == kind.is_numbered()).then_some(Placeholder { kind, number })
 }
 
 /// The pieces of a recorded string, in order. Adjacent text is one piece.

@@ -181,7 +181,7 @@ impl CassetteWriter {
     ///
     /// # Errors
     /// A [`TransportError`] of kind [`TransportErrorKind::Cassette`] when the line cannot be
-    /// written: the call went through, but a record that silently misses it would mislead.
+    /// written: the call was made, but a record that silently misses it would mislead.
     pub fn append(
         &self,
         request: &Request,
@@ -210,8 +210,8 @@ impl CassetteWriter {
             TransportError::new(
                 TransportErrorKind::Cassette,
                 format!(
-                    "the call went through, but {file} could not take it ({e}); the run stops \
-                     rather than leave an incomplete record"
+                    "the call was made, but its record could not be written to {file} ({e}); \
+                     the run stops rather than leave an incomplete cassette"
                 ),
             )
         };

@@ -39,7 +39,7 @@ struct Position {
 /// later request that sends one back matches.
 ///
 /// ```
-/// use login_transport::cassette::Replay;
+/// use login_transport::cassette::{Replay, ReplayError};
 /// use login_transport::Transport;
 ///
 /// let cassette = concat!(
@@ -62,6 +62,14 @@ struct Position {
 ///     .request_login(&cfg);
 /// let error = replay.send(&other).unwrap_err();
 /// assert!(error.detail.contains("holds 1 exchanges"), "{}", error.detail);
+///
+/// // Replayed afresh, bob is not the recorded user: the typed diff names the field.
+/// let replay = Replay::from_reader(cassette.as_bytes(), "doc")?;
+/// let Err(ReplayError::Mismatch { differences, .. }) = replay.answer(&other) else {
+///     unreachable!("bob is not alice")
+/// };
+/// assert_eq!(differences[0].at, "body.username");
+/// assert_eq!(differences[0].expected, "\"alice\"");
 /// # Ok::<(), login_transport::cassette::CassetteError>(())
 /// ```
 pub struct Replay {
@@ -213,22 +221,31 @@ impl Replay {
         self.exchanges.len().saturating_sub(position.next)
     }
 
-    /// The answer to `request`: the next recorded exchange's outcome, when the request
-    /// matches it.
-    fn answer(&self, request: &Request) -> Result<Response, TransportError> {
+    /// The answer to `request`: the next recorded exchange's outcome (a response, or the
+    /// transport error recorded), when the request matches it. [`Transport::send`] and
+    /// [`AsyncTransport::send`] give the same, a mismatch turned into a [`TransportError`] of
+    /// kind [`TransportErrorKind::Cassette`] with the diff as its detail.
+    ///
+    /// # Errors
+    /// [`ReplayError::Mismatch`], each differing field named; [`ReplayError::PastTheEnd`].
+    /// Neither advances the replay.
+    pub fn answer(
+        &self,
+        request: &Request,
+    ) -> Result<Result<Response, TransportError>, ReplayError> {
         let mut position = self.position.lock().unwrap_or_else(PoisonError::into_inner);
         let position = &mut *position;
         let Some(exchange) = self.exchanges.get(position.next) else {
             let path = position.bindings.scrub(request.path());
-            return Err(cassette_error(&ReplayError::PastTheEnd {
+            return Err(ReplayError::PastTheEnd {
                 recorded: self.exchanges.len(),
                 request: format!("{} {} {path}", step_name(request.step()), request.method()),
-            }));
+            });
         };
         let bindings = match compare(&exchange.request, request, &position.bindings) {
             Ok(bindings) => bindings,
             Err(differences) => {
-                return Err(cassette_error(&ReplayError::Mismatch {
+                return Err(ReplayError::Mismatch {
                     exchange: position.next + 1,
                     of: self.exchanges.len(),
                     step: format!(
@@ -236,18 +253,24 @@ impl Replay {
                         exchange.step, exchange.request.method, exchange.request.path
                     ),
                     differences,
-                }));
+                });
             }
         };
         position.bindings = bindings;
         position.next += 1;
-        match &exchange.outcome {
+        Ok(match &exchange.outcome {
             Outcome::Response(recorded) => Ok(respond(recorded, &mut position.bindings)),
             Outcome::Error(e) => Err(TransportError::new(
                 kind_named(&e.kind),
                 position.bindings.fill(&e.detail),
             )),
-        }
+        })
+    }
+
+    /// [`Self::answer`] with a mismatch as a transport error.
+    fn send_replayed(&self, request: &Request) -> Result<Response, TransportError> {
+        self.answer(request)
+            .unwrap_or_else(|e| Err(cassette_error(&e)))
     }
 }
 
@@ -315,12 +338,12 @@ fn fill_json(value: &mut Value, bindings: &mut Bindings) {
 
 impl Transport for Replay {
     fn send(&self, request: &Request) -> Result<Response, TransportError> {
-        self.answer(request)
+        self.send_replayed(request)
     }
 }
 
 impl AsyncTransport for Replay {
     async fn send(&self, request: &Request) -> Result<Response, TransportError> {
-        self.answer(request)
+        self.send_replayed(request)
     }
 }
