@@ -54,6 +54,22 @@ Examples:
   loginflow --profile bank.toml login --username bob --password-stdin --save-pending bob.pending < pw.txt
       exits 4 when the bank sends an OTP; later: loginflow resume --pending bob.pending --otp CODE";
 
+const PROBE_EXAMPLES: &str = "\
+Examples:
+  loginflow --profile bank.toml probe              no credentials: a made-up user's wrong password,
+                                                   an unknown request id, an empty body, a text/plain
+                                                   body, a made-up refresh token
+  printf '%s\\n' \"$PW\" | loginflow --profile bank.toml probe --username bob --password-stdin --otp 123456
+      also the login, a refresh and the revoke
+  loginflow --profile bank.toml --output json probe --suggest-profile bank.suggested.json
+      one JSON document; the file holds the settings that accept what the server did
+  loginflow --profile bank.suggested.json login --username bob
+      (see docs/onboarding.md: probe, profile, record, replay in CI)
+
+Exit codes: 0 the server conforms to the contract; 1 it deviates (each deviation names the
+reading it breaks and the profile setting that accepts it); 2 usage or configuration; 3 the
+server cannot be reached.";
+
 const RESUME_EXAMPLES: &str = "\
 Examples:
   loginflow resume --pending bob.pending --otp 123456 --save-session ~/.bob.session
@@ -199,6 +215,10 @@ pub enum Command {
     /// Log in; with `--save-session` write the session for `refresh`, `token` and `revoke`.
     #[command(after_help = LOGIN_EXAMPLES)]
     Login(LoginArgs),
+    /// Compare a server's answers with the contract: each deviation with the reading it breaks
+    /// and the profile setting that accepts it; `--suggest-profile` writes those settings.
+    #[command(after_help = PROBE_EXAMPLES)]
+    Probe(ProbeArgs),
     /// Finish a login paused by `login --save-pending` with the OTP or the captcha answer.
     #[command(after_help = RESUME_EXAMPLES)]
     Resume(ResumeArgs),
@@ -260,6 +280,35 @@ pub struct LoginArgs {
     /// Print the access and refresh tokens.
     #[arg(long)]
     pub show_tokens: bool,
+}
+
+/// `probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Also log in as this user (then refresh and revoke); without it the probe sends only
+    /// calls that need no credentials.
+    #[arg(long, value_name = "U")]
+    pub username: Option<String>,
+    /// Read the password from stdin (one line). Without it the password is prompted for on
+    /// the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The OTP, when the server asks for one (without it: a prompt on a TTY).
+    #[arg(long, value_name = "CODE")]
+    pub otp: Option<String>,
+    /// The captcha answer (`ciam` API).
+    #[arg(long, value_name = "A")]
+    pub captcha_answer: Option<String>,
+    /// Fetch a captcha before sending the credentials (`ciam` API).
+    #[arg(long)]
+    pub captcha: bool,
+    /// A scope to ask for (repeatable; default `openid`).
+    #[arg(long, value_name = "S")]
+    pub scope: Vec<String>,
+    /// Write a profile file (mode 0600) with the settings that accept what the server did;
+    /// pass it to the other commands with `--profile FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub suggest_profile: Option<PathBuf>,
 }
 
 /// `resume`.

@@ -16,6 +16,7 @@ mod files;
 mod interact;
 mod output;
 mod pending;
+mod probe;
 mod progress;
 mod reach;
 mod readings;
@@ -75,6 +76,7 @@ pub fn run(raw: &[OsString]) -> ExitCode {
     let s = &settings;
     let result = match &cli.command {
         Command::Login(a) => commands::login::run(s, a),
+        Command::Probe(a) => commands::probe::run(s, a),
         Command::Resume(a) => commands::resume::run(s, a),
         Command::Refresh(a) => commands::refresh::run(s, a),
         Command::Token(a) => commands::token::run(s, a),

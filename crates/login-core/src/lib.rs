@@ -33,13 +33,15 @@
 //! states and snapshots; [`table`] the transition table and diagrams; [`seal`] the credential
 //! envelope; [`pkce`]; [`secret`] the redacting, zeroizing secret types; [`redact`] which values
 //! on the wire are secrets (for records of exchanges that can be shared); [`readings`] the
-//! settings for the wire readings a bank may take the other way.
+//! settings for the wire readings a bank may take the other way; [`contract`] the wire
+//! contract as data (what the tests and `loginflow probe` measure against).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
 pub mod action;
 pub mod ciam;
+pub mod contract;
 pub mod entropy;
 pub mod error;
 pub mod flow;

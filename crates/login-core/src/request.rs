@@ -382,6 +382,45 @@ impl Request {
     pub fn is_safe_to_repeat(&self) -> bool {
         self.step.is_safe_to_repeat()
     }
+
+    /// A request the engine's states never make, for conformance probes and tests: an empty
+    /// body, another content type, a made-up request id. `step` names the contract row the
+    /// answer is measured against; add headers with [`with_header`](Self::with_header) and a
+    /// body with [`with_body`](Self::with_body). Any transport sends it like the others.
+    ///
+    /// ```
+    /// use login_core::{Method, Request, table::StepId};
+    /// let probe = Request::custom(StepId::RealmRequestLogin, Method::Post, "/auth/realm/cap/request")
+    ///     .with_header("Content-Type", "text/plain", false)
+    ///     .with_body(b"{}".to_vec());
+    /// assert_eq!(probe.headers()[0].value(), "text/plain");
+    /// assert_eq!(probe.body(), Some(&b"{}"[..]));
+    /// ```
+    pub fn custom(step: StepId, method: Method, path: impl Into<String>) -> Self {
+        Self::new(step, method, path.into())
+    }
+
+    /// Adds a header; a `sensitive` value is redacted in `Debug` and zeroed on drop.
+    pub fn with_header(
+        self,
+        name: &'static str,
+        value: impl Into<String>,
+        sensitive: bool,
+    ) -> Self {
+        let value = value.into();
+        self.header(if sensitive {
+            Header::sensitive(name, value)
+        } else {
+            Header::shared(name, &Arc::from(value))
+        })
+    }
+
+    /// Sets the body bytes as they are (no `Content-Type` is added; the body is zeroed on
+    /// drop).
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(Body(body));
+        self
+    }
 }
 
 impl std::fmt::Debug for Request {

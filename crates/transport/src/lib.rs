@@ -47,6 +47,9 @@
 //!   forgot password, internet-banking login with captcha and 2FA, refresh, revoke), asking an
 //!   [`Interaction`] for OTPs and captcha answers, repeating only throttled (429) calls within a
 //!   [`RetryPolicy`], and stopping with a [`Stopped`] that keeps the state on any failure.
+//! - `inspect_tls` (with either backend) performs one TLS handshake to the base URL's host and
+//!   describes it (version, cipher suite, the chain presented, whether it verified), for
+//!   onboarding tools such as `loginflow probe`.
 //! - [`TokenKeeper`] (async) and [`BlockingTokenKeeper`] hold a session and hand out fresh
 //!   access tokens, with one refresh request however many tasks or threads ask at once.
 //! - [`cassette`]: [`Recording`](cassette::Recording) writes every exchange of any transport
@@ -154,6 +157,8 @@ pub mod proxy;
 mod hyper;
 #[cfg(any(feature = "ureq", feature = "hyper"))]
 mod tls;
+#[cfg(any(feature = "ureq", feature = "hyper"))]
+mod tls_facts;
 #[cfg(feature = "ureq")]
 mod ureq;
 
@@ -175,6 +180,8 @@ pub use crate::keeper::TokenKeeper;
 pub use crate::keeper::{BlockingTokenKeeper, KeeperError, KeeperOptions};
 pub use crate::policy::{ConfigError, RetryPolicy, Timeouts, TransportConfig, is_loopback_host};
 pub use crate::proxy::Proxy;
+#[cfg(any(feature = "ureq", feature = "hyper"))]
+pub use crate::tls_facts::{TlsFacts, inspect_tls};
 #[cfg(feature = "ureq")]
 pub use crate::ureq::UreqTransport;
 

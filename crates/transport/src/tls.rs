@@ -42,7 +42,6 @@ pub(crate) fn check_roots(
 }
 
 /// The roots `config` trusts: the public ones unless replaced, and the given ones.
-#[cfg(feature = "hyper")]
 pub(crate) fn root_store(config: &TransportConfig) -> Result<rustls::RootCertStore, ConfigError> {
     let mut roots = rustls::RootCertStore::empty();
     if config.public_roots {

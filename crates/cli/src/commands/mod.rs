@@ -4,6 +4,7 @@ pub mod demo;
 pub mod diagram;
 pub mod forgot_password;
 pub mod login;
+pub mod probe;
 pub mod refresh;
 pub mod resume;
 pub mod revoke;

@@ -1,14 +1,16 @@
-//! The wire contract (`shared/wire-contract.md`) as data: routes, the contract headers and body
-//! fields of each step, the constants they carry, and a checker for request descriptions.
-//! Paths, field and header names are written out literally, never taken from the engine.
+//! The wire contract (`shared/wire-contract.md`) as the tests use it: routes, the contract
+//! headers and body fields of each step (from `login_core::contract`, the contract as data,
+//! which the engine's states never read), the constants they carry, and a checker for request
+//! descriptions.
 
 use std::collections::BTreeSet;
 
 use login_core::Request;
 use login_core::ciam::{CiamConfig, Routes};
+use login_core::contract::{self, HeaderWhen, JsonType, Presence};
 use login_core::realm::RealmConfig;
 use login_core::secret::{ClientSecret, DeviceToken, FlowSecret};
-use login_core::table::{Api, StepId};
+use login_core::table::StepId;
 use serde_json::{Map, Value};
 
 use super::oracle::{CFG_AUTH_TOKEN, CFG_LOGIN_VERIFIER, CLIENT_SECRET, DEVICE_TOKEN};
@@ -26,45 +28,11 @@ pub enum RouteSet {
     Service,
 }
 
-/// The contract's gateway routes, literally.
-pub const GATEWAY: [(StepId, &str); 7] = [
-    (StepId::CiamAuthorize, "/api/v1/authorize"),
-    (StepId::CiamCaptcha, "/api/v1/captcha"),
-    (StepId::CiamLoginChallenge, "/api/v1/login-challenge"),
-    (StepId::CiamPreLoginVerify, "/api/v1/pre-login-verify"),
-    (StepId::CiamAccessToken, "/api/v1/access-token"),
-    (StepId::CiamRevoke, "/api/v1/revoke-token"),
-    (StepId::CiamRefresh, "/api/v1/refresh-token"),
-];
+/// The contract's gateway routes (login-core's contract data, written out literally there).
+pub const GATEWAY: [(StepId, &str); 7] = contract::GATEWAY_ROUTES;
 
-/// The contract's service routes, literally (captcha: "same as gateway unless overridden").
-pub const SERVICE: [(StepId, &str); 7] = [
-    (
-        StepId::CiamAuthorize,
-        "/ciamauthsrvc/internetBanking/oauth/authorize",
-    ),
-    (StepId::CiamCaptcha, "/api/v1/captcha"),
-    (
-        StepId::CiamLoginChallenge,
-        "/ciamauthsrvc/internetBanking/oauth/acceptLoginChallenge",
-    ),
-    (
-        StepId::CiamPreLoginVerify,
-        "/ciamauthsrvc/auth/mfa/prelogin/verify",
-    ),
-    (
-        StepId::CiamAccessToken,
-        "/ciamauthsrvc/internetBanking/oauth/accessToken",
-    ),
-    (
-        StepId::CiamRevoke,
-        "/ciamauthsrvc/internetBanking/oauth/revoke",
-    ),
-    (
-        StepId::CiamRefresh,
-        "/ciamauthsrvc/internetBanking/oauth/accessToken/refresh",
-    ),
-];
+/// The contract's service routes (captcha: "same as gateway unless overridden").
+pub const SERVICE: [(StepId, &str); 7] = contract::SERVICE_ROUTES;
 
 /// The settings of both APIs under test (routes, optional headers and fields, scopes): the
 /// engine's configurations are made from them, and so is what the contract then demands.
@@ -170,49 +138,31 @@ impl Settings {
 
     /// The contract's method and path for a step under this profile.
     pub fn route(&self, step: StepId) -> (&'static str, String) {
-        let realm = |p: &str| p.replace("{realmId}", REALM_ID);
-        match step {
-            StepId::RealmRequestLogin => ("POST", realm("/auth/realm/{realmId}/request")),
-            StepId::RealmToken => ("POST", realm("/auth/realm/{realmId}/token")),
-            StepId::RealmRefresh => ("PATCH", realm("/auth/realm/{realmId}/token")),
-            StepId::ResetRequest => ("POST", realm("/realm/admin/{realmId}/user/forgotPassword")),
-            StepId::ResetVerifyOtp => ("POST", realm("/realm/admin/{realmId}/user/verifyOtp")),
-            StepId::ResetPassword => ("POST", realm("/realm/admin/{realmId}/user/resetPassword")),
-            other => {
-                let set = match self.routes {
-                    RouteSet::Gateway => GATEWAY,
-                    RouteSet::Service => SERVICE,
-                };
-                let path = self
-                    .overrides
-                    .iter()
-                    .find(|(s, _)| *s == other)
-                    .map(|(_, p)| p.to_string())
-                    .or_else(|| {
-                        set.iter()
-                            .find(|(s, _)| *s == other)
-                            .map(|(_, p)| p.to_string())
-                    })
-                    .unwrap_or_else(|| panic!("no route for {other:?}"));
-                let method = if other == StepId::CiamCaptcha {
-                    "GET"
-                } else {
-                    "POST"
-                };
-                (method, path)
-            }
+        let method = contract::step(step).method.as_str();
+        if let Some(path) = contract::realm_path(step, REALM_ID) {
+            return (method, path);
         }
+        let set = match self.routes {
+            RouteSet::Gateway => GATEWAY,
+            RouteSet::Service => SERVICE,
+        };
+        let path = self
+            .overrides
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map(|(_, p)| p.to_string())
+            .or_else(|| {
+                set.iter()
+                    .find(|(s, _)| *s == step)
+                    .map(|(_, p)| p.to_string())
+            })
+            .unwrap_or_else(|| panic!("no route for {step:?}"));
+        (method, path)
     }
 }
 
 /// The headers the contract governs: present only on calls whose row lists them.
-pub const CONTRACT_HEADERS: [&str; 5] = [
-    "Authorization",
-    "checkIdentity",
-    "locLatitude",
-    "locLongitude",
-    "eventId",
-];
+pub const CONTRACT_HEADERS: [&str; 5] = contract::CONTRACT_HEADERS;
 
 /// A body field's JSON type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,96 +171,47 @@ pub enum Ty {
     StrArray,
 }
 
-/// The body fields of a step: (name, type, required). A field not listed must not be sent.
+/// The body fields of a step: (name, type, required). A field not listed must not be sent;
+/// a field sent only when configured is required when these settings configure it.
 pub fn body_fields(step: StepId, p: &Settings) -> Option<Vec<(&'static str, Ty, bool)>> {
-    use Ty::*;
-    let s = |n| (n, Str, true);
-    let opt = |n| (n, Str, false);
-    Some(match step {
-        StepId::RealmRequestLogin => vec![
-            s("username"),
-            s("password"),
-            s("clientId"),
-            s("clientSecret"),
-        ],
-        StepId::RealmToken => vec![
-            s("reqId"),
-            opt("refId"),
-            opt("otp"),
-            ("scope", StrArray, true),
-        ],
-        StepId::RealmRefresh => vec![s("clientId"), s("refreshToken")],
-        StepId::ResetRequest => vec![s("username")],
-        StepId::ResetVerifyOtp => vec![s("otp"), s("reqId"), s("refId"), s("username")],
-        StepId::ResetPassword => vec![s("newPassword")],
-        StepId::CiamAuthorize => {
-            let mut f = vec![
-                s("clientId"),
-                s("codeChallenge"),
-                s("codeChallengeMethod"),
-                s("scope"),
-                s("state"),
-            ];
-            if p.authorize_extras {
-                f.extend([s("authToken"), s("loginVerifier")]);
-            }
-            f
-        }
-        StepId::CiamCaptcha => return None,
-        StepId::CiamLoginChallenge => {
-            let mut f = vec![s("loginChallenge"), s("authToken")];
-            if p.additional_authentication.is_some() {
-                f.push(s("additionalAuthentication"));
-            }
-            f
-        }
-        StepId::CiamPreLoginVerify => vec![s("consentOtp"), s("mfaChallenge")],
-        StepId::CiamAccessToken => vec![
-            s("clientId"),
-            s("code"),
-            s("codeVerifier"),
-            s("grantType"),
-            s("redirectUri"),
-            s("scope"),
-            s("state"),
-        ],
-        StepId::CiamRevoke => vec![s("clientId")],
-        StepId::CiamRefresh => vec![s("clientId"), s("grantType"), s("refreshToken"), s("scope")],
-        other => panic!("{other:?} sends no request"),
-    })
+    let fields = contract::step(step).request?;
+    let configured = |name: &str| match name {
+        "authToken" | "loginVerifier" => p.authorize_extras,
+        "additionalAuthentication" => p.additional_authentication.is_some(),
+        other => panic!("{other} is not a configured field"),
+    };
+    Some(
+        fields
+            .iter()
+            .filter_map(|f| {
+                let ty = match f.ty {
+                    JsonType::String => Ty::Str,
+                    JsonType::StringArray => Ty::StrArray,
+                    other => panic!("{}: requests send no {}", f.name, other.as_str()),
+                };
+                match f.presence {
+                    Presence::Required => Some((f.name, ty, true)),
+                    Presence::Optional => Some((f.name, ty, false)),
+                    Presence::WhenConfigured => configured(f.name).then_some((f.name, ty, true)),
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Which contract headers a step's row lists under this profile.
 pub fn expected_headers(step: StepId, p: &Settings) -> BTreeSet<&'static str> {
-    let mut h = BTreeSet::new();
-    let ciam = step.api() == Api::Ciam;
-    match step {
-        StepId::ResetPassword
-        | StepId::CiamAuthorize
-        | StepId::CiamLoginChallenge
-        | StepId::CiamPreLoginVerify
-        | StepId::CiamAccessToken
-        | StepId::CiamRevoke => {
-            h.insert("Authorization");
-        }
-        StepId::CiamCaptcha => {
-            h.insert("checkIdentity");
-        }
-        _ => {}
-    }
-    if ciam && p.location.is_some() {
-        h.insert("locLatitude");
-        h.insert("locLongitude");
-    }
-    if p.event_id.is_some()
-        && matches!(
-            step,
-            StepId::CiamLoginChallenge | StepId::CiamPreLoginVerify | StepId::CiamAccessToken
-        )
-    {
-        h.insert("eventId");
-    }
-    h
+    contract::step(step)
+        .headers
+        .iter()
+        .filter(|(name, when)| match (*name, when) {
+            (_, HeaderWhen::Always) => true,
+            ("locLatitude" | "locLongitude", _) => p.location.is_some(),
+            ("eventId", _) => p.event_id.is_some(),
+            (other, _) => panic!("{other} is not a configured header"),
+        })
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 /// What a request carried, after it passed the contract check.

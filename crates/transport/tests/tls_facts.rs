@@ -1,0 +1,53 @@
+//! `inspect_tls` against a real rustls server on loopback with an rcgen certificate.
+
+mod common;
+
+use common::tls::TlsServer;
+use login_core::TransportErrorKind;
+use login_transport::{TransportConfig, inspect_tls};
+
+#[test]
+fn a_trusted_chain_verifies_and_the_handshake_is_described() {
+    let server = TlsServer::start();
+    let config = TransportConfig::new(&server.url())
+        .expect("config")
+        .replace_roots_with_pem(server.ca_pem.as_bytes())
+        .expect("CA");
+    let facts = inspect_tls(&config).expect("handshake").expect("https");
+    assert_eq!(facts.verified, Ok(()));
+    assert_eq!(facts.version, "TLSv1_3");
+    assert!(
+        facts.cipher_suite.starts_with("TLS13_"),
+        "{}",
+        facts.cipher_suite
+    );
+    assert!(facts.key_exchange.is_some());
+    assert_eq!(
+        facts.chain.len(),
+        1,
+        "the test server presents its leaf only"
+    );
+}
+
+#[test]
+fn an_untrusted_chain_is_described_with_the_reason() {
+    let server = TlsServer::start();
+    // The Mozilla roots: the private CA is unknown to them.
+    let config = TransportConfig::new(&server.url()).expect("config");
+    let facts = inspect_tls(&config).expect("handshake").expect("https");
+    let why = facts.verified.expect_err("not trusted");
+    assert!(why.contains("UnknownIssuer"), "{why}");
+    assert_eq!(facts.chain.len(), 1);
+}
+
+#[test]
+fn plain_http_has_nothing_to_inspect_and_a_closed_port_is_a_connect_error() {
+    let config = TransportConfig::new("http://127.0.0.1:9").expect("config");
+    assert!(inspect_tls(&config).expect("nothing sent").is_none());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let config = TransportConfig::new(&format!("https://localhost:{port}")).expect("config");
+    let err = inspect_tls(&config).expect_err("refused");
+    assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+}
