@@ -7,9 +7,7 @@ use std::io;
 use login_core::TransportErrorKind;
 use rustls::crypto::CryptoProvider;
 
-use crate::policy::ConfigError;
-#[cfg(feature = "hyper")]
-use crate::policy::TransportConfig;
+use crate::policy::{ConfigError, TransportConfig};
 
 /// The provider both transports use: aws-lc-rs's defaults.
 pub(crate) fn provider() -> std::sync::Arc<CryptoProvider> {
