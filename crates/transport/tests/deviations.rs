@@ -23,6 +23,7 @@ use login_sandbox::config::{
 };
 use login_sandbox::deviation::{self, Deviation};
 use login_sandbox::{BlockingSandbox, SandboxConfig, spawn_blocking_sandbox};
+use login_transport::cassette::{CassetteInfo, CassetteWriter, Recording, Replay};
 use login_transport::{Driver, Interaction, Stopped, TransportConfig, UreqTransport};
 
 /// A user who knows the sandbox's fixed OTP and captcha, and notes the OTP references shown.
@@ -290,8 +291,43 @@ fn another_envelope_field_needs_envelope_field() {
     let envelope = Envelope::default()
         .field(deviation::ENVELOPE_FIELD)
         .expect("a field name");
-    bank.ciam_login(&ciam_cfg().envelope(envelope))
-        .expect("the envelope in its field");
+    let cfg = ciam_cfg().envelope(envelope);
+    bank.ciam_login(&cfg).expect("the envelope in its field");
+
+    // Recorded, the envelope under its other field is a placeholder (no ciphertext in the
+    // cassette), and the recording replays offline.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("envelope-field.jsonl");
+    let writer = CassetteWriter::create(&path, CassetteInfo::new()).expect("a cassette");
+    let config = TransportConfig::new(&bank.sandbox.base_url()).expect("the sandbox URL");
+    let recording = Recording::new(UreqTransport::new(config).expect("ureq"), writer);
+    let creds = Credentials::new("alice", Password::new("alice-password"));
+    Driver::new(recording)
+        .login(
+            Bank::Ciam(&cfg, &bank.sealer),
+            Runner::ciam_login(creds),
+            &mut User::default(),
+        )
+        .expect("recorded");
+    let text = std::fs::read_to_string(&path).expect("the cassette");
+    let challenge = text
+        .lines()
+        .find(|l| l.contains(deviation::ENVELOPE_FIELD))
+        .expect("the login challenge line");
+    let line: serde_json::Value = serde_json::from_str(challenge).expect("JSON");
+    let sealed = line["request"]["body"][deviation::ENVELOPE_FIELD]
+        .as_str()
+        .expect("a string");
+    assert!(sealed.starts_with("<envelope#"), "{challenge}");
+    let replay = Replay::open(&path).expect("the cassette opens");
+    let creds = Credentials::new("alice", Password::new("alice-password"));
+    Driver::new(replay)
+        .login(
+            Bank::Ciam(&cfg, &bank.sealer),
+            Runner::ciam_login(creds),
+            &mut User::default(),
+        )
+        .expect("replayed offline");
 }
 
 #[test]

@@ -153,6 +153,12 @@ impl Redactor {
                 }
             }
             Value::String(s) => {
+                // A request value shaped like a JWE is the credential envelope under whatever
+                // field a profile's `envelope.field` names (the table knows only `authToken`).
+                let inherited = inherited.or_else(|| {
+                    (side == Side::Request && redact::envelope_header(s).is_some())
+                        .then_some(SecretKind::Envelope)
+                });
                 let replacement = match inherited {
                     Some(_) if s.is_empty() => return,
                     Some(SecretKind::Envelope) => {
@@ -300,6 +306,39 @@ mod tests {
             "a short secret as a whole value"
         );
         assert_eq!(r.scrub("pwned"), "pwned", "but not inside other text");
+    }
+
+    #[test]
+    fn an_envelope_under_another_field_name_is_still_an_envelope() {
+        // The protected header of a real ECDH-ES envelope, with made-up later parts.
+        let jwe = "eyJhbGciOiJFQ0RILUVTIiwiZW5jIjoiQTEyOEdDTSIsImVwayI6eyJrdHkiOiJFQyIsImNydiI6IlAtMjU2IiwieCI6IkFBQSIsInkiOiJCQkIifX0..aXYtaXYtaXY.Y2lwaGVydGV4dC1zZWNyZXQ.dGFn";
+        let mut r = Redactor::default();
+        let mut envelopes = BTreeMap::new();
+        let body = serde_json::json!({ "credentials": jwe, "note": "a.b" }).to_string();
+        let recorded = r.body(
+            body.as_bytes(),
+            StepId::CiamLoginChallenge,
+            Side::Request,
+            &mut envelopes,
+        );
+        let value = recorded.body.expect("a JSON body");
+        let placeholder = value["credentials"].as_str().expect("a string");
+        assert!(placeholder.starts_with("<envelope"), "{value}");
+        assert_eq!(
+            value["note"], "a.b",
+            "not every dotted value is an envelope"
+        );
+        assert!(!value.to_string().contains("Y2lwaGVydGV4dC1zZWNyZXQ"));
+        assert_eq!(envelopes[placeholder]["enc"], "A128GCM");
+        // Answers are not envelopes: a response's dotted token keeps its own rules.
+        let mut envelopes = BTreeMap::new();
+        let answer = r.body(
+            body.as_bytes(),
+            StepId::CiamLoginChallenge,
+            Side::Response,
+            &mut envelopes,
+        );
+        assert!(envelopes.is_empty(), "{:?}", answer.body);
     }
 
     #[test]
