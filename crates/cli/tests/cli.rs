@@ -9,8 +9,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::sync::atomic::Ordering;
 
 use common::{
-    Env, closed_port_url, fake_server, json_of, loginflow, session_command, session_tokens,
-    silent_server,
+    Env, closed_port_url, fake_server, json_of, login_as, loginflow, session_command,
+    session_tokens, silent_server,
 };
 use predicates::prelude::*;
 
@@ -535,16 +535,9 @@ fn realm_session_saved_0600_refreshed_in_place_then_revoked_locally() {
 fn ciam_revoke_reaches_the_server_and_the_file_can_no_longer_refresh() {
     let env = Env::new();
     let session = env.path("ciam.session");
-    env.ciam()
-        .args([
-            "login",
-            "--username",
-            "alice",
-            "--password-stdin",
-            "--save-session",
-        ])
+    login_as(env.ciam(), "alice")
+        .arg("--save-session")
         .arg(&session)
-        .write_stdin("alice-password\n")
         .assert()
         .code(0);
     assert_eq!(mode_of(&session), 0o600);
@@ -967,16 +960,9 @@ fn demo_runs_every_flow_and_exits_0() {
 fn a_failed_refresh_or_revoke_leaves_the_session_file_untouched() {
     let env = Env::new();
     let session = env.path("ciam.session");
-    env.ciam()
-        .args([
-            "login",
-            "--username",
-            "alice",
-            "--password-stdin",
-            "--save-session",
-        ])
+    login_as(env.ciam(), "alice")
+        .arg("--save-session")
         .arg(&session)
-        .write_stdin("alice-password\n")
         .assert()
         .code(0);
     let before = std::fs::read(&session).unwrap();

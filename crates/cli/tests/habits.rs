@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Env, closed_port_url, json_of, loginflow, session_command, session_tokens};
+use common::{Env, closed_port_url, json_of, login_as, loginflow, session_command, session_tokens};
 use predicates::prelude::*;
 
 #[test]
@@ -344,16 +344,9 @@ fn mermaid_output_is_exactly_one_diagram() {
 fn progress_is_silent_off_a_terminal() {
     let env = Env::new();
     let session = env.path("s");
-    env.cap()
-        .args([
-            "login",
-            "--username",
-            "alice",
-            "--password-stdin",
-            "--save-session",
-        ])
+    login_as(env.cap(), "alice")
+        .arg("--save-session")
         .arg(&session)
-        .write_stdin("alice-password\n")
         .assert()
         .code(0)
         .stderr(predicate::str::is_empty());

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use common::{Env, counting_proxy, json_of, loginflow, session_tokens};
+use common::{Env, counting_proxy, json_of, login_as, loginflow, session_tokens};
 use login_sandbox::config::AnomalyMode;
 
 fn mode_of(path: &Path) -> u32 {
@@ -102,16 +102,9 @@ fn realm_otp_login_pauses_and_resumes_in_another_process() {
 fn text_output_says_what_the_login_waits_for_and_the_otp_can_come_from_stdin() {
     let env = Env::new();
     let pending = env.path("bob.pending");
-    env.cap()
-        .args([
-            "login",
-            "--username",
-            "bob",
-            "--password-stdin",
-            "--save-pending",
-        ])
+    login_as(env.cap(), "bob")
+        .arg("--save-pending")
         .arg(&pending)
-        .write_stdin("bob-password\n")
         .assert()
         .code(4)
         .stdout(
@@ -141,16 +134,9 @@ use predicates::prelude::*;
 fn a_wrong_otp_keeps_the_pending_file_usable() {
     let env = Env::new();
     let pending = env.path("bob.pending");
-    env.cap()
-        .args([
-            "login",
-            "--username",
-            "bob",
-            "--password-stdin",
-            "--save-pending",
-        ])
+    login_as(env.cap(), "bob")
+        .arg("--save-pending")
         .arg(&pending)
-        .write_stdin("bob-password\n")
         .assert()
         .code(4);
     let out = resume(&pending).args(["--otp", "000000"]).output().unwrap();
@@ -308,16 +294,9 @@ fn ciam_captcha_then_otp_pauses_twice_and_finishes() {
 fn a_flow_the_server_ended_marks_the_pending_file() {
     let env = Env::with(|c| c.anomaly = AnomalyMode::Always);
     let pending = env.path("carol.pending");
-    env.ciam()
-        .args([
-            "login",
-            "--username",
-            "carol",
-            "--password-stdin",
-            "--save-pending",
-        ])
+    login_as(env.ciam(), "carol")
+        .arg("--save-pending")
         .arg(&pending)
-        .write_stdin("carol-password\n")
         .assert()
         .code(4);
     // Five wrong codes use the challenge up (the sandbox allows five attempts).

@@ -129,6 +129,15 @@ pub const CLI_ENV: [&str; 37] = [
     "LOGINFLOW_TEST_CRASH_AFTER_REFRESH",
 ];
 
+/// `login --username USER --password-stdin` on `command` (from [`Env::cap`] or [`Env::ciam`]),
+/// with the sandbox's password for USER (`USER-password`) on stdin; add the rest of the flags.
+pub fn login_as(mut command: Command, user: &str) -> Command {
+    command
+        .args(["login", "--username", user, "--password-stdin"])
+        .write_stdin(format!("{user}-password\n"));
+    command
+}
+
 /// The binary, with none of the CLI's settings, secrets or log filters inherited from the
 /// environment (a developer's `RUST_LOG` must not change what a test sees); tests set what
 /// they need after this.
