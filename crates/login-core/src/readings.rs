@@ -36,7 +36,6 @@
 //! # Ok::<(), login_core::Error>(())
 //! ```
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -114,28 +113,60 @@ pub enum ScopeForm {
     Array,
 }
 
-/// `scope` as a request body sends it.
-#[derive(Serialize)]
-#[serde(untagged)]
+/// `scope` as a request body sends it, written straight from the profile's words or string:
+/// no list or string is built per request.
+#[derive(Clone, Copy)]
 pub(crate) enum ScopeJson<'a> {
-    Joined(Cow<'a, str>),
-    Words(Vec<&'a str>),
+    /// The words as an array.
+    Words(&'a [String]),
+    /// The words joined by spaces, as one string.
+    WordsJoined(&'a [String]),
+    /// The string as it is.
+    Joined(&'a str),
+    /// The string split at white space, as an array.
+    JoinedSplit(&'a str),
+}
+
+impl Serialize for ScopeJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            ScopeJson::Words(words) => serializer.collect_seq(words),
+            ScopeJson::WordsJoined(words) => serializer.collect_str(&SpaceJoined(words)),
+            ScopeJson::Joined(joined) => serializer.serialize_str(joined),
+            ScopeJson::JoinedSplit(joined) => serializer.collect_seq(joined.split_whitespace()),
+        }
+    }
+}
+
+/// Words displayed with one space between them.
+struct SpaceJoined<'a>(&'a [String]);
+
+impl std::fmt::Display for SpaceJoined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, word) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(word)?;
+        }
+        Ok(())
+    }
 }
 
 impl ScopeForm {
     /// The scope of a list of words, in this form.
     pub(crate) fn render_words(self, words: &[String]) -> ScopeJson<'_> {
         match self {
-            ScopeForm::Array => ScopeJson::Words(words.iter().map(String::as_str).collect()),
-            ScopeForm::String => ScopeJson::Joined(Cow::Owned(words.join(" "))),
+            ScopeForm::Array => ScopeJson::Words(words),
+            ScopeForm::String => ScopeJson::WordsJoined(words),
         }
     }
 
     /// The scope of a space-separated string, in this form.
     pub(crate) fn render_joined(self, joined: &str) -> ScopeJson<'_> {
         match self {
-            ScopeForm::Array => ScopeJson::Words(joined.split_whitespace().collect()),
-            ScopeForm::String => ScopeJson::Joined(Cow::Borrowed(joined)),
+            ScopeForm::Array => ScopeJson::JoinedSplit(joined),
+            ScopeForm::String => ScopeJson::Joined(joined),
         }
     }
 }
