@@ -3,14 +3,12 @@
 //! proxy that wants credentials and counts its tunnels.
 
 mod common;
-#[path = "../../transport/tests/common/reach.rs"]
-mod reach_kit;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use common::{Env, json_of, loginflow};
-use reach_kit::{ConnectProxy, Pki, TlsFront};
+use test_reach::{ConnectProxy, Pki, TlsFront};
 
 const PROXY_USER: &str = "cli-proxy-user";
 const PROXY_PASS: &str = "cli-proxy-pass-CANARY";

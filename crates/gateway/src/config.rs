@@ -17,10 +17,18 @@
 //!     "baseUrl": "https://bank.example",
 //!     "profile": {"api": "ciam", "clientId": "ib-app", "redirectUri": "https://app.example/cb"},
 //!     "deviceToken": {"env": "CIAM_DEVICE_TOKEN"},
-//!     "serverJwk": {"file": "/etc/loginflow/bank-jwk.json"}
+//!     "serverJwk": {"file": "/etc/loginflow/bank-jwk.json"},
+//!     "reach": {
+//!       "clientCert": "/etc/loginflow/bank-client.pem",
+//!       "clientKey": {"file": "/run/secrets/bank-client-key.pem"},
+//!       "proxy": {"env": "GATEWAY_PROXY_URL"}
+//!     }
 //!   }
 //! }
 //! ```
+//!
+//! Each bank section may hold `reach` (mutual TLS, private roots, an HTTP proxy: see
+//! [`ReachFile`]).
 //!
 //! `store` is `"memory"` (one instance, nothing survives a restart) or `{"url": SECRET}` (a
 //! `redis://`, `rediss://` or `redis+unix://` URL, which may hold a password). `storeKeys` is a
@@ -43,6 +51,8 @@ use login_store::StoreOptions;
 use login_store::seal::Keyring;
 use login_transport::TransportConfig;
 use serde::Deserialize;
+
+use crate::reach::ReachFile;
 use zeroize::Zeroizing;
 
 /// The longest secret file read, in bytes.
@@ -192,6 +202,9 @@ pub struct RealmFile {
     pub profile: Profile,
     /// The realm client secret.
     pub client_secret: SecretSource,
+    /// Mutual TLS, private roots and a proxy for this bank ([`ReachFile`]).
+    #[serde(default)]
+    pub reach: ReachFile,
 }
 
 /// The internet-banking API's section.
@@ -206,6 +219,9 @@ pub struct CiamFile {
     pub device_token: SecretSource,
     /// The bank's public JWK (P-256) the credentials are sealed to.
     pub server_jwk: SecretSource,
+    /// Mutual TLS, private roots and a proxy for this bank ([`ReachFile`]).
+    #[serde(default)]
+    pub reach: ReachFile,
 }
 
 /// The internal API key, compared in constant time; `Debug` never shows it.
@@ -482,7 +498,10 @@ impl GatewayConfig {
             };
             let secret = ClientSecret::new(cap.client_secret.read("realm client secret")?.as_str());
             config.cap = Some(RealmBank {
-                transport: transport_config(&cap.base_url, file.allow_http, bank_timeout)?,
+                transport: cap.reach.apply(
+                    "cap",
+                    transport_config(&cap.base_url, file.allow_http, bank_timeout)?,
+                )?,
                 config: RealmConfig::from_profile(profile, secret),
             });
         }
@@ -498,7 +517,10 @@ impl GatewayConfig {
             let sealer = JweSealer::from_jwk(&jwk)
                 .map_err(|e| ConfigError::Invalid(format!("ciam.serverJwk: {e}")))?;
             config.ciam = Some(CiamBank {
-                transport: transport_config(&ciam.base_url, file.allow_http, bank_timeout)?,
+                transport: ciam.reach.apply(
+                    "ciam",
+                    transport_config(&ciam.base_url, file.allow_http, bank_timeout)?,
+                )?,
                 config: CiamConfig::from_profile(profile, device),
                 sealer,
             });

@@ -38,6 +38,7 @@ mod engine;
 pub mod error;
 pub mod metrics;
 mod page;
+pub mod reach;
 mod records;
 
 use std::net::SocketAddr;
@@ -56,6 +57,7 @@ use zeroize::Zeroizing;
 pub use config::{ApiKey, ConfigError, GatewayConfig, SecretSource, StoreChoice};
 pub use engine::{ApiChoice, LoginStep};
 pub use error::ApiError;
+pub use reach::ReachFile;
 
 use config::StoreChoice as Choice;
 use engine::{Banks, Engine};

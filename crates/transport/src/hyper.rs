@@ -46,15 +46,13 @@ use zeroize::Zeroizing;
 use crate::policy::{ConfigError, MAX_HEADER_BYTES, Scheme, TransportConfig, fixed_addresses};
 use crate::proxy::host_port;
 use crate::tls::io_error_kind;
+use crate::tunnel::Tunnel;
 use crate::{AsyncTransport, Proxy};
 
 /// An idle connection older than this is not reused: servers close idle connections on their
 /// own schedule, and a request written into a connection the server is closing is lost without
 /// knowing whether it was processed. ureq uses the same age.
 const MAX_IDLE: Duration = Duration::from_secs(15);
-
-/// The most bytes read of a proxy's answer to `CONNECT`.
-const MAX_PROXY_HEAD: usize = 16 * 1024;
 
 /// The async transport's shared part: configuration, TLS setup and the shelf of idle
 /// connections. Cheap to clone. It is an [`AsyncTransport`] itself (each call takes a
@@ -447,85 +445,32 @@ async fn connect_tcp(host: &str, port: u16, what: &str) -> Result<TcpStream, Tra
 }
 
 /// Asks the proxy on `stream` for a tunnel to `target` (`host:port`) and returns the stream
-/// once the proxy answered 2xx. The caller's deadline bounds it.
+/// once the proxy answered 2xx ([`Tunnel`] judges the answer). The caller's deadline bounds it.
 async fn open_tunnel(
     mut stream: TcpStream,
     route: &ProxyRoute,
     target: &str,
 ) -> Result<TcpStream, TransportError> {
     let proxy = &route.proxy;
-    let failed = |detail: String| TransportError::new(TransportErrorKind::Proxy, detail);
     let io_failed = |e: io::Error| {
         TransportError::new(
             io_connect_kind(&e),
             format!("talking to the proxy {proxy}: {e}"),
         )
     };
-    // Zeroed on drop: it may hold the credentials.
-    let mut head = Zeroizing::new(String::with_capacity(128));
-    head.push_str("CONNECT ");
-    head.push_str(target);
-    head.push_str(" HTTP/1.1\r\nHost: ");
-    head.push_str(target);
-    head.push_str("\r\n");
-    if let Some(authorization) = &route.authorization {
-        head.push_str("Proxy-Authorization: ");
-        head.push_str(authorization);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
+    let (mut tunnel, head) = Tunnel::start(
+        proxy,
+        target,
+        route.authorization.as_deref().map(String::as_str),
+    );
     stream.write_all(head.as_bytes()).await.map_err(io_failed)?;
     drop(head);
-
-    let mut answer = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
-    let status = loop {
+    loop {
         let n = stream.read(&mut chunk).await.map_err(io_failed)?;
-        if n == 0 {
-            return Err(failed(format!(
-                "the proxy {proxy} closed the connection without answering CONNECT {target}"
-            )));
+        if tunnel.feed(&chunk[..n])? {
+            return Ok(stream);
         }
-        answer.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut parsed = httparse::Response::new(&mut headers);
-        match parsed.parse(&answer) {
-            Ok(httparse::Status::Complete(len)) => {
-                if len != answer.len() {
-                    // The server speaks only after the client: these bytes are not its.
-                    return Err(failed(format!(
-                        "the proxy {proxy} sent data after its answer to CONNECT {target}"
-                    )));
-                }
-                break parsed.code.unwrap_or_default();
-            }
-            Ok(httparse::Status::Partial) if answer.len() <= MAX_PROXY_HEAD => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(failed(format!(
-                    "the proxy {proxy}'s answer to CONNECT {target} exceeds {MAX_PROXY_HEAD} bytes"
-                )));
-            }
-            Err(e) => {
-                return Err(failed(format!(
-                    "the proxy {proxy}'s answer to CONNECT {target} is not HTTP: {e}"
-                )));
-            }
-        }
-    };
-    match status {
-        200..=299 => Ok(stream),
-        407 => Err(failed(format!(
-            "the proxy {proxy} answered 407 (Proxy Authentication Required) to CONNECT {target}: \
-             {} proxy credentials",
-            if route.authorization.is_some() {
-                "check the"
-            } else {
-                "it wants"
-            }
-        ))),
-        other => Err(failed(format!(
-            "the proxy {proxy} answered {other} to CONNECT {target}"
-        ))),
     }
 }
 

@@ -159,6 +159,8 @@ mod hyper;
 mod tls;
 #[cfg(any(feature = "ureq", feature = "hyper"))]
 mod tls_facts;
+#[cfg(any(feature = "ureq", feature = "hyper"))]
+mod tunnel;
 #[cfg(feature = "ureq")]
 mod ureq;
 

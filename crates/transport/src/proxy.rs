@@ -161,7 +161,7 @@ impl Proxy {
     }
 
     /// The value of `Proxy-Authorization`: `Basic base64(user:password)`, zeroed on drop.
-    #[cfg(feature = "hyper")]
+    #[cfg(any(feature = "ureq", feature = "hyper"))]
     pub(crate) fn authorization(&self) -> Option<Zeroizing<String>> {
         use base64::Engine as _;
         let (user, password) = self.credentials()?;
@@ -391,7 +391,7 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "hyper")]
+    #[cfg(any(feature = "ureq", feature = "hyper"))]
     #[test]
     fn authorization_is_basic_of_the_decoded_pair() {
         let p = Proxy::new("http://Aladdin:open%20sesame@proxy:1").unwrap();

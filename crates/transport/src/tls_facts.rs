@@ -16,7 +16,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +27,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::policy::{Scheme, TransportConfig};
+use crate::proxy::{Proxy, host_port};
+use crate::tunnel::Tunnel;
 
 /// What one TLS handshake showed.
 #[derive(Debug, Clone)]
@@ -45,8 +47,8 @@ pub struct TlsFacts {
     pub verified: Result<(), String>,
 }
 
-/// Connects once to `config`'s host and port (directly: a configured proxy is not used) and
-/// performs a TLS handshake with the roots and client certificate the transports use, within
+/// Connects once to `config`'s host and port (through the proxy the transports would use, see
+/// [`TransportConfig::effective_proxy`]) and performs a TLS handshake with the roots and client certificate the transports use, within
 /// the connect and header timeouts. `Ok(None)` for a plain `http:`
 /// base URL (no TLS to inspect).
 ///
@@ -93,7 +95,15 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
     })?;
     let mut conn = rustls::ClientConnection::new(Arc::new(tls), name).map_err(|e| tls_error(&e))?;
 
-    let address = (base.host.as_str(), base.port)
+    // Where the transports would go: the server, or the proxy they would tunnel through.
+    let proxy = config
+        .effective_proxy()
+        .map_err(|e| TransportError::new(TransportErrorKind::Proxy, e.to_string()))?;
+    let (host, port) = match &proxy {
+        Some(proxy) => (proxy.host(), proxy.port()),
+        None => (base.host.as_str(), base.port),
+    };
+    let address = (host, port)
         .to_socket_addrs()
         .map_err(|e| TransportError::new(TransportErrorKind::Dns, e.to_string()))?
         .next()
@@ -104,6 +114,9 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
         .set_read_timeout(Some(timeouts.headers))
         .and_then(|()| socket.set_write_timeout(Some(timeouts.headers)))
         .map_err(|e| io_error(&e, "configure the socket"))?;
+    if let Some(proxy) = &proxy {
+        open_tunnel(&mut socket, proxy, &host_port(&base.host, base.port))?;
+    }
     while conn.is_handshaking() {
         conn.complete_io(&mut socket)
             .map_err(|e| io_error(&e, "TLS handshake"))?;
@@ -136,6 +149,27 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
     let _ = conn.complete_io(&mut socket);
     let _ = socket.flush();
     Ok(Some(facts))
+}
+
+/// Asks `proxy` on `socket` for a tunnel to `target`, as the transports do ([`Tunnel`]);
+/// the socket's timeouts bound each read and write.
+fn open_tunnel(socket: &mut TcpStream, proxy: &Proxy, target: &str) -> Result<(), TransportError> {
+    let authorization = proxy.authorization();
+    let (mut tunnel, head) =
+        Tunnel::start(proxy, target, authorization.as_deref().map(String::as_str));
+    socket
+        .write_all(head.as_bytes())
+        .map_err(|e| io_error(&e, "talking to the proxy"))?;
+    drop(head);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = socket
+            .read(&mut chunk)
+            .map_err(|e| io_error(&e, "talking to the proxy"))?;
+        if tunnel.feed(&chunk[..n])? {
+            return Ok(());
+        }
+    }
 }
 
 fn tls_error(e: &dyn std::fmt::Display) -> TransportError {

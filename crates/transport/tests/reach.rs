@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::reach::{ConnectProxy, Issued, Pki, ProxyMode, TlsFront};
 use common::{Client, Server, keep_alive_ok, login_request, read_request};
 use login_core::TransportErrorKind;
 use login_transport::{
     ClientIdentity, ConfigError, HyperTransport, Proxy, TransportConfig, UreqTransport,
 };
+use test_reach::{ConnectProxy, Issued, Pki, ProxyMode, TlsFront};
 
 const BODY: &[u8] = b"{\"reached\":true}";
 

@@ -9,9 +9,9 @@ mod common;
 
 use std::process::Command;
 
-use common::reach::{ConnectProxy, Pki, ProxyMode, TlsFront};
 use common::{Client, Hyper, Server, Ureq, keep_alive_ok, login_request};
 use login_transport::TransportConfig;
+use test_reach::{ConnectProxy, Pki, ProxyMode, TlsFront};
 
 const CHILD: &str = "child_calls_through_the_environment_proxy";
 const BASE: &str = "https://bank.test";

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
-use common::reach::{ConnectProxy, Pki, TlsFront};
 use common::{Client, Hyper, Server, Ureq, keep_alive_ok, login_request};
 use login_core::realm::{RealmConfig, Start};
 use login_core::secret::{ClientSecret, Password};
@@ -17,6 +16,7 @@ use login_transport::{
     AsyncTransport as _, ClientIdentity, Driver, HyperTransport, NoInteraction, Proxy,
     TransportConfig, UreqTransport,
 };
+use test_reach::{ConnectProxy, Pki, TlsFront};
 
 const USER: &str = "canary-proxy-user";
 const PASSWORD: &str = "canary-proxy-pass";

@@ -1,4 +1,5 @@
-//! `inspect_tls` against a real rustls server on loopback with an rcgen certificate.
+//! `inspect_tls` against a real rustls server on loopback with an rcgen certificate, directly
+//! and through a CONNECT proxy.
 
 mod common;
 
@@ -50,4 +51,43 @@ fn plain_http_has_nothing_to_inspect_and_a_closed_port_is_a_connect_error() {
     let config = TransportConfig::new(&format!("https://localhost:{port}")).expect("config");
     let err = inspect_tls(&config).expect_err("refused");
     assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+}
+
+#[test]
+fn through_the_configured_proxy_as_the_transports_go() {
+    // A host that does not resolve: only the proxy (which routes every tunnel to the front)
+    // can reach it, so facts prove the handshake went through the tunnel.
+    let pki = test_reach::Pki::new("bank test CA");
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let front = test_reach::TlsFront::start(
+        &pki.server(&["bank.invalid"]),
+        None,
+        upstream.local_addr().expect("addr"),
+    );
+    let credentials = ("probe-user", "probe-pass-CANARY");
+    let proxy = test_reach::ConnectProxy::start_with(
+        Some(credentials),
+        test_reach::ProxyMode::Tunnel,
+        Some(front.addr()),
+    );
+    let config = |proxy_url: &str| {
+        TransportConfig::new("https://bank.invalid")
+            .expect("config")
+            .replace_roots_with_pem(pki.ca_pem.as_bytes())
+            .expect("CA")
+            .proxy(login_transport::Proxy::new(proxy_url).expect("proxy URL"))
+    };
+    let facts = inspect_tls(&config(&proxy.url(Some(credentials))))
+        .expect("handshake through the tunnel")
+        .expect("https");
+    assert_eq!(facts.verified, Ok(()));
+    assert_eq!(proxy.tunnels(), 1);
+    assert_eq!(proxy.targets(), ["bank.invalid:443"]);
+
+    let err =
+        inspect_tls(&config(&proxy.url(Some(("probe-user", "wrong-CANARY"))))).expect_err("407");
+    assert_eq!(err.kind, TransportErrorKind::Proxy, "{err}");
+    assert!(err.detail.contains("407"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("CANARY"), "{err}");
+    assert_eq!(proxy.refused(), 1);
 }

@@ -2,7 +2,6 @@
 //! to call either transport from a blocking test.
 #![allow(dead_code)]
 
-pub mod reach;
 pub mod tls;
 
 use std::io::{Read, Write};
