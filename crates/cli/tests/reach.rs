@@ -1,6 +1,6 @@
 //! `--client-cert`/`--client-key`, `--ca-file` and `--proxy`: a realm login against the sandbox
 //! behind a loopback TLS server that demands a client certificate, through a loopback CONNECT
-//! proxy that wants credentials and counts its tunnels.
+//! proxy that wants credentials and counts its tunnels; and `probe` through both.
 
 mod common;
 
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use common::{Env, json_of, loginflow};
-use test_reach::{ConnectProxy, Pki, TlsFront};
+use test_reach::{ConnectProxy, Pki, ProxyMode, TlsFront};
 
 const PROXY_USER: &str = "cli-proxy-user";
 const PROXY_PASS: &str = "cli-proxy-pass-CANARY";
@@ -26,6 +26,12 @@ struct Setup {
 
 impl Setup {
     fn start() -> Setup {
+        Self::start_as("localhost")
+    }
+
+    /// The bank's certificate names `host`; the proxy routes every tunnel to the front, so a
+    /// `host` that does not resolve is reached only through the proxy.
+    fn start_as(host: &str) -> Setup {
         let env = Env::new();
         let sandbox: SocketAddr = env
             .sandbox
@@ -35,8 +41,12 @@ impl Setup {
             .expect("the sandbox's address");
         let pki = Pki::new("bank test CA");
         let client_ca = Pki::new("client test CA");
-        let front = TlsFront::start(&pki.server(&["localhost"]), Some(&client_ca), sandbox);
-        let proxy = ConnectProxy::start(Some((PROXY_USER, PROXY_PASS)));
+        let front = TlsFront::start(&pki.server(&[host]), Some(&client_ca), sandbox);
+        let proxy = ConnectProxy::start_with(
+            Some((PROXY_USER, PROXY_PASS)),
+            ProxyMode::Tunnel,
+            Some(front.addr()),
+        );
         let client = client_ca.client("loginflow-cli");
         let (ca, cert, key) = (
             env.path("ca.pem"),
@@ -186,5 +196,45 @@ fn a_bad_proxy_url_is_refused_before_any_call_without_its_credentials() {
         "{v}"
     );
     assert_eq!(s.front.handshakes(), 0);
+    s.assert_no_secret(&out);
+}
+
+#[test]
+fn the_probe_goes_through_the_proxy_for_its_calls_and_its_tls_facts() {
+    // The bank's name does not resolve: only the proxy reaches it, so a verified TLS report
+    // and conforming steps prove both went through it.
+    let s = Setup::start_as("bank.invalid");
+    let out = loginflow()
+        .env("LOGINFLOW_CLIENT_SECRET", &s.env.client_secret)
+        .env("LOGINFLOW_PROXY", s.proxy_url(PROXY_PASS))
+        .args(["--api", "cap", "--realm", "cap", "--output", "json"])
+        .args(["--client-id", &s.env.client_id])
+        .args(["--base-url", "https://bank.invalid/internal-api/centaur"])
+        .arg("--ca-file")
+        .arg(&s.ca)
+        .arg("--ca-only")
+        .arg("--client-cert")
+        .arg(&s.cert)
+        .arg("--client-key")
+        .arg(&s.key)
+        .arg("probe")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json_of(&out);
+    assert_eq!(v["conforms"], true, "{v}");
+    assert_eq!(v["tls"]["scheme"], "https", "{v}");
+    assert_eq!(v["tls"]["verified"], true, "{v}");
+    assert_eq!(
+        v["tls"]["chain"][0]["issuer"]
+            .as_str()
+            .map(|i| i.contains("bank test CA")),
+        Some(true),
+        "{v}"
+    );
+    let tunnels = s.proxy.tunnels();
+    assert!(tunnels >= 2, "the TLS facts and the calls: {tunnels}");
+    assert!(s.proxy.targets().iter().all(|t| t == "bank.invalid:443"));
+    assert_eq!(s.proxy.refused(), 0);
     s.assert_no_secret(&out);
 }

@@ -306,7 +306,10 @@ impl Engine {
             ApiChoice::Ciam => Runner::ciam_login(Credentials::new(username, password)),
         };
         let mut pause = Pause::default();
-        let outcome = self.driver(link).run(bank, runner, &mut pause).await;
+        let outcome = self
+            .metrics
+            .recording(self.driver(link).run(bank, runner, &mut pause))
+            .await;
         let step = self
             .settle(api, Origin::Start { username }, outcome, pause, &[&secret])
             .await;
@@ -417,7 +420,10 @@ impl Engine {
         }
         runner.answer(answer);
         let mut pause = Pause::default();
-        let outcome = self.driver(link).run(bank, runner, &mut pause).await;
+        let outcome = self
+            .metrics
+            .recording(self.driver(link).run(bank, runner, &mut pause))
+            .await;
         self.settle(
             api,
             Origin::Resumed {
@@ -691,8 +697,9 @@ impl Engine {
             return Ok((tokens.access_token().clone(), tokens.expires_at()));
         }
         let keeper = self.keeper(id, session.api())?;
-        let token = keeper
-            .access_token()
+        let token = self
+            .metrics
+            .recording(keeper.access_token())
             .await
             .map_err(|e| self.keeper_error(e))?;
         // The keeper hands out the token alone: its expiry is in the stored session.
@@ -772,7 +779,11 @@ impl Engine {
         let session = self.session(id).await?;
         if let Session::Ciam(_) = &session {
             let (profile, link) = self.banks.profile(Api::Ciam)?;
-            if let Err(stopped) = self.driver(link).revoke(&profile, session).await {
+            let revoked = self
+                .metrics
+                .recording(self.driver(link).revoke(&profile, session))
+                .await;
+            if let Err(stopped) = revoked {
                 match stopped.error() {
                     // Worth another try: keep the session so the caller can retry.
                     Some(e) if e.is_transient() => return Err(ApiError::from_engine(e)),

@@ -14,6 +14,11 @@
 //! | `gateway_bank_call_duration_seconds` | `api`, `step` | each bank call (login-core's API and step names) |
 //! | `gateway_refreshes_total` | `api` | token refreshes sent to the bank |
 //! | `gateway_store_errors_total` | `kind` | store failures (`store_unavailable`, `sealing`, ...; not a missing or busy login) |
+//!
+//! Beside them, the login-transport drivers' own series (`loginflow_flows_started_total`,
+//! `loginflow_flows_finished_total`, `loginflow_step_duration_seconds`, `loginflow_retries_total`,
+//! ...: login-transport's `observe` module), recorded into the same recorder while the gateway
+//! drives a flow.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +65,8 @@ impl Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
+        // The drivers' series, described (HELP and unit lines) on this recorder.
+        metrics::with_local_recorder(&recorder, login_transport::observe::describe);
         let steps = STEPS.map(|step| {
             metrics::with_local_recorder(
                 &recorder,
@@ -85,6 +92,20 @@ impl Metrics {
 
     fn with<T>(&self, f: impl FnOnce() -> T) -> T {
         metrics::with_local_recorder(self.recorder.as_ref(), f)
+    }
+
+    /// `future` with this gateway's recorder current whenever it is polled, so what the
+    /// login-transport drivers record inside it (the `loginflow_*` series) lands on this
+    /// gateway's `/metrics`. A local recorder lasts one synchronous call; a future is many.
+    pub(crate) fn recording<F>(&self, future: F) -> impl Future<Output = F::Output> + Send
+    where
+        F: Future + Send,
+    {
+        let recorder = Arc::clone(&self.recorder);
+        let mut future = Box::pin(future);
+        std::future::poll_fn(move |cx| {
+            metrics::with_local_recorder(recorder.as_ref(), || future.as_mut().poll(cx))
+        })
     }
 
     /// A login was started.

@@ -265,6 +265,10 @@ async fn health_metrics_and_the_page() {
         r#"gateway_logins_failed_total{api="unknown",kind="not_found"} 1"#,
         r#"gateway_bank_call_duration_seconds_count{api="realm",step="request_login"} 1"#,
         r#"gateway_step_duration_seconds_count{step="otp"} 2"#,
+        // The drivers' own series, in the same exposition.
+        r#"loginflow_flows_started_total{api="realm",flow="login"} 1"#,
+        r#"loginflow_flows_started_total{api="realm",flow="resume"} 1"#,
+        r#"# HELP loginflow_flows_finished_total"#,
     ] {
         assert!(text.contains(line), "{line} missing in\n{text}");
     }
