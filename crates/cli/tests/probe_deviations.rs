@@ -214,6 +214,34 @@ fn a_scope_array_is_found_by_trying_and_named_as_scope_form() {
 }
 
 #[test]
+fn a_realm_scope_string_is_found_by_trying_and_named_as_scope_form() {
+    let (_, v) = Case {
+        deviation: Deviation::ScopeString,
+        adjust: nothing,
+        api: Api::Realm,
+        extra: &[],
+        expected: Expected {
+            at: "login/token",
+            what: "refused with 400 invalid_request; the same step passed with scope-form",
+            reading: "realm-scope",
+            setting: setting("scope-form", "string"),
+            accepted: false,
+        },
+    }
+    .run(1);
+    // Found on the login's token call; the made-up request id that follows already sends a
+    // string, and gets the contract's 404.
+    assert_eq!(v["extraRequests"], 1, "one more token call: {}", pretty(&v));
+    let unknown = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["probe"] == "unknown request id")
+        .unwrap();
+    assert_eq!(unknown["status"], 404, "{}", pretty(&v));
+}
+
+#[test]
 fn unknown_fields_are_taken_by_the_tolerant_reader() {
     Case {
         deviation: Deviation::UnknownFields,

@@ -32,7 +32,9 @@
 //!
 //! `store` is `"memory"` (one instance, nothing survives a restart) or `{"url": SECRET}` (a
 //! `redis://`, `rediss://` or `redis+unix://` URL, which may hold a password). `storeKeys` is a
-//! login-store keyring: `kid:base64key` lines, the sealing key first. `csrfKey` (optional; at
+//! login-store keyring: `kid:base64key` lines, the sealing key first. `acceptedApiKeys`
+//! (optional) holds more keys the session API takes beside `internalApiKey`, whitespace-separated,
+//! for a rotation (docs/distributed.md). `csrfKey` (optional; at
 //! least 32 bytes) keys the login page's CSRF tokens; every instance behind one load balancer
 //! needs the same one. Without it the key is derived from `internalApiKey`.
 
@@ -156,6 +158,9 @@ pub struct ConfigFile {
     pub store_keys: SecretSource,
     /// The key callers of the session API present as `Authorization: Bearer`.
     pub internal_api_key: SecretSource,
+    /// More keys the session API accepts, for a rotation (whitespace-separated; optional).
+    #[serde(default)]
+    pub accepted_api_keys: Option<SecretSource>,
     /// The login page's CSRF key (optional; derived from the internal API key when absent).
     #[serde(default)]
     pub csrf_key: Option<SecretSource>,
@@ -224,12 +229,23 @@ pub struct CiamFile {
     pub reach: ReachFile,
 }
 
-/// The internal API key, compared in constant time; `Debug` never shows it.
+/// The internal API key, compared in constant time; `Debug` never shows it. During a rotation
+/// it also accepts the keys given to [`ApiKey::also_accept`].
+///
+/// ```
+/// use loginflow_gateway::ApiKey;
+/// let key = ApiKey::new("the-new-key-0123456789")?
+///     .also_accept("the-old-key-0123456789")?;
+/// assert!(key.matches(b"the-new-key-0123456789") && key.matches(b"the-old-key-0123456789"));
+/// assert!(!key.matches(b"another-key-0123456789"));
+/// # Ok::<(), loginflow_gateway::ConfigError>(())
+/// ```
 #[derive(Clone)]
 pub struct ApiKey {
     key: Zeroizing<Vec<u8>>,
-    /// Its SHA-256, what presented keys are compared with.
-    digest: [u8; 32],
+    /// The SHA-256 of the key and of each other accepted key: what presented keys are compared
+    /// with.
+    digests: Vec<[u8; 32]>,
 }
 
 impl ApiKey {
@@ -243,14 +259,26 @@ impl ApiKey {
                 "the internal API key must be at least 16 characters".into(),
             ));
         }
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes()).as_ref(),
-        );
         Ok(Self {
             key: Zeroizing::new(key.as_bytes().to_vec()),
-            digest,
+            digests: vec![sha256(key.as_bytes())],
         })
+    }
+
+    /// Also accepts `other` (at least 16 bytes), as during a rotation: callers switch from one
+    /// key to the other while every instance takes both. Only the first key derives the CSRF
+    /// key when none is configured.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a shorter key.
+    pub fn also_accept(mut self, other: &str) -> Result<Self, ConfigError> {
+        if other.len() < 16 {
+            return Err(ConfigError::Invalid(
+                "an accepted API key must be at least 16 characters".into(),
+            ));
+        }
+        self.digests.push(sha256(other.as_bytes()));
+        Ok(self)
     }
 
     /// A random key (for the demo).
@@ -268,13 +296,14 @@ impl ApiKey {
         Self::new(&text)
     }
 
-    /// Whether `presented` is the key: both are hashed (the key once, at construction), and the
-    /// digests compared in
-    /// constant time, so neither the content nor the length leaks through timing.
+    /// Whether `presented` is the key or another accepted one: both sides are hashed (the keys
+    /// once, at construction) and the digests compared in constant time, every one of them, so
+    /// neither the content, the length nor which key matched leaks through timing.
     pub fn matches(&self, presented: &[u8]) -> bool {
-        use aws_lc_rs::digest::{SHA256, digest};
-        let given = digest(&SHA256, presented);
-        aws_lc_rs::constant_time::verify_slices_are_equal(&self.digest, given.as_ref()).is_ok()
+        let given = sha256(presented);
+        self.digests.iter().fold(false, |found, digest| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(digest, &given).is_ok() | found
+        })
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -284,8 +313,17 @@ impl ApiKey {
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
+        match self.digests.len() {
+            1 => f.write_str("ApiKey(<redacted>)"),
+            n => write!(f, "ApiKey(<redacted>, {} more accepted)", n - 1),
+        }
     }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref());
+    out
 }
 
 /// Where paused logins and sessions live.
@@ -450,7 +488,13 @@ impl GatewayConfig {
     pub fn from_file(file: ConfigFile) -> Result<Self, ConfigError> {
         let keyring = Keyring::parse(&file.store_keys.read("store keys")?)
             .map_err(|e| ConfigError::Invalid(format!("storeKeys: {e}")))?;
-        let api_key = ApiKey::new(&file.internal_api_key.read("internal API key")?)?;
+        let mut api_key = ApiKey::new(&file.internal_api_key.read("internal API key")?)?;
+        if let Some(source) = &file.accepted_api_keys {
+            let keys = source.read("accepted API keys")?;
+            for key in keys.split_whitespace() {
+                api_key = api_key.also_accept(key)?;
+            }
+        }
         let mut config = Self::new(file.listen, keyring, api_key);
         if let Some(source) = &file.csrf_key {
             let key = source.read("CSRF key")?;
@@ -576,6 +620,18 @@ mod tests {
         assert!(!key.matches(b""));
         assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
         assert!(ApiKey::new("short").is_err());
+    }
+
+    #[test]
+    fn during_a_rotation_every_accepted_key_matches() {
+        let key = ApiKey::new("0123456789abcdef-new")
+            .and_then(|k| k.also_accept("0123456789abcdef-old"))
+            .expect("long enough");
+        assert!(key.matches(b"0123456789abcdef-new"));
+        assert!(key.matches(b"0123456789abcdef-old"));
+        assert!(!key.matches(b"0123456789abcdef-xxx"));
+        assert_eq!(format!("{key:?}"), "ApiKey(<redacted>, 1 more accepted)");
+        assert!(key.also_accept("short").is_err());
     }
 
     #[test]

@@ -69,6 +69,10 @@ async fn demo_prints_its_address_first_and_serves() {
     token.expect(200, None);
 }
 
+/// Keys a rotation still accepts beside [`API_KEY`].
+const OLD_API_KEY: &str = "previous-internal-api-key-1";
+const OTHER_API_KEY: &str = "another-internal-api-key-22";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_file_with_secrets_in_files_and_the_environment() {
     let bank = sandbox(false).await;
@@ -86,6 +90,7 @@ async fn config_file_with_secrets_in_files_and_the_environment() {
         "store": "memory",
         "storeKeys": {"file": keys},
         "internalApiKey": {"env": "GW_TEST_API_KEY"},
+        "acceptedApiKeys": {"file": write("accepted-keys", &format!("{OLD_API_KEY}\n{OTHER_API_KEY}\n"))},
         "cap": {
             "baseUrl": bank.realm_base_url(),
             "profile": {"api": "realm", "realmId": "cap", "clientId": "cap-mobile"},
@@ -112,6 +117,14 @@ async fn config_file_with_secrets_in_files_and_the_environment() {
             .await
             .unwrap_or_else(|r| panic!("{api}: {} {}", r.status, r.text()));
         http.token(&url, &session).await.expect(200, None);
+        // During a rotation the other accepted keys open the session API too; others do not.
+        let token_url = format!("{url}/v1/sessions/{session}/token");
+        for key in [OLD_API_KEY, OTHER_API_KEY] {
+            http.get(&token_url, Some(key)).await.expect(200, None);
+        }
+        http.get(&token_url, Some("not-an-accepted-key-0123"))
+            .await
+            .expect(401, Some("unauthorized"));
     }
 
     // A missing secret stops the start with a message naming the variable, not a value.

@@ -29,7 +29,7 @@ pub struct SandboxArgs {
     /// Switch on a deviation from the wire contract (repeatable), added to the config's
     /// `deviations`: status200, numbersAsStrings, scopeArray, unknownFields, missingRefId,
     /// htmlErrors, textPlain, retryAfterDate, redirectStep, envelopeField, absoluteExpiry,
-    /// refreshTokenOnly, captchaHeader, a128gcm.
+    /// refreshTokenOnly, captchaHeader, a128gcm, scopeString.
     #[arg(long = "deviation", value_name = "NAME")]
     pub deviations: Vec<crate::deviation::Deviation>,
 }

@@ -26,6 +26,7 @@
 //! | `refreshTokenOnly` | request | the realm refresh refuses a body with `clientId` (400 `invalid_request` naming it) and takes `refreshToken` alone | `refreshFields: tokenOnly` |
 //! | `captchaHeader` | request | the captcha call takes the login challenge in [`CAPTCHA_HEADER`] (`captchaIdentity`); `checkIdentity` alone gets 400 `invalid_request` naming the header | `captchaHeader: captchaIdentity` |
 //! | `a128gcm` | request | the envelope must be `enc` `A128GCM`; `A256GCM` gets 400 `invalid_request` | `envelope: {"enc": "A128GCM"}` |
+//! | `scopeString` | request | realm: the token call takes `scope` as one space-separated string (an array gets 400 `invalid_request` naming `scope`) | `scopeForm: string` |
 //!
 //! ```
 //! use login_sandbox::deviation::Deviation;
@@ -88,6 +89,8 @@ pub enum Deviation {
     CaptchaHeader,
     /// The envelope sealed with `A128GCM`.
     A128gcm,
+    /// Realm: the token call's `scope` as one string.
+    ScopeString,
 }
 
 /// The login-challenge body field that carries the envelope under `envelopeField`.
@@ -103,7 +106,7 @@ pub const UNKNOWN_FIELDS: [&str; 3] = ["sandboxNote", "serverTime", "x-extra"];
 
 impl Deviation {
     /// Every deviation, in the module docs' order.
-    pub const ALL: [Deviation; 14] = [
+    pub const ALL: [Deviation; 15] = [
         Deviation::Status200,
         Deviation::NumbersAsStrings,
         Deviation::ScopeArray,
@@ -118,6 +121,7 @@ impl Deviation {
         Deviation::RefreshTokenOnly,
         Deviation::CaptchaHeader,
         Deviation::A128gcm,
+        Deviation::ScopeString,
     ];
 
     /// The config key, e.g. `"scopeArray"`.
@@ -137,6 +141,7 @@ impl Deviation {
             Deviation::RefreshTokenOnly => "refreshTokenOnly",
             Deviation::CaptchaHeader => "captchaHeader",
             Deviation::A128gcm => "a128gcm",
+            Deviation::ScopeString => "scopeString",
         }
     }
 }
@@ -179,6 +184,7 @@ enum Call {
     CiamAccessToken,
     CiamRefresh,
     RealmRequestLogin,
+    RealmToken,
     RealmRefresh,
     Other,
 }
@@ -188,6 +194,7 @@ impl Call {
         if let Some(rest) = path.strip_prefix("/internal-api/centaur/auth/realm/") {
             return match (method, rest.split_once('/').map(|(_, step)| step)) {
                 (&Method::POST, Some("request")) => Call::RealmRequestLogin,
+                (&Method::POST, Some("token")) => Call::RealmToken,
                 (&Method::PATCH, Some("token")) => Call::RealmRefresh,
                 _ => Call::Other,
             };
@@ -262,6 +269,7 @@ async fn translate_request(app: &App, call: Call, request: Request) -> Result<Re
         }
         Call::CiamLoginChallenge => app.deviates(Deviation::EnvelopeField),
         Call::RealmRefresh => app.deviates(Deviation::RefreshTokenOnly),
+        Call::RealmToken => app.deviates(Deviation::ScopeString),
         _ => false,
     };
     if !rewrites_body {
@@ -330,6 +338,17 @@ fn translate_body(app: &App, call: Call, map: &mut Map<String, Value>) -> Result
             None => Err(ApiError::invalid_request(format!(
                 "the credential envelope goes in the `{ENVELOPE_FIELD}` field on this server"
             ))),
+        },
+        Call::RealmToken => match map.get("scope") {
+            Some(Value::String(scope)) => {
+                let words: Vec<Value> = scope.split_whitespace().map(Value::from).collect();
+                map.insert("scope".into(), Value::Array(words));
+                Ok(())
+            }
+            Some(Value::Array(_)) => Err(ApiError::invalid_request(
+                "scope must be one space-separated string on this server",
+            )),
+            _ => Ok(()),
         },
         Call::RealmRefresh => {
             if map.contains_key("clientId") {
@@ -548,13 +567,18 @@ mod tests {
                 Call::RealmRequestLogin,
             ),
             (
+                &post,
+                "/internal-api/centaur/auth/realm/cap/token",
+                Call::RealmToken,
+            ),
+            (
                 &Method::PATCH,
                 "/internal-api/centaur/auth/realm/cap/token",
                 Call::RealmRefresh,
             ),
             (
                 &post,
-                "/internal-api/centaur/auth/realm/cap/token",
+                "/internal-api/centaur/auth/realm/cap/forgot-password",
                 Call::Other,
             ),
             (&Method::GET, "/api/v1/jwks.json", Call::Other),

@@ -245,6 +245,27 @@ fn scope_array_refuses_a_string_and_answers_arrays() {
 }
 
 #[test]
+fn scope_string_takes_the_realm_scope_as_one_string() {
+    let h = with(Some(Deviation::ScopeString), |_| {});
+    let token = |scope: Value| {
+        let r = realm_request(&h.client, "alice", "alice-password");
+        r.assert_status(201);
+        h.client.post(
+            &format!("{REALM}/token"),
+            &[],
+            json!({"reqId": r.str("reqId"), "scope": scope}),
+        )
+    };
+    let r = token(json!(["openid", "accounts"]));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"], "invalid_request");
+    assert!(r.body["message"].as_str().unwrap().contains("scope"));
+    let r = token(json!("openid accounts"));
+    r.assert_status(201);
+    assert_eq!(r.body["scope"], "openid accounts", "{}", r.body);
+}
+
+#[test]
 fn redirect_step_moves_authorize_and_serves_the_new_path() {
     let h = with(Some(Deviation::RedirectStep), |_| {});
     let r = send(

@@ -184,6 +184,23 @@ fn scope_array_needs_scope_form_array() {
 }
 
 #[test]
+fn scope_string_needs_scope_form_string_on_the_realm() {
+    let bank = sandbox(Deviation::ScopeString, |_| {});
+    // The realm's default array is refused at the token call, naming the field.
+    let stopped = bank
+        .realm_login(&realm_cfg())
+        .expect_err("an array scope is refused");
+    assert_eq!(stopped.kind(), Some(ErrorKind::BadRequest), "{stopped}");
+    assert!(message(&stopped).contains("scope"), "{stopped}");
+    // Two words: one string with a space, split back by the server.
+    let cfg = realm_cfg()
+        .scope(vec!["openid".into(), "accounts".into()])
+        .scope_form(ScopeForm::String);
+    let session = bank.realm_login(&cfg).expect("one string is taken");
+    assert_eq!(session.tokens().scope(), Some("openid accounts"));
+}
+
+#[test]
 fn unknown_fields_are_ignored() {
     let bank = sandbox(Deviation::UnknownFields, |_| {});
     bank.realm_login(&realm_cfg()).expect("realm login");
@@ -421,6 +438,10 @@ fn the_settings_for_a_deviation_fail_against_the_contract() {
             "{stopped}"
         );
     }
+    let stopped = bank
+        .realm_login(&realm_cfg().scope_form(ScopeForm::String))
+        .expect_err("the contract's realm wants an array");
+    assert_eq!(stopped.kind(), Some(ErrorKind::BadRequest), "{stopped}");
     let stopped = bank
         .realm_login(&realm_cfg().expiry(ExpiryForm::UnixTime))
         .expect_err("a lifetime read as a Unix time is long past");
