@@ -53,9 +53,9 @@ use login_store::StoreOptions;
 use login_store::seal::Keyring;
 use login_transport::TransportConfig;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::reach::ReachFile;
-use zeroize::Zeroizing;
 
 /// The longest secret file read, in bytes.
 const MAX_SECRET_BYTES: u64 = 64 * 1024;

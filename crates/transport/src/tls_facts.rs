@@ -19,6 +19,7 @@
 use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use login_core::{TransportError, TransportErrorKind};
 use rustls::client::WebPkiServerVerifier;
@@ -48,8 +49,9 @@ pub struct TlsFacts {
 }
 
 /// Connects once to `config`'s host and port (through the proxy the transports would use, see
-/// [`TransportConfig::effective_proxy`]) and performs a TLS handshake with the roots and client certificate the transports use, within
-/// the connect and header timeouts. `Ok(None)` for a plain `http:`
+/// [`TransportConfig::effective_proxy`]) and performs a TLS handshake with the roots and client
+/// certificate the transports use, within the connect and header timeouts (the proxy leg within
+/// the connect timeout, as the transports bound it). `Ok(None)` for a plain `http:`
 /// base URL (no TLS to inspect).
 ///
 /// # Errors
@@ -115,7 +117,16 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
         .and_then(|()| socket.set_write_timeout(Some(timeouts.headers)))
         .map_err(|e| io_error(&e, "configure the socket"))?;
     if let Some(proxy) = &proxy {
-        open_tunnel(&mut socket, proxy, &host_port(&base.host, base.port))?;
+        let deadline = Instant::now() + timeouts.connect;
+        open_tunnel(
+            &mut socket,
+            proxy,
+            &host_port(&base.host, base.port),
+            deadline,
+        )?;
+        socket
+            .set_read_timeout(Some(timeouts.headers))
+            .map_err(|e| io_error(&e, "configure the socket"))?;
     }
     while conn.is_handshaking() {
         conn.complete_io(&mut socket)
@@ -151,9 +162,14 @@ pub fn inspect_tls(config: &TransportConfig) -> Result<Option<TlsFacts>, Transpo
     Ok(Some(facts))
 }
 
-/// Asks `proxy` on `socket` for a tunnel to `target`, as the transports do ([`Tunnel`]);
-/// the socket's timeouts bound each read and write.
-fn open_tunnel(socket: &mut TcpStream, proxy: &Proxy, target: &str) -> Result<(), TransportError> {
+/// Asks `proxy` on `socket` for a tunnel to `target`, as the transports do ([`Tunnel`]), by
+/// `deadline` (a proxy that drips its answer a byte at a time does not hold the probe longer).
+fn open_tunnel(
+    socket: &mut TcpStream,
+    proxy: &Proxy,
+    target: &str,
+    deadline: Instant,
+) -> Result<(), TransportError> {
     let authorization = proxy.authorization();
     let (mut tunnel, head) =
         Tunnel::start(proxy, target, authorization.as_deref().map(String::as_str));
@@ -163,8 +179,16 @@ fn open_tunnel(socket: &mut TcpStream, proxy: &Proxy, target: &str) -> Result<()
     drop(head);
     let mut chunk = [0u8; 1024];
     loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                format!("the proxy {proxy} did not answer CONNECT {target} in time"),
+            ));
+        }
         let n = socket
-            .read(&mut chunk)
+            .set_read_timeout(Some(left))
+            .and_then(|()| socket.read(&mut chunk))
             .map_err(|e| io_error(&e, "talking to the proxy"))?;
         if tunnel.feed(&chunk[..n])? {
             return Ok(());

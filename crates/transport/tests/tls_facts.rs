@@ -91,3 +91,17 @@ fn through_the_configured_proxy_as_the_transports_go() {
     assert!(!format!("{err} {err:?}").contains("CANARY"), "{err}");
     assert_eq!(proxy.refused(), 1);
 }
+
+#[test]
+fn a_proxy_that_never_answers_is_a_timeout_within_the_connect_timeout() {
+    let proxy = test_reach::ConnectProxy::start_with(None, test_reach::ProxyMode::Silent, None);
+    let config = TransportConfig::new("https://bank.invalid")
+        .expect("config")
+        .connect_timeout(std::time::Duration::from_millis(300))
+        .proxy(login_transport::Proxy::new(&proxy.url(None)).expect("proxy URL"));
+    let started = std::time::Instant::now();
+    let err = inspect_tls(&config).expect_err("no answer");
+    assert_eq!(err.kind, TransportErrorKind::Timeout, "{err}");
+    // A hang guard, not a speed goal: far below the default header timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
