@@ -122,7 +122,7 @@ impl Profile {
     ///
     /// ```
     /// use login_core::{action::Profile, realm::RealmProfile};
-    /// let p = Profile::from(RealmProfile::new("cap", "a").scope(vec!["x".into()]));
+    /// let p = Profile::from(RealmProfile::new("cap", "a").scope(["x"]));
     /// let Profile::Realm(r) = p.with_client_id("b") else { unreachable!() };
     /// assert_eq!((r.client_id(), r.scopes()), ("b", &["x".to_owned()][..]));
     /// ```

@@ -47,7 +47,7 @@ fn body(req: &Request) -> Value {
 
 fn realm_cfg() -> RealmConfig {
     RealmConfig::new("cap", "cap-mobile", ClientSecret::new("test-secret"))
-        .scope(vec!["openid".into(), "email".into()])
+        .scope(["openid", "email"])
 }
 
 fn ciam_cfg() -> CiamConfig {

@@ -194,7 +194,7 @@ fn scope_string_needs_scope_form_string_on_the_realm() {
     assert!(message(&stopped).contains("scope"), "{stopped}");
     // Two words: one string with a space, split back by the server.
     let cfg = realm_cfg()
-        .scope(vec!["openid".into(), "accounts".into()])
+        .scope(["openid", "accounts"])
         .scope_form(ScopeForm::String);
     let session = bank.realm_login(&cfg).expect("one string is taken");
     assert_eq!(session.tokens().scope(), Some("openid accounts"));

@@ -54,7 +54,7 @@ use std::sync::Arc;
 /// ```
 /// use login_core::realm::RealmProfile;
 /// use login_core::readings::{ExpiryForm, RefreshFields};
-/// let profile = RealmProfile::new("cap", "cap-mobile").scope(vec!["openid".into(), "email".into()]);
+/// let profile = RealmProfile::new("cap", "cap-mobile").scope(["openid", "email"]);
 /// let json = serde_json::to_string(&profile).unwrap();
 /// assert_eq!(json, r#"{"realmId":"cap","clientId":"cap-mobile","scope":["openid","email"]}"#);
 /// assert_eq!(serde_json::from_str::<RealmProfile>(&json).unwrap(), profile);
@@ -179,8 +179,12 @@ impl RealmProfile {
     }
 
     /// The scopes sent with the token call (an array in this API).
-    pub fn scope(mut self, scope: Vec<String>) -> Self {
-        self.scope = scope;
+    pub fn scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.scope = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
         self
     }
 
@@ -346,8 +350,12 @@ impl RealmConfig {
     }
 
     /// The scopes sent with the token call (an array in this API).
-    pub fn scope(mut self, scope: Vec<String>) -> Self {
-        self.profile = self.profile.scope(scope);
+    pub fn scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.profile = self.profile.scope(scopes);
         self
     }
 
