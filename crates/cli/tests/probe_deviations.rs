@@ -242,6 +242,37 @@ fn a_realm_scope_string_is_found_by_trying_and_named_as_scope_form() {
 }
 
 #[test]
+fn without_credentials_the_realm_scope_string_is_found_on_the_made_up_request_id() {
+    let env = Env::with(|c| c.deviations = vec![Deviation::ScopeString]);
+    let out = env
+        .cap()
+        .args(["--output", "json", "probe"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v = json_of(&out);
+    let steps = v["steps"].as_array().unwrap();
+    // The array is refused (400), the string gets the contract's 404: the setting is named.
+    let unknown: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s["probe"] == "unknown request id")
+        .collect();
+    let statuses: Vec<&Value> = unknown.iter().map(|s| &s["status"]).collect();
+    assert_eq!(statuses, [&json!(400), &json!(404)], "{}", pretty(&v));
+    assert!(
+        unknown[0]["deviations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["reading"] == "realm-scope"
+                && d["setting"] == setting("scope-form", "string")),
+        "{}",
+        pretty(&v)
+    );
+    assert_eq!(v["extraRequests"], 1, "{}", pretty(&v));
+}
+
+#[test]
 fn unknown_fields_are_taken_by_the_tolerant_reader() {
     Case {
         deviation: Deviation::UnknownFields,
