@@ -14,6 +14,9 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use login_core::ciam::Routes;
 use login_core::table::Api;
 
+use crate::error::CliError;
+use crate::interact::Interact;
+
 /// The environment variable that holds the realm API's client secret.
 pub const CLIENT_SECRET_ENV: &str = "LOGINFLOW_CLIENT_SECRET";
 /// The environment variable that names the output format (`text` or `json`).
@@ -252,6 +255,27 @@ pub struct LoginArgs {
     /// The user name.
     #[arg(long, value_name = "U", env = "LOGINFLOW_USERNAME")]
     pub username: String,
+    /// The password, OTP, captcha and scopes.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Write the session (a versioned snapshot, mode 0600, atomically) to this file (with
+    /// `--save-pending`: once `resume` finishes the login).
+    #[arg(long, value_name = "FILE")]
+    pub save_session: Option<PathBuf>,
+    /// When the server asks for an OTP or a captcha answer not given as a flag, write the
+    /// paused login to this file (mode 0600, no password in it) and exit 4; finish it with
+    /// `loginflow resume --pending FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save_pending: Option<PathBuf>,
+    /// Print the access and refresh tokens.
+    #[arg(long)]
+    pub show_tokens: bool,
+}
+
+/// How a login (`login`, or `probe --username`) answers: the password, OTP, captcha and
+/// scopes, shared by both commands.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
     /// Read the password from stdin (one line; the line ending is not part of it). Without it
     /// the password is prompted for on the terminal, with echo off.
     #[arg(long)]
@@ -268,18 +292,26 @@ pub struct LoginArgs {
     /// A scope to ask for (repeatable; default `openid`).
     #[arg(long, value_name = "S")]
     pub scope: Vec<String>,
-    /// Write the session (a versioned snapshot, mode 0600, atomically) to this file (with
-    /// `--save-pending`: once `resume` finishes the login).
-    #[arg(long, value_name = "FILE")]
-    pub save_session: Option<PathBuf>,
-    /// When the server asks for an OTP or a captcha answer not given as a flag, write the
-    /// paused login to this file (mode 0600, no password in it) and exit 4; finish it with
-    /// `loginflow resume --pending FILE`.
-    #[arg(long, value_name = "FILE")]
-    pub save_pending: Option<PathBuf>,
-    /// Print the access and refresh tokens.
-    #[arg(long)]
-    pub show_tokens: bool,
+}
+
+impl CredentialArgs {
+    /// Refuses the captcha flags for an API without a captcha.
+    ///
+    /// # Errors
+    /// A usage error naming the flags.
+    pub fn check_api(&self, api: Api) -> Result<(), CliError> {
+        if api != Api::Ciam && (self.captcha || self.captcha_answer.is_some()) {
+            return Err(CliError::usage(
+                "--captcha and --captcha-answer belong to the ciam API, not --api cap",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The answers given as flags (the rest prompted on a terminal).
+    pub fn interact(&self) -> Interact {
+        Interact::new(self.otp.clone(), self.captcha_answer.clone())
+    }
 }
 
 /// `probe`.
@@ -289,22 +321,9 @@ pub struct ProbeArgs {
     /// calls that need no credentials.
     #[arg(long, value_name = "U")]
     pub username: Option<String>,
-    /// Read the password from stdin (one line). Without it the password is prompted for on
-    /// the terminal.
-    #[arg(long)]
-    pub password_stdin: bool,
-    /// The OTP, when the server asks for one (without it: a prompt on a TTY).
-    #[arg(long, value_name = "CODE")]
-    pub otp: Option<String>,
-    /// The captcha answer (`ciam` API).
-    #[arg(long, value_name = "A")]
-    pub captcha_answer: Option<String>,
-    /// Fetch a captcha before sending the credentials (`ciam` API).
-    #[arg(long)]
-    pub captcha: bool,
-    /// A scope to ask for (repeatable; default `openid`).
-    #[arg(long, value_name = "S")]
-    pub scope: Vec<String>,
+    /// The password, OTP, captcha and scopes (with --username).
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Write a profile file (mode 0600) with the settings that accept what the server did;
     /// pass it to the other commands with `--profile FILE`.
     #[arg(long, value_name = "FILE")]
@@ -548,7 +567,7 @@ mod tests {
         let Command::Login(login) = cli.command else {
             panic!("login expected")
         };
-        assert_eq!(login.scope, ["a", "b"]);
+        assert_eq!(login.credentials.scope, ["a", "b"]);
         let after = Cli::try_parse_from([
             "loginflow",
             "refresh",

@@ -132,18 +132,25 @@ impl SecretSource {
 }
 
 fn read_secret_file(path: &Path) -> Result<Zeroizing<String>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_SECRET_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_SECRET_BYTES {
-        return Err(format!("{} is too large", path.display()));
-    }
+    let mut bytes = read_capped(path, MAX_SECRET_BYTES)?;
     String::from_utf8(std::mem::take(&mut *bytes))
         .map(Zeroizing::new)
         .map_err(|_| format!("{} is not UTF-8", path.display()))
+}
+
+/// A file's bytes, at most `max`, in a buffer zeroed on drop; errors name the file, never its
+/// content.
+pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Zeroizing<Vec<u8>>, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("{} is too large", path.display()));
+    }
+    Ok(bytes)
 }
 
 /// The config file, as written.

@@ -18,14 +18,12 @@
 //! environment like the gateway's other secrets, zeroed after use, never in a message. The
 //! certificate chain and the roots are public and given as paths.
 
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use login_transport::{ClientIdentity, Proxy, TransportConfig};
 use serde::Deserialize;
-use zeroize::Zeroizing;
 
-use crate::config::{ConfigError, SecretSource};
+use crate::config::{ConfigError, SecretSource, read_capped};
 
 /// The largest certificate chain or roots file read.
 const MAX_PEM_BYTES: u64 = 1024 * 1024;
@@ -71,7 +69,7 @@ impl ReachFile {
         let invalid = |what: String| ConfigError::Invalid(format!("{section}.reach: {what}"));
         match (&self.client_cert, &self.client_key) {
             (Some(cert), Some(key)) => {
-                let chain = read_pem(cert).map_err(&invalid)?;
+                let chain = read_capped(cert, MAX_PEM_BYTES).map_err(&invalid)?;
                 let key = key.read("client certificate key")?;
                 let identity = ClientIdentity::from_pem(&chain, key.as_bytes())
                     .map_err(|e| invalid(format!("clientCert/clientKey: {e}")))?;
@@ -82,7 +80,7 @@ impl ReachFile {
         }
         match (&self.ca_file, self.ca_only) {
             (Some(file), ca_only) => {
-                let pem = read_pem(file).map_err(&invalid)?;
+                let pem = read_capped(file, MAX_PEM_BYTES).map_err(&invalid)?;
                 let bad = |e: login_transport::ConfigError| invalid(format!("caFile: {e}"));
                 transport = if ca_only {
                     transport.replace_roots_with_pem(&pem).map_err(bad)?
@@ -104,20 +102,6 @@ impl ReachFile {
         }
         Ok(transport.proxy_from_env(self.proxy_from_env))
     }
-}
-
-/// A PEM file, at most 1 MiB, in a buffer zeroed on drop.
-fn read_pem(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_PEM_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_PEM_BYTES {
-        return Err(format!("{} is larger than 1 MiB", path.display()));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -5,13 +5,12 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use login_core::table::{Api, StateId};
+use login_core::table::StateId;
 use login_core::{Flow, Profile, ciam, realm};
 
 use crate::args::{LoginArgs, api_flag};
 use crate::engine::{Client, Halt};
 use crate::error::CliError;
-use crate::interact::Interact;
 use crate::output::{EXIT_PAUSED, Outcome};
 use crate::pending::{self, PendingFile, PendingInfo, WaitingFor};
 use crate::progress::Reporter;
@@ -21,19 +20,16 @@ use crate::{secret_input, settings};
 
 /// Runs `login`.
 pub fn run(s: &Settings, args: &LoginArgs) -> Result<Outcome, CliError> {
-    let (endpoint, profile) = settings::from_flags(s, &args.scope, None, true)?;
+    let credentials = &args.credentials;
+    let (endpoint, profile) = settings::from_flags(s, &credentials.scope, None, true)?;
     let api = profile.api();
-    if api == Api::Realm && (args.captcha || args.captcha_answer.is_some()) {
-        return Err(CliError::usage(
-            "--captcha and --captcha-answer belong to the ciam API, not --api cap",
-        ));
-    }
+    credentials.check_api(api)?;
     // Everything local is checked before the password is read and before any call.
     let transport = crate::tape::wire(s, &endpoint)?;
     let client = Client::new(&transport)
-        .captcha_first(args.captcha)
+        .captcha_first(credentials.captcha)
         .pause_when_unanswered(args.save_pending.is_some());
-    let mut interact = Interact::new(args.otp.clone(), args.captcha_answer.clone());
+    let mut interact = credentials.interact();
     let login = LoginConfig::read(s, &profile)?;
     let server_key = match (&args.save_pending, &profile) {
         // Kept in the pending file: a captcha resumed later seals with the same key.
@@ -43,7 +39,8 @@ pub fn run(s: &Settings, args: &LoginArgs) -> Result<Outcome, CliError> {
         }
         _ => None,
     };
-    let password = secret_input::password("password", args.password_stdin, "--password-stdin")?;
+    let password =
+        secret_input::password("password", credentials.password_stdin, "--password-stdin")?;
     let runner = login.runner(&args.username, password);
     let mut reporter = Reporter::new(s.output);
     let flow = match client.run(login.bank(), runner, &mut interact, &mut |e| {

@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 
 use crate::args::{ProbeArgs, api_flag};
 use crate::error::CliError;
-use crate::interact::Interact;
 use crate::output::{EXIT_SERVER, EXIT_TRANSPORT, Outcome};
 use crate::probe::{Login, Probe, Report};
 use crate::settings::{self, LoginConfig, Settings};
@@ -26,29 +25,27 @@ pub fn run(s: &Settings, args: &ProbeArgs) -> Result<Outcome, CliError> {
              login ...`) and replay that",
         ));
     }
-    let (endpoint, profile) = settings::from_flags(s, &args.scope, None, true)?;
-    if profile.api() != login_core::table::Api::Ciam
-        && (args.captcha || args.captcha_answer.is_some())
-    {
-        return Err(CliError::usage(
-            "--captcha and --captcha-answer belong to the ciam API, not --api cap",
-        ));
-    }
+    let credentials = &args.credentials;
+    let (endpoint, profile) = settings::from_flags(s, &credentials.scope, None, true)?;
+    credentials.check_api(profile.api())?;
     let transport = settings::transport(&endpoint, &s.reach)?;
     // The configuration's secrets must be readable before anything is sent.
     LoginConfig::read(s, &profile)?;
     let login = match &args.username {
         Some(username) => {
             let password =
-                secret_input::password("password", args.password_stdin, "--password-stdin")?;
+                secret_input::password("password", credentials.password_stdin, "--password-stdin")?;
             Some(Login {
                 username: username.clone(),
                 password,
-                interact: Interact::new(args.otp.clone(), args.captcha_answer.clone()),
-                captcha_first: args.captcha,
+                interact: credentials.interact(),
+                captcha_first: credentials.captcha,
             })
         }
-        None if args.password_stdin || args.otp.is_some() || args.captcha_answer.is_some() => {
+        None if credentials.password_stdin
+            || credentials.otp.is_some()
+            || credentials.captcha_answer.is_some() =>
+        {
             return Err(CliError::usage(
                 "--password-stdin, --otp and --captcha-answer need --username U",
             ));
