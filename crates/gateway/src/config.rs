@@ -261,14 +261,10 @@ impl ApiKey {
     /// # Errors
     /// [`ConfigError::Invalid`] for a shorter key.
     pub fn new(key: &str) -> Result<Self, ConfigError> {
-        if key.len() < 16 {
-            return Err(ConfigError::Invalid(
-                "the internal API key must be at least 16 characters".into(),
-            ));
-        }
+        let digest = checked_digest(key, "the internal API key")?;
         Ok(Self {
             key: Zeroizing::new(key.as_bytes().to_vec()),
-            digests: vec![sha256(key.as_bytes())],
+            digests: vec![digest],
         })
     }
 
@@ -279,12 +275,8 @@ impl ApiKey {
     /// # Errors
     /// [`ConfigError::Invalid`] for a shorter key.
     pub fn also_accept(mut self, other: &str) -> Result<Self, ConfigError> {
-        if other.len() < 16 {
-            return Err(ConfigError::Invalid(
-                "an accepted API key must be at least 16 characters".into(),
-            ));
-        }
-        self.digests.push(sha256(other.as_bytes()));
+        self.digests
+            .push(checked_digest(other, "an accepted API key")?);
         Ok(self)
     }
 
@@ -325,6 +317,16 @@ impl fmt::Debug for ApiKey {
             n => write!(f, "ApiKey(<redacted>, {} more accepted)", n - 1),
         }
     }
+}
+
+/// The SHA-256 of an API key of at least 16 characters; `what` names it in the error.
+fn checked_digest(key: &str, what: &str) -> Result<[u8; 32], ConfigError> {
+    if key.len() < 16 {
+        return Err(ConfigError::Invalid(format!(
+            "{what} must be at least 16 characters"
+        )));
+    }
+    Ok(sha256(key.as_bytes()))
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

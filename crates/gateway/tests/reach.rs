@@ -115,7 +115,11 @@ fn both_apis_log_in_over_mutual_tls_through_an_authenticating_proxy() {
         "proxy": reach["proxy"],
     });
     let config = load_config(dir.path(), &base, &bank.public_jwk_json(), &without);
-    let certified = front.with_client_cert();
+    let (certified, tunnels, handshakes) = (
+        front.with_client_cert(),
+        proxy.tunnels(),
+        front.handshakes(),
+    );
     rt.block_on(async {
         let gw = Gateway::new(config).await.unwrap().spawn().await.unwrap();
         let reply = Http::new()
@@ -123,6 +127,15 @@ fn both_apis_log_in_over_mutual_tls_through_an_authenticating_proxy() {
             .await;
         assert_eq!(reply.status, 502, "{}", reply.text());
     });
+    // The call reached the bank through the proxy (a new tunnel, the credentials taken) and
+    // failed there: no handshake completed, with or without a certificate.
+    assert!(proxy.tunnels() > tunnels, "no tunnel to the bank");
+    assert_eq!(proxy.refused(), 0);
+    assert_eq!(
+        front.handshakes(),
+        handshakes,
+        "a handshake completed without the certificate"
+    );
     assert_eq!(front.with_client_cert(), certified);
 
     // Canaries: the key and the proxy password, in the logs and the configuration's Debug.

@@ -81,6 +81,29 @@ impl TransportErrorKind {
             Self::Other => "transport",
         }
     }
+
+    /// The kind [`as_str`](Self::as_str) names (an unknown name is `Other`), for output read
+    /// back, such as a recorded cassette.
+    ///
+    /// ```
+    /// use login_core::TransportErrorKind;
+    /// assert_eq!(TransportErrorKind::from_name("proxy"), TransportErrorKind::Proxy);
+    /// assert_eq!(TransportErrorKind::from_name("carrier pigeon"), TransportErrorKind::Other);
+    /// ```
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "dns" => Self::Dns,
+            "connect" => Self::Connect,
+            "timeout" => Self::Timeout,
+            "reset" => Self::Reset,
+            "tls" => Self::Tls,
+            "body_too_large" => Self::BodyTooLarge,
+            "insecure_url" => Self::InsecureUrl,
+            "cassette" => Self::Cassette,
+            "proxy" => Self::Proxy,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// A transport failure: no usable response arrived.
@@ -839,6 +862,39 @@ pub(crate) fn malformed(response: &Response, reason: MalformedReason) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_kind_names_read_back() {
+        use TransportErrorKind as K;
+        let all = [
+            K::Dns,
+            K::Connect,
+            K::Timeout,
+            K::Reset,
+            K::Tls,
+            K::BodyTooLarge,
+            K::InsecureUrl,
+            K::Cassette,
+            K::Proxy,
+            K::Other,
+        ];
+        // A new kind fails to compile here until it is added to the list above.
+        for kind in all {
+            match kind {
+                K::Dns
+                | K::Connect
+                | K::Timeout
+                | K::Reset
+                | K::Tls
+                | K::BodyTooLarge
+                | K::InsecureUrl
+                | K::Cassette
+                | K::Proxy
+                | K::Other => {}
+            }
+            assert_eq!(K::from_name(kind.as_str()), kind);
+        }
+    }
     use crate::TokenSet;
     use std::time::Duration;
     use std::time::SystemTime;

@@ -14,8 +14,8 @@
 //! | [`Envelope`] (internet banking) | `envelope` | `{"field":"authToken","enc":"A256GCM"}` | other field names, `A128GCM` |
 //!
 //! Every key may be left out of a profile (or a session file that holds one): a missing key is
-//! the default, so files written before a setting existed still load, and a profile that keeps
-//! every default serializes exactly as before.
+//! the default, so files written before a setting existed still load, and a profile at the
+//! defaults writes none of these keys.
 //!
 //! ```
 //! use login_core::ciam::CiamProfile;
@@ -295,12 +295,7 @@ impl HeaderName {
     /// # Errors
     /// [`ReadingError::HeaderName`] (inside a configuration error) for anything else.
     pub fn new(name: impl Into<String>) -> Result<Self, crate::Error> {
-        let name: String = name.into();
-        if is_token(&name) {
-            Ok(Self(Arc::from(name)))
-        } else {
-            Err(ConfigError::Reading(ReadingError::HeaderName).into())
-        }
+        Self::try_from(name.into()).map_err(|e| ConfigError::Reading(e).into())
     }
 
     /// The name.

@@ -64,7 +64,8 @@
 //! the way another bank might: 200 for 201, numbers as strings, `scope` as an array, unknown
 //! fields, a missing `refId`, HTML error pages, `text/plain`, `Retry-After` as a date, a
 //! redirected step, another envelope field, absolute expiry times, a refresh without
-//! `clientId`, another captcha header, `A128GCM`. See [`deviation`] for each key and the
+//! `clientId`, another captcha header, `A128GCM`, the realm `scope` as one string. See
+//! [`deviation`] for each key and the
 //! client setting that fits it.
 //!
 //! Server decisions live in HTTP-free modules ([`otp`], [`captcha`], [`lockout`],

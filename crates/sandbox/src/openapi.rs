@@ -233,17 +233,23 @@ pub fn router(app: Shared) -> Router {
     } else {
         routes
     };
-    routes
+    let routes = routes
         .route("/", get(pages::index))
         .route("/_sandbox/outbox.html", get(pages::outbox))
         .merge(swagger)
         .fallback(no_route)
-        .method_not_allowed_fallback(wrong_method)
-        // Inside the throttle and the log, around every route: the deviations' dialect.
-        .layer(middleware::from_fn_with_state(
+        .method_not_allowed_fallback(wrong_method);
+    // Inside the throttle and the log, around every route: the deviations' dialect, mounted
+    // only when one is on (the contract's server pays nothing for it).
+    let routes = if app.config.deviations.is_empty() {
+        routes
+    } else {
+        routes.layer(middleware::from_fn_with_state(
             app.clone(),
             crate::deviation::adapt,
         ))
+    };
+    routes
         .layer(Extension(OpenApiJson(json.into())))
         .layer(DefaultBodyLimit::max(app.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(

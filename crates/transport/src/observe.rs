@@ -274,8 +274,10 @@ impl Keys {
     }
 
     fn step(&self, step: StepId, class: usize) -> Option<&Key> {
-        let at = StepId::ALL.iter().position(|s| *s == step)?;
-        self.steps.get(at * STATUS_CLASSES.len() + class)
+        // `StepId::ALL` lists the steps in declaration order, so the discriminant is the
+        // index (`prepared_keys_match_their_labels` checks every key's labels): no search per
+        // call.
+        self.steps.get(step as usize * STATUS_CLASSES.len() + class)
     }
 }
 

@@ -182,9 +182,10 @@ impl RealmProfile {
     pub fn scope<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: AsRef<str>,
+        S: Into<String>,
     {
-        self.scope = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        // Into, not AsRef: a `Vec<String>` (a profile being loaded) moves its words in.
+        self.scope = scopes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -353,7 +354,7 @@ impl RealmConfig {
     pub fn scope<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: AsRef<str>,
+        S: Into<String>,
     {
         self.profile = self.profile.scope(scopes);
         self

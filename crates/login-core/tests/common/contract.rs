@@ -105,7 +105,7 @@ impl Settings {
 
     pub fn realm_config(&self) -> RealmConfig {
         RealmConfig::new(REALM_ID, REALM_CLIENT_ID, ClientSecret::new(CLIENT_SECRET))
-            .scope(self.realm_scope.iter())
+            .scope(self.realm_scope.iter().copied())
     }
 
     pub fn ciam_config(&self) -> CiamConfig {

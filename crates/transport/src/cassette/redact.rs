@@ -155,15 +155,18 @@ impl Redactor {
             Value::String(s) => {
                 // A request value shaped like a JWE is the credential envelope under whatever
                 // field a profile's `envelope.field` names (the table knows only `authToken`).
-                let inherited = inherited.or_else(|| {
-                    (side == Side::Request && redact::envelope_header(s).is_some())
-                        .then_some(SecretKind::Envelope)
-                });
+                // Decoded once: it decides the kind and is kept beside the placeholder.
+                let header = match inherited {
+                    None if side == Side::Request => redact::envelope_header(s),
+                    Some(SecretKind::Envelope) => redact::envelope_header(s),
+                    _ => None,
+                };
+                let inherited = inherited.or(header.is_some().then_some(SecretKind::Envelope));
                 let replacement = match inherited {
                     Some(_) if s.is_empty() => return,
                     Some(SecretKind::Envelope) => {
                         let placeholder = self.placeholder(SecretKind::Envelope, s);
-                        if let Some(header) = redact::envelope_header(s) {
+                        if let Some(header) = header {
                             envelopes.insert(placeholder.clone(), header);
                         }
                         placeholder

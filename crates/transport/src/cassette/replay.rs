@@ -261,7 +261,7 @@ impl Replay {
         Ok(match &exchange.outcome {
             Outcome::Response(recorded) => Ok(respond(recorded, &mut position.bindings)),
             Outcome::Error(e) => Err(TransportError::new(
-                kind_named(&e.kind),
+                TransportErrorKind::from_name(&e.kind),
                 position.bindings.fill(&e.detail),
             )),
         })
@@ -276,24 +276,6 @@ impl Replay {
 
 fn cassette_error(e: &ReplayError) -> TransportError {
     TransportError::new(TransportErrorKind::Cassette, e.to_string())
-}
-
-/// The transport error kind a recorded name names (an unknown one is `Other`).
-fn kind_named(name: &str) -> TransportErrorKind {
-    use TransportErrorKind as K;
-    [
-        K::Dns,
-        K::Connect,
-        K::Timeout,
-        K::Reset,
-        K::Tls,
-        K::BodyTooLarge,
-        K::InsecureUrl,
-        K::Cassette,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == name)
-    .unwrap_or(K::Other)
 }
 
 /// Headers that describe the bytes on the wire, not the response: the replayed body is
